@@ -1,0 +1,188 @@
+"""`netbox-pipeline`: the command line of the pipeline.
+
+Every subcommand reads the same configuration as the Dagster code location (`--config`, else
+$NETBOX_PIPELINE_CONFIG, else netbox_pipeline.yaml). Exit codes: 0 success, 1 the work failed,
+2 a usage or configuration error (or a command that is not available yet).
+"""
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+
+from netbox_pipeline.config import CONFIG_ENV_VAR, ConfigError, load_config
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.config:
+        os.environ[CONFIG_ENV_VAR] = os.path.abspath(args.config)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netbox-pipeline",
+        description="Keep NetBox true to the infrastructure that actually runs.",
+    )
+    parser.add_argument("--config", metavar="PATH", help=f"configuration file (default: ${CONFIG_ENV_VAR} or netbox_pipeline.yaml)")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, help_text: str, handler: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    demo = command("demo", "run the demo: sandboxes, a demo estate, a sync and a no-op rerun", _demo)
+    demo.add_argument("--ui", action="store_true", help="afterwards, open the Dagster UI on the demo's data")
+    demo.add_argument("--workdir", default=".demo", help="where the demo keeps its config, files and state (default: .demo)")
+
+    sandbox = command("sandbox", "run a local API sandbox (for demos and tests)", _sandbox)
+    sandbox_kinds = sandbox.add_subparsers(title="sandboxes", metavar="SANDBOX")
+    netbox = sandbox_kinds.add_parser("netbox", help="a NetBox 4.4/4.6 API stand-in on loopback")
+    netbox.set_defaults(handler=_sandbox_netbox)
+    netbox.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only; default 127.0.0.1)")
+    netbox.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    netbox.add_argument("--netbox-version", choices=["4.4", "4.6"], default="4.4", help="which recorded NetBox to answer like")
+    netbox.add_argument("--token", default=None, help="API token to accept (default: $NETBOX_TOKEN, else the recorded one)")
+    netbox.add_argument("--state-file", default=None, help="keep the objects in this JSON file between runs")
+
+    sync = command("sync", "run the pipeline headless through Dagster (runs show in the UI)", _sync)
+    sync.add_argument("--dry-run", action="store_true", help="read everything, write nothing, record the plan")
+    sync.add_argument("--source", action="append", metavar="KIND[:INSTANCE]", help="refresh only this source (repeatable)")
+
+    command("plan", "compute and print the plan (what a sync would change) without writing", _plan)
+
+    explain = command("explain", "show which source records and runs set each field of a device or VM", _explain)
+    explain.add_argument("name", help="device or virtual machine name")
+
+    history = command("history", "list recent runs and their counts", _history)
+    history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+
+    migrate = command("migrate", "bring the staging database schema to a revision (default: head)", _migrate)
+    migrate.add_argument("--revision", default="head", help="upgrade to this revision (default: head)")
+    migrate.add_argument("--downgrade-to", metavar="REVISION", help="downgrade instead, e.g. to base (drops every table)")
+
+    command("check-config", "validate the configuration and print a summary (secrets hidden)", _check_config)
+
+    bench = command("bench", "benchmark a first sync and a no-op rerun against the sandbox", _bench)
+    bench.add_argument("--devices", type=int, default=1000, help="devices to generate (default 1000)")
+    bench.add_argument("--output", default="docs/benchmarks.md", help="report file (default docs/benchmarks.md)")
+    return parser
+
+
+def _not_yet(what: str) -> int:
+    print(f"netbox-pipeline {what}: not available in this version yet", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _demo(args: argparse.Namespace) -> int:
+    return _not_yet("demo")
+
+
+def _sync(args: argparse.Namespace) -> int:
+    return _not_yet("sync")
+
+
+def _plan(args: argparse.Namespace) -> int:
+    return _not_yet("plan")
+
+
+def _explain(args: argparse.Namespace) -> int:
+    return _not_yet("explain")
+
+
+def _bench(args: argparse.Namespace) -> int:
+    return _not_yet("bench")
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    print("choose a sandbox: netbox-pipeline sandbox netbox --help", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _sandbox_netbox(args: argparse.Namespace) -> int:
+    if not _is_loopback(args.host):
+        print(f"error: --host {args.host}: the sandbox listens on loopback only", file=sys.stderr)
+        return EXIT_USAGE
+    from netbox_pipeline.sandbox.netbox import serve_forever
+
+    serve_forever(args.host, args.port, args.netbox_version, args.token or os.environ.get("NETBOX_TOKEN"), args.state_file)
+    return EXIT_OK
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _history(args: argparse.Namespace) -> int:
+    from netbox_pipeline.staging import store
+    from netbox_pipeline.staging.db import open_staging
+
+    config = load_config()
+    db = open_staging(config.staging_url)
+    with db.session() as session:
+        runs = store.list_runs(session, limit=args.limit)
+    if not runs:
+        print(f"no runs recorded yet in {db.url_for_display}")
+        return EXIT_OK
+    print(f"{'started (UTC)':<20} {'kind':<10} {'source':<24} {'status':<8} {'dry':<4} counts")
+    for run in runs:
+        started = run["started_at"].strftime("%Y-%m-%d %H:%M:%S") if run.get("started_at") else "-"
+        source = ":".join(p for p in (run.get("source_kind"), run.get("instance")) if p) or "-"
+        counts = ", ".join(f"{k}={v}" for k, v in sorted((run.get("counts") or {}).items()))
+        print(f"{started:<20} {run['kind']:<10} {source:<24} {run['status']:<8} {'yes' if run.get('dry_run') else 'no':<4} {counts}")
+    return EXIT_OK
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from netbox_pipeline.staging.db import current_revision, downgrade, mask_url, upgrade
+
+    url = load_config().staging_url
+    before = current_revision(url)
+    if args.downgrade_to:
+        downgrade(url, args.downgrade_to)
+    else:
+        upgrade(url, args.revision)
+    print(f"staging database {mask_url(url)}: {before or 'empty'} -> {current_revision(url) or 'empty'}")
+    return EXIT_OK
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from netbox_pipeline.staging.db import mask_url
+
+    config = load_config()
+    where = config.config_path or "(no file; defaults)"
+    print(f"configuration: {where}")
+    print(f"netbox: {config.netbox.url or '(not set)'}  token: {'set' if config.netbox.token else 'not set'}  dry_run: {config.netbox.dry_run}")
+    print(f"staging: {mask_url(config.staging_url)}")
+    kinds = config.sources.configured_kinds()
+    if not kinds:
+        print("sources: none configured")
+    for kind in kinds:
+        names = ", ".join(instance.name for instance in config.sources.instances(kind))
+        print(f"sources.{kind}: {names}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,389 @@
+"""The pipeline's configuration: one YAML file plus environment overrides.
+
+The file is found at $NETBOX_PIPELINE_CONFIG (default `netbox_pipeline.yaml` in the working
+directory). `${VAR}` anywhere in a value is replaced from the environment. Any setting can be
+overridden by an environment variable `NETBOX_PIPELINE_<SECTION>__<KEY>` (e.g.
+`NETBOX_PIPELINE_NETBOX__URL`), and these win over the file.
+
+Secrets (tokens, passwords) are accepted only from the environment: in the file they must be
+written as a `${VAR}` reference, never as a literal, so that a config file can be committed and
+shared. Errors name the file, the line and the key path (`sources.proxmox[1].host: Field
+required`), and an unknown key is an error rather than silently ignored.
+"""
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_ENV_VAR = "NETBOX_PIPELINE_CONFIG"
+DEFAULT_CONFIG_FILE = "netbox_pipeline.yaml"
+ENV_PREFIX = "NETBOX_PIPELINE_"
+OWNER_TAG = "netbox-pipeline"
+SOURCE_KINDS = ("filesystem", "nmap", "proxmox", "home_assistant", "truenas")
+
+_VAR_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased for the person who wrote the file."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- NetBox, staging, defaults ---------------------------------------------------------------
+
+
+class NetBoxConfig(_Strict):
+    url: str | None = Field(None, description="Base URL of NetBox, e.g. https://netbox.example.net")
+    token: SecretStr | None = Field(
+        None, description="API token (v1 40-hex or v2 nbt_…); from the environment only (NETBOX_TOKEN)"
+    )
+    dry_run: bool = Field(False, description="Read everything, write nothing, record the plan")
+    chunk_size: int = Field(100, ge=1, le=1000, description="Objects per bulk POST/PATCH/DELETE")
+    max_parallel: int = Field(3, ge=1, le=16, description="Bulk requests in flight at once")
+    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds")
+    retries: int = Field(3, ge=0, le=10, description="Retries on 5xx and timeouts, with backoff")
+    verify_ssl: bool = Field(True, description="Verify NetBox's TLS certificate")
+    owner_tag: str = Field(OWNER_TAG, description="Tag marking objects this pipeline owns")
+    adopt: bool | list[str] = Field(
+        False, description="Adopt (manage) unowned objects with a matching key: true, or a list of types"
+    )
+    drift_policy: Literal["overwrite", "keep"] = Field(
+        "overwrite", description="What to do when a person changed a managed field in NetBox"
+    )
+
+
+class StagingConfig(_Strict):
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the staging DB; default: SQLite file in state_dir",
+    )
+
+
+class Defaults(_Strict):
+    site: str = "home"
+    device_role: str = "server"
+    vm_role: str = "virtual-machine"
+    status: str = "active"
+    manufacturer: str = "Generic"
+    device_type: str = "Generic device"
+
+
+class DeletionConfig(_Strict):
+    grace_runs: int = Field(3, ge=1, description="Successful runs an owned object must be missing before it is pruned")
+    max_ratio: float = Field(0.1, ge=0, le=1, description="Block the apply when deletions exceed this share of owned objects")
+    mode: Literal["delete", "offline"] = Field("delete", description="Prune by deleting, or by setting status offline")
+
+
+class PrecedenceConfig(_Strict):
+    default: list[str] = Field(default_factory=lambda: ["filesystem", "proxmox", "truenas", "home_assistant", "nmap"])
+    fields: dict[str, list[str]] = Field(default_factory=dict, description="Per-field override, e.g. serial: [truenas, filesystem]")
+
+    @field_validator("default")
+    @classmethod
+    def _known_kinds(cls, value: list[str]) -> list[str]:
+        unknown = [kind for kind in value if kind not in SOURCE_KINDS]
+        if unknown:
+            raise ValueError(f"unknown source kind(s) {unknown}; known: {list(SOURCE_KINDS)}")
+        return value
+
+
+class ScheduleConfig(_Strict):
+    cron: str = Field(description="Cron expression, e.g. '0 * * * *'")
+    enabled: bool = Field(False, description="Schedules start stopped unless enabled here")
+    timezone: str = "UTC"
+
+
+# --- sources ------------------------------------------------------------------------------------
+
+
+_INSTANCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class _Instance(_Strict):
+    name: str = Field(pattern=_INSTANCE_NAME, description="Instance name; unique within its kind")
+
+
+class FilesystemSourceConfig(_Instance):
+    path: str = Field(description="YAML, JSON or CSV inventory file; relative to the config file")
+    format: Literal["yaml", "json", "csv"] | None = Field(None, description="Default: from the extension")
+
+
+class NmapSourceConfig(_Instance):
+    hosts: str | list[str] = Field(description="CIDR, range or list of addresses to scan")
+    site: str | None = None
+    role: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    arguments: str = "-sn -n"
+    service_arguments: str | None = None
+    timeout_s: float = 600.0
+    allow_large: bool = False
+
+
+class ProxmoxSourceConfig(_Instance):
+    host: str
+    port: int = 8006
+    user: str = "root@pam"
+    token_name: str | None = None
+    token_value: SecretStr | None = None
+    password: SecretStr | None = None
+    verify_ssl: bool = True
+    timeout_s: float = 30.0
+    site: str | None = None
+    cluster_name: str | None = None
+
+
+class HomeAssistantSourceConfig(_Instance):
+    url: str
+    token: SecretStr | None = None
+    verify_ssl: bool = True
+    site: str | None = None
+
+
+class TrueNASSourceConfig(_Instance):
+    url: str
+    api_key: SecretStr | None = None
+    verify_ssl: bool = True
+    site: str | None = None
+
+
+class SourcesConfig(_Strict):
+    filesystem: list[FilesystemSourceConfig] = Field(default_factory=list)
+    nmap: list[NmapSourceConfig] = Field(default_factory=list)
+    proxmox: list[ProxmoxSourceConfig] = Field(default_factory=list)
+    home_assistant: list[HomeAssistantSourceConfig] = Field(default_factory=list)
+    truenas: list[TrueNASSourceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "SourcesConfig":
+        for kind in SOURCE_KINDS:
+            seen: set[str] = set()
+            for instance in getattr(self, kind):
+                if instance.name in seen:
+                    raise ValueError(f"sources.{kind}: instance name {instance.name!r} is used twice")
+                seen.add(instance.name)
+        return self
+
+    def instances(self, kind: str) -> list[_Instance]:
+        return list(getattr(self, kind))
+
+    def configured_kinds(self) -> list[str]:
+        return [kind for kind in SOURCE_KINDS if getattr(self, kind)]
+
+
+# --- the whole file -----------------------------------------------------------------------------
+
+
+class PipelineConfig(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    netbox: NetBoxConfig = Field(default_factory=NetBoxConfig)
+    staging: StagingConfig = Field(default_factory=StagingConfig)
+    state_dir: str = Field(".netbox_pipeline", description="Where local state lives; relative to the config file")
+    defaults: Defaults = Field(default_factory=Defaults)
+    sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    precedence: PrecedenceConfig = Field(default_factory=PrecedenceConfig)
+    deletion: DeletionConfig = Field(default_factory=DeletionConfig)
+    schedules: dict[Literal["filesystem", "nmap", "proxmox", "home_assistant", "truenas"], ScheduleConfig] = Field(
+        default_factory=dict
+    )
+
+    # Set by load_config, never by the file or the environment.
+    _config_path: Path | None = PrivateAttr(None)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment over file; no .env or secret-dir magic that would surprise an operator.
+        return (env_settings, init_settings)
+
+    @property
+    def config_path(self) -> Path | None:
+        return self._config_path
+
+    @property
+    def base_dir(self) -> Path:
+        return self.config_path.parent if self.config_path else Path.cwd()
+
+    def resolve_path(self, path: str) -> Path:
+        candidate = Path(os.path.expanduser(path))
+        return candidate if candidate.is_absolute() else (self.base_dir / candidate).resolve()
+
+    @property
+    def state_path(self) -> Path:
+        return self.resolve_path(self.state_dir)
+
+    @property
+    def staging_url(self) -> str:
+        if self.staging.url:
+            return _resolve_sqlite_url(self.staging.url, self.base_dir)
+        return f"sqlite:///{self.state_path / 'staging.sqlite'}"
+
+
+def _resolve_sqlite_url(url: str, base: Path) -> str:
+    """Make a relative SQLite path relative to the config file, not to whatever cwd Dagster uses."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+        return prefix + str((base / url[len(prefix):]).resolve())
+    return url
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+# Fields that hold secrets, by their name in any section; file values must be ${VAR} references.
+SECRET_FIELDS = {"token", "token_value", "password", "api_key"}
+# Where a secret comes from when the file says nothing about it.
+DEFAULT_SECRET_ENV = {("netbox", "token"): "NETBOX_TOKEN"}
+
+
+def config_path_from_env() -> Path:
+    return Path(os.environ.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_FILE))
+
+
+def load_config(path: str | Path | None = None) -> PipelineConfig:
+    """Load, interpolate and validate the configuration; raise ConfigError naming file, line and key.
+
+    With no explicit path and no $NETBOX_PIPELINE_CONFIG, a missing default file means an empty
+    configuration (no sources), so the code location still loads on a fresh checkout.
+    """
+    env = os.environ
+    explicit = path is not None or CONFIG_ENV_VAR in env
+    config_path = Path(path if path is not None else env.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_FILE))
+    raw: dict[str, Any] = {}
+    node = None
+    if config_path.exists():
+        text = _read(config_path)
+        raw, node = _parse(text, config_path)
+    elif explicit:
+        raise ConfigError([f"{config_path}: configuration file not found"])
+
+    problems: list[str] = []
+    raw = _interpolate(raw, (), env, config_path, node, problems)
+    _apply_default_secrets(raw, env)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        config = PipelineConfig(**raw)
+    except ValidationError as exc:
+        raise ConfigError(_located_errors(exc, config_path, node)) from None
+    config._config_path = config_path.resolve() if config_path.exists() else None
+    return config
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+
+
+def _parse(text: str, path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{where}: invalid YAML: {problem}"]) from None
+    if data is None:
+        return {}, node
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}:1: the top level must be a mapping of sections, not {type(data).__name__}"])
+    return data, node
+
+
+def _interpolate(value: Any, loc: tuple, env, path: Path, node, problems: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, loc + (k,), env, path, node, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, loc + (i,), env, path, node, problems) for i, v in enumerate(value)]
+    is_secret = bool(loc) and loc[-1] in SECRET_FIELDS
+    if is_secret and value is not None and not (isinstance(value, str) and _VAR_REF.fullmatch(value.strip())):
+        problems.append(
+            f"{_where(path, node, loc)}: {_dotted(loc)}: secrets are read from the environment only; "
+            f"write a reference such as ${{{_suggest_env_name(loc)}}} instead of the value"
+        )
+        return None
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in env:
+            problems.append(f"{_where(path, node, loc)}: {_dotted(loc)}: environment variable {name} is not set")
+            return ""
+        return env[name]
+
+    return _VAR_REF.sub(substitute, value)
+
+
+def _suggest_env_name(loc: tuple) -> str:
+    parts = [str(p) for p in loc if not isinstance(p, int) and p != "sources"]
+    return "_".join(parts).upper().replace("-", "_")
+
+
+def _apply_default_secrets(raw: dict[str, Any], env) -> None:
+    for (section, key), var in DEFAULT_SECRET_ENV.items():
+        block = raw.setdefault(section, {})
+        if isinstance(block, dict) and block.get(key) is None and env.get(var):
+            block[key] = env[var]
+
+
+def _located_errors(exc: ValidationError, path: Path, node) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (not a setting; check the spelling)"
+        problems.append(f"{_where(path, node, loc)}: {_dotted(loc)}: {message}")
+    return problems
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _where(path: Path, node, loc: tuple) -> str:
+    """`file:line` of the deepest YAML node on the key path (the parent, for a missing key)."""
+    line = None
+    current = node
+    for part in loc:
+        if current is None:
+            break
+        line = current.start_mark.line + 1
+        if isinstance(current, yaml.MappingNode):
+            current = next((v for k, v in current.value if k.value == part), None)
+            if current is None:
+                # a missing key: point at the mapping that lacks it, an unknown key: at the key
+                pass
+        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int) and part < len(current.value):
+            current = current.value[part]
+        else:
+            current = None
+    if current is not None:
+        line = current.start_mark.line + 1
+    return f"{path}:{line}" if line else str(path)

@@ -1,0 +1,59 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from netbox_pipeline.cli import main
+
+CLI = str(Path(sys.executable).parent / "netbox-pipeline")
+
+
+@pytest.fixture(autouse=True)
+def isolated_config_env(monkeypatch):
+    # `--config` exports NETBOX_PIPELINE_CONFIG for Dagster subprocesses; undo it after each test.
+    # (setenv first so that monkeypatch records the original state and restores it)
+    monkeypatch.setenv("NETBOX_PIPELINE_CONFIG", "unset")
+    monkeypatch.delenv("NETBOX_PIPELINE_CONFIG")
+
+
+def test_help_lists_every_command():
+    result = subprocess.run([CLI, "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    for command in ("demo", "sandbox", "sync", "plan", "explain", "history", "migrate", "check-config", "bench"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", ["sync", "plan", "explain", "history", "migrate", "sandbox", "demo", "bench"])
+def test_each_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert "usage: netbox-pipeline" in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "commands:" in capsys.readouterr().out
+
+
+def test_bad_config_is_a_usage_error_with_location(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text("netbox:\n  urll: x\n")
+    assert main(["--config", str(path), "check-config"]) == 2
+    assert f"{path}:2: netbox.urll: unknown key" in capsys.readouterr().err
+
+
+def test_check_config_hides_secrets(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NB_SECRET", "0123456789abcdef0123456789abcdef01234567")
+    path = tmp_path / "c.yaml"
+    path.write_text("netbox: {url: 'http://127.0.0.1:8000', token: '${NB_SECRET}'}\nstaging: {url: 'postgresql://u:pw123@127.0.0.1/x'}\n")
+    assert main(["--config", str(path), "check-config"]) == 0
+    out = capsys.readouterr().out
+    assert "token: set" in out
+    assert "0123456789abcdef" not in out and "pw123" not in out
+
+
+def test_sandbox_refuses_non_loopback_address(capsys):
+    assert main(["sandbox", "netbox", "--host", "0.0.0.0"]) == 2
+    assert "loopback only" in capsys.readouterr().err

@@ -1,0 +1,175 @@
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from netbox_pipeline.config import ConfigError, load_config
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for key in ("NETBOX_PIPELINE_CONFIG", "NETBOX_TOKEN", "NETBOX_PIPELINE_NETBOX__URL", "NETBOX_PIPELINE_NETBOX__CHUNK_SIZE"):
+        monkeypatch.delenv(key, raising=False)
+
+
+def write(tmp_path: Path, text: str, name: str = "netbox_pipeline.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return info.value.problems
+
+
+def test_good_file_loads_with_paths_relative_to_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("NB_TOKEN", "0123456789abcdef0123456789abcdef01234567")
+    path = write(tmp_path, """
+        netbox: {url: "http://127.0.0.1:8000", token: "${NB_TOKEN}", chunk_size: 50}
+        staging: {url: "sqlite:///state/staging.sqlite"}
+        sources:
+          filesystem:
+            - {name: rack-a, path: inventory/rack-a.yaml}
+        deletion: {grace_runs: 5}
+        schedules:
+          filesystem: {cron: "0 * * * *"}
+    """)
+    config = load_config(path)
+    assert config.netbox.url == "http://127.0.0.1:8000"
+    assert config.netbox.token.get_secret_value() == "0123456789abcdef0123456789abcdef01234567"
+    assert config.netbox.chunk_size == 50
+    assert config.deletion.grace_runs == 5 and config.deletion.max_ratio == 0.1
+    assert config.staging_url == f"sqlite:///{tmp_path / 'state' / 'staging.sqlite'}"
+    assert config.resolve_path(config.sources.filesystem[0].path) == tmp_path / "inventory" / "rack-a.yaml"
+    assert config.sources.configured_kinds() == ["filesystem"]
+    assert config.schedules["filesystem"].enabled is False
+
+
+def test_missing_default_file_means_empty_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = load_config()
+    assert config.sources.configured_kinds() == []
+    assert config.config_path is None
+    assert config.staging_url == f"sqlite:///{tmp_path / '.netbox_pipeline' / 'staging.sqlite'}"
+
+
+def test_explicit_missing_file_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETBOX_PIPELINE_CONFIG", str(tmp_path / "nope.yaml"))
+    with pytest.raises(ConfigError, match="nope.yaml: configuration file not found"):
+        load_config()
+
+
+def test_missing_required_field_names_file_line_and_key_path(tmp_path):
+    path = write(tmp_path, """
+        sources:
+          proxmox:
+            - name: pve1
+              host: pve1.example.net
+            - name: pve2
+              user: root@pam
+    """)
+    assert problems_of(path) == [f"{path}:6: sources.proxmox[1].host: Field required"]
+
+
+def test_unknown_key_is_an_error_not_ignored(tmp_path):
+    path = write(tmp_path, """
+        netbox:
+          url: http://127.0.0.1:8000
+          chunksize: 10
+    """)
+    assert problems_of(path) == [f"{path}:4: netbox.chunksize: unknown key (not a setting; check the spelling)"]
+
+
+def test_unknown_section_is_an_error(tmp_path):
+    path = write(tmp_path, "sourcez: {}\n")
+    assert "sourcez: unknown key" in problems_of(path)[0]
+
+
+def test_wrong_type_and_range(tmp_path):
+    path = write(tmp_path, """
+        netbox: {chunk_size: 0}
+        deletion: {mode: shred}
+    """)
+    problems = problems_of(path)
+    assert any(p.startswith(f"{path}:2: netbox.chunk_size:") and "greater than or equal to 1" in p for p in problems)
+    assert any("deletion.mode:" in p and "'delete' or 'offline'" in p for p in problems)
+
+
+def test_invalid_yaml_names_line_and_column(tmp_path):
+    path = write(tmp_path, "netbox:\n  url: [unclosed\n")
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}:3:") and "invalid YAML" in problem
+
+
+def test_top_level_must_be_a_mapping(tmp_path):
+    path = write(tmp_path, "- just\n- a list\n")
+    assert "top level must be a mapping" in problems_of(path)[0]
+
+
+def test_secret_literal_in_file_is_refused_without_echoing_it(tmp_path):
+    path = write(tmp_path, """
+        netbox: {url: "http://127.0.0.1:8000", token: "0123456789abcdef0123456789abcdef01234567"}
+    """)
+    (problem,) = problems_of(path)
+    assert "netbox.token: secrets are read from the environment only" in problem
+    assert "${NETBOX_TOKEN}" in problem
+    assert "0123456789abcdef" not in problem
+
+
+def test_secret_of_a_source_must_be_a_reference(tmp_path):
+    path = write(tmp_path, """
+        sources:
+          proxmox:
+            - {name: pve, host: pve.example.net, token_name: np, token_value: plain-text}
+    """)
+    (problem,) = problems_of(path)
+    assert "sources.proxmox[0].token_value: secrets are read from the environment only" in problem
+    assert "plain-text" not in problem
+
+
+def test_secret_from_default_environment_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETBOX_TOKEN", "nbt_abc.def")
+    config = load_config(write(tmp_path, "netbox: {url: 'http://127.0.0.1:8000'}\n"))
+    assert config.netbox.token.get_secret_value() == "nbt_abc.def"
+    assert "nbt_abc" not in repr(config) and "nbt_abc" not in str(config.model_dump())
+
+
+def test_unset_variable_reference_is_an_error(tmp_path):
+    path = write(tmp_path, "netbox: {token: '${NO_SUCH_VARIABLE_X}'}\n")
+    assert problems_of(path) == [f"{path}:1: netbox.token: environment variable NO_SUCH_VARIABLE_X is not set"]
+
+
+def test_environment_overrides_file(tmp_path, monkeypatch):
+    path = write(tmp_path, "netbox: {url: 'http://127.0.0.1:8000', chunk_size: 100}\n")
+    monkeypatch.setenv("NETBOX_PIPELINE_NETBOX__URL", "http://127.0.0.1:9000")
+    monkeypatch.setenv("NETBOX_PIPELINE_NETBOX__CHUNK_SIZE", "25")
+    config = load_config(path)
+    assert config.netbox.url == "http://127.0.0.1:9000"
+    assert config.netbox.chunk_size == 25
+
+
+def test_interpolation_in_ordinary_values(tmp_path, monkeypatch):
+    monkeypatch.setenv("NB_HOST", "127.0.0.1:8123")
+    config = load_config(write(tmp_path, "netbox: {url: 'http://${NB_HOST}/'}\n"))
+    assert config.netbox.url == "http://127.0.0.1:8123/"
+
+
+def test_duplicate_instance_names_are_an_error(tmp_path):
+    path = write(tmp_path, """
+        sources:
+          filesystem:
+            - {name: a, path: a.yaml}
+            - {name: a, path: b.yaml}
+    """)
+    assert any("sources.filesystem: instance name 'a' is used twice" in p for p in problems_of(path))
+
+
+def test_example_config_in_repo_is_valid(monkeypatch):
+    from netbox_pipeline_tests.conftest import REPO_ROOT
+
+    monkeypatch.setenv("NETBOX_TOKEN", "0123456789abcdef0123456789abcdef01234567")
+    monkeypatch.setenv("PVE_TOKEN", "00000000-0000-0000-0000-000000000000")
+    config = load_config(REPO_ROOT / "netbox_pipeline.example.yaml")
+    assert config.sources.configured_kinds()
