@@ -57,3 +57,25 @@ def test_check_config_hides_secrets(tmp_path, monkeypatch, capsys):
 def test_sandbox_refuses_non_loopback_address(capsys):
     assert main(["sandbox", "netbox", "--host", "0.0.0.0"]) == 2
     assert "loopback only" in capsys.readouterr().err
+
+
+def test_sandbox_netbox_command_serves_until_stopped():
+    import json
+    import signal
+    import urllib.request
+
+    process = subprocess.Popen(
+        [CLI, "sandbox", "netbox", "--port", "0", "--netbox-version", "4.6", "--token", "0123456789abcdef0123456789abcdef01234567"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("NetBox sandbox (4.6) listening on http://127.0.0.1:"), line
+        url = line.strip().rsplit(" ", 1)[-1]
+        request = urllib.request.Request(f"{url}/api/status/", headers={"Authorization": "Token 0123456789abcdef0123456789abcdef01234567"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.headers["API-Version"] == "4.6"
+            assert json.load(response)["netbox-version"].startswith("4.6")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0

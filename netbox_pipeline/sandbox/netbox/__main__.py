@@ -1,0 +1,3 @@
+from netbox_pipeline.sandbox.netbox.server import main
+
+main()
