@@ -1,0 +1,517 @@
+"""The one declared table of the NetBox types the pipeline manages.
+
+Per type: endpoint, natural key, managed fields, references, choice fields, dependency order,
+prunable flag; and the converters between NetBox JSON and the comparison form the plan uses.
+
+Comparison form (the same for desired, last written and live values):
+- scalars normalised (`reconcile.normalise`): choices as their value, 2.0 as 2, "" as None;
+- a reference as the natural key tuple of the referenced object, e.g. `site: ("home",)`;
+- a generic reference (`assigned_object_type` + `assigned_object_id`, `scope_type` + `scope_id`,
+  a service's `parent_object_type` + `parent_object_id`) as `(type name, key)`;
+- tags as a sorted tuple of slugs; custom fields as a dict.
+
+Natural keys are flat tuples: references in a key are spliced in, names NetBox compares
+case-insensitively are folded (device `(site slug, name)`, interface `(site slug, device, name)`).
+
+Reads: every object of every managed type, one paginated pass per type (`READ_PARAMS`), in the
+order of `TYPES`. Filtering on the owner tag is not enough: an object a person created with the
+same natural key must be seen, or the pipeline would try to create a duplicate.
+
+Adding a type: one `NetBoxType(...)` declaration and one line in `_REGISTRATION`.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from netbox_pipeline.reconcile.normalise import (
+    fold_name,
+    ip_equal,
+    ip_host,
+    normalise_custom_fields,
+    normalise_int_set,
+    normalise_ip,
+    normalise_mac,
+    normalise_scalar,
+    normalise_tags,
+    with_prefix_length,
+)
+
+OWNER_TAG = "netbox-pipeline"
+READ_PARAMS: Mapping[str, Any] = {"limit": 1000}
+UNRESOLVED = "?id"  # marks a live reference whose target was not in the snapshot
+
+Key = tuple[Any, ...]
+KeyOf = Callable[[str, int], Key | None]
+ResolveId = Callable[[str, Key], int | None]
+
+
+@dataclass(frozen=True)
+class GenericRef:
+    """A reference stored as a content type plus an id (NetBox's generic foreign keys)."""
+
+    type_field: str
+    id_field: str
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class NetBoxType:
+    name: str
+    endpoint: str
+    content_type: str
+    natural_key: tuple[str, ...]
+    managed: tuple[str, ...]
+    refs: Mapping[str, str] = field(default_factory=dict)
+    generic_refs: Mapping[str, GenericRef] = field(default_factory=dict)
+    choices: tuple[str, ...] = ()
+    # Written after every type exists (a device's primary IP lives on its own interface).
+    second_pass: tuple[str, ...] = ()
+    # Key components NetBox compares case-insensitively.
+    folded: tuple[str, ...] = ()
+    # Field -> "mac" | "ip" | "int_set"; everything else is a scalar (tags/custom_fields by name).
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    # Sent when creating (NetBox needs a value) but never compared: a person may change them.
+    create_only: Mapping[str, Any] = field(default_factory=dict)
+    # The containing object: when it is not ours, neither are its children.
+    parent: str | None = None
+    # Shared objects other objects point at (manufacturers, sites, ...): used when they exist.
+    reference: bool = False
+    prunable: bool = False
+    taggable: bool = True
+    offline_status: str | None = None
+    # Live keys of second-pass references, built from the nested object and the owner's key,
+    # because the referenced type is read after this one.
+    live_keys: Mapping[str, Callable[[Mapping[str, Any], Key], Key]] = field(default_factory=dict)
+
+    @property
+    def compared(self) -> tuple[str, ...]:
+        """Every field of the comparison form: the natural key's fields, then the managed ones."""
+        return tuple(dict.fromkeys(self.natural_key + self.managed))
+
+    def kind(self, name: str) -> str:
+        if name in ("tags", "custom_fields"):
+            return name
+        if name in self.refs:
+            return "ref"
+        if name in self.generic_refs:
+            return "generic_ref"
+        return self.kinds.get(name, "scalar")
+
+    def dependencies(self) -> set[str]:
+        """Types that must be written first (second-pass references excluded)."""
+        deps = {t for f, t in self.refs.items() if f not in self.second_pass}
+        for name, generic in self.generic_refs.items():
+            if name not in self.second_pass:
+                deps.update(generic.targets)
+        if "tags" in self.managed:
+            deps.add("tags")
+        deps.discard(self.name)
+        return deps
+
+
+def _primary_ip_key(nested: Mapping[str, Any], owner_key: Key) -> Key:
+    return (ip_host(nested["address"]),)
+
+
+def _interface_mac_key(parent_type: str) -> Callable[[Mapping[str, Any], Key], Key]:
+    def key(nested: Mapping[str, Any], owner_key: Key) -> Key:
+        return (parent_type, *owner_key, normalise_mac(nested["mac_address"]))
+
+    return key
+
+
+_ASSIGNABLE = GenericRef("assigned_object_type", "assigned_object_id", ("interfaces", "vm_interfaces"))
+
+TAGS = NetBoxType(
+    name="tags", endpoint="extras/tags", content_type="extras.tag",
+    natural_key=("slug",), managed=("name",), reference=True, taggable=False,
+    create_only={"color": "9e9e9e"},
+)
+MANUFACTURERS = NetBoxType(
+    name="manufacturers", endpoint="dcim/manufacturers", content_type="dcim.manufacturer",
+    natural_key=("slug",), managed=("name", "tags"), reference=True,
+)
+SITES = NetBoxType(
+    name="sites", endpoint="dcim/sites", content_type="dcim.site",
+    natural_key=("slug",), managed=("name", "status", "tags"), choices=("status",),
+    reference=True, create_only={"status": "active"},
+)
+DEVICE_ROLES = NetBoxType(
+    name="device_roles", endpoint="dcim/device-roles", content_type="dcim.devicerole",
+    natural_key=("slug",), managed=("name", "tags"), reference=True,
+    create_only={"color": "9e9e9e", "vm_role": True},
+)
+DEVICE_TYPES = NetBoxType(
+    name="device_types", endpoint="dcim/device-types", content_type="dcim.devicetype",
+    natural_key=("manufacturer", "slug"), managed=("manufacturer", "model", "tags"),
+    refs={"manufacturer": "manufacturers"}, reference=True,
+)
+PLATFORMS = NetBoxType(
+    name="platforms", endpoint="dcim/platforms", content_type="dcim.platform",
+    natural_key=("slug",), managed=("name", "manufacturer", "tags"),
+    refs={"manufacturer": "manufacturers"}, reference=True,
+)
+CLUSTER_TYPES = NetBoxType(
+    name="cluster_types", endpoint="virtualization/cluster-types",
+    content_type="virtualization.clustertype",
+    natural_key=("slug",), managed=("name", "tags"), reference=True,
+)
+CLUSTERS = NetBoxType(
+    name="clusters", endpoint="virtualization/clusters", content_type="virtualization.cluster",
+    natural_key=("name",), managed=("type", "scope", "status", "description", "tags"),
+    refs={"type": "cluster_types"},
+    generic_refs={"scope": GenericRef("scope_type", "scope_id", ("sites",))},
+    choices=("status",), offline_status="offline",
+    create_only={"status": "active"},
+)
+DEVICES = NetBoxType(
+    name="devices", endpoint="dcim/devices", content_type="dcim.device",
+    natural_key=("site", "name"), folded=("name",),
+    managed=("name", "site", "role", "device_type", "platform", "serial", "asset_tag", "status",
+             "description", "cluster", "tags", "custom_fields", "primary_ip4"),
+    refs={"site": "sites", "role": "device_roles", "device_type": "device_types",
+          "platform": "platforms", "cluster": "clusters", "primary_ip4": "ip_addresses"},
+    choices=("status",), second_pass=("primary_ip4",), live_keys={"primary_ip4": _primary_ip_key},
+    prunable=True, offline_status="offline", create_only={"status": "active"},
+)
+INTERFACES = NetBoxType(
+    name="interfaces", endpoint="dcim/interfaces", content_type="dcim.interface",
+    natural_key=("device", "name"),
+    managed=("name", "type", "enabled", "mtu", "description", "tags", "primary_mac_address"),
+    refs={"device": "devices", "primary_mac_address": "mac_addresses"},
+    choices=("type",), second_pass=("primary_mac_address",),
+    live_keys={"primary_mac_address": _interface_mac_key("interfaces")},
+    parent="device", prunable=True, create_only={"type": "other"},
+)
+VIRTUAL_MACHINES = NetBoxType(
+    name="virtual_machines", endpoint="virtualization/virtual-machines",
+    content_type="virtualization.virtualmachine",
+    natural_key=("cluster", "name"), folded=("name",),
+    managed=("name", "cluster", "site", "role", "platform", "status", "vcpus", "memory", "disk",
+             "description", "tags", "custom_fields", "primary_ip4"),
+    refs={"cluster": "clusters", "site": "sites", "role": "device_roles", "platform": "platforms",
+          "primary_ip4": "ip_addresses"},
+    choices=("status",), second_pass=("primary_ip4",), live_keys={"primary_ip4": _primary_ip_key},
+    prunable=True, offline_status="offline", create_only={"status": "active"},
+)
+VM_INTERFACES = NetBoxType(
+    name="vm_interfaces", endpoint="virtualization/interfaces",
+    content_type="virtualization.vminterface",
+    natural_key=("virtual_machine", "name"),
+    managed=("name", "enabled", "mtu", "description", "tags", "primary_mac_address"),
+    refs={"virtual_machine": "virtual_machines", "primary_mac_address": "mac_addresses"},
+    second_pass=("primary_mac_address",),
+    live_keys={"primary_mac_address": _interface_mac_key("vm_interfaces")},
+    parent="virtual_machine", prunable=True,
+)
+MAC_ADDRESSES = NetBoxType(
+    name="mac_addresses", endpoint="dcim/mac-addresses", content_type="dcim.macaddress",
+    natural_key=("assigned_object", "mac_address"),
+    managed=("mac_address", "assigned_object", "tags"),
+    generic_refs={"assigned_object": _ASSIGNABLE}, kinds={"mac_address": "mac"},
+    parent="assigned_object", prunable=True,
+)
+IP_ADDRESSES = NetBoxType(
+    name="ip_addresses", endpoint="ipam/ip-addresses", content_type="ipam.ipaddress",
+    natural_key=("address",),
+    managed=("address", "status", "dns_name", "description", "assigned_object", "tags"),
+    generic_refs={"assigned_object": _ASSIGNABLE}, kinds={"address": "ip"},
+    choices=("status",), parent="assigned_object", prunable=True, offline_status="deprecated",
+)
+SERVICES = NetBoxType(
+    name="services", endpoint="ipam/services", content_type="ipam.service",
+    natural_key=("parent", "protocol", "name"),
+    managed=("name", "protocol", "ports", "description", "parent", "tags"),
+    generic_refs={"parent": GenericRef("parent_object_type", "parent_object_id",
+                                       ("devices", "virtual_machines"))},
+    kinds={"ports": "int_set"}, choices=("protocol",), parent="parent", prunable=True,
+)
+
+# Dependency order: every reference points to an earlier type, except second-pass fields.
+_REGISTRATION: tuple[NetBoxType, ...] = (
+    TAGS,
+    MANUFACTURERS,
+    SITES,
+    DEVICE_ROLES,
+    DEVICE_TYPES,
+    PLATFORMS,
+    CLUSTER_TYPES,
+    CLUSTERS,
+    DEVICES,
+    INTERFACES,
+    VIRTUAL_MACHINES,
+    VM_INTERFACES,
+    MAC_ADDRESSES,
+    IP_ADDRESSES,
+    SERVICES,
+)
+TYPES: dict[str, NetBoxType] = {t.name: t for t in _REGISTRATION}
+_BY_CONTENT_TYPE: dict[str, NetBoxType] = {t.content_type: t for t in _REGISTRATION}
+
+
+def get_type(nbtype: "NetBoxType | str") -> NetBoxType:
+    if isinstance(nbtype, NetBoxType):
+        return nbtype
+    try:
+        return TYPES[nbtype]
+    except KeyError:
+        raise KeyError(f"unknown NetBox type {nbtype!r}; known: {', '.join(TYPES)}") from None
+
+
+def type_for_content_type(content_type: str) -> NetBoxType | None:
+    return _BY_CONTENT_TYPE.get(content_type)
+
+
+def order_index(name: str) -> int:
+    return list(TYPES).index(name)
+
+
+def second_pass_fields(nbtype: "NetBoxType | str") -> tuple[str, ...]:
+    return get_type(nbtype).second_pass
+
+
+def split_second_pass(nbtype: "NetBoxType | str", fields: Mapping[str, Any]) -> tuple[dict, dict]:
+    """(first-pass fields, second-pass fields) of a create or update."""
+    later = set(get_type(nbtype).second_pass)
+    first = {k: v for k, v in fields.items() if k not in later}
+    second = {k: v for k, v in fields.items() if k in later}
+    return first, second
+
+
+# --------------------------------------------------------------------------- comparison form
+
+
+def normalise_field(nbtype: "NetBoxType | str", name: str, value: Any) -> Any:
+    """One field in comparison form; accepts JSON-decoded values (lists for tuples)."""
+    t = get_type(nbtype)
+    kind = t.kind(name)
+    if kind == "tags":
+        return normalise_tags(value)
+    if kind == "custom_fields":
+        return normalise_custom_fields(value)
+    if value is None:
+        return None
+    if kind == "ref":
+        return tuple(normalise_scalar(value))
+    if kind == "generic_ref":
+        target, key = value
+        return (str(target), tuple(normalise_scalar(key)))
+    if kind == "mac":
+        return normalise_mac(value)
+    if kind == "ip":
+        return normalise_ip(value)
+    if kind == "int_set":
+        return normalise_int_set(value)
+    return normalise_scalar(value)
+
+
+def normalise_fields(nbtype: "NetBoxType | str", fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: normalise_field(nbtype, name, value) for name, value in fields.items()}
+
+
+def values_equal(nbtype: "NetBoxType | str", name: str, desired: Any, live: Any) -> bool:
+    """Desired vs live for one field. Tags: desired must be a subset (people may add tags).
+    Custom fields: only the desired keys count. Addresses: a bare host pins only the host."""
+    t = get_type(nbtype)
+    kind = t.kind(name)
+    if kind == "tags":
+        return set(normalise_tags(desired)) <= set(normalise_tags(live))
+    if kind == "custom_fields":
+        live_cf = normalise_custom_fields(live)
+        return all(live_cf.get(k) == v for k, v in normalise_custom_fields(desired).items())
+    if kind == "ip":
+        return ip_equal(desired, live)
+    return normalise_field(t, name, desired) == normalise_field(t, name, live)
+
+
+def key_from_fields(nbtype: "NetBoxType | str", fields: Mapping[str, Any]) -> Key:
+    t = get_type(nbtype)
+    parts: list[Any] = []
+    for name in t.natural_key:
+        value = normalise_field(t, name, fields.get(name))
+        kind = t.kind(name)
+        if kind == "ref":
+            parts.extend(value if value else ("",))
+        elif kind == "generic_ref":
+            parts.extend((value[0], *value[1]) if value else ("",))
+        elif value is None:
+            parts.append("")
+        elif name in t.folded:
+            parts.append(fold_name(value))
+        elif kind == "ip":
+            parts.append(ip_host(value))
+        else:
+            parts.append(value)
+    return tuple(parts)
+
+
+# --------------------------------------------------------------------------- live objects
+
+
+@dataclass(frozen=True)
+class LiveObject:
+    type: str
+    id: int
+    key: Key
+    fields: dict[str, Any]  # comparison form of `compared`
+    tags: frozenset[str]
+    owned: bool
+
+
+def _nested_id(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return value.get("id")
+    return int(value)
+
+
+def from_live(
+    nbtype: "NetBoxType | str",
+    obj: Mapping[str, Any],
+    key_of: KeyOf,
+    *,
+    owner_tag: str = OWNER_TAG,
+) -> LiveObject:
+    """A NetBox object (full representation, 4.4 to 4.6) in comparison form.
+
+    References are resolved to natural keys through `key_of(type, id)`, which only has to know
+    the types read before this one (see `TYPES` order and `build_live`).
+    """
+    t = get_type(nbtype)
+    fields: dict[str, Any] = {}
+    for name in t.compared:
+        if name in t.live_keys:
+            continue
+        kind = t.kind(name)
+        if kind == "ref":
+            ref_id = _nested_id(obj.get(name))
+            fields[name] = None if ref_id is None else _key_or_marker(key_of, t.refs[name], ref_id)
+        elif kind == "generic_ref":
+            generic = t.generic_refs[name]
+            content_type, ref_id = obj.get(generic.type_field), obj.get(generic.id_field)
+            if content_type is None or ref_id is None:
+                fields[name] = None
+            else:
+                target = type_for_content_type(content_type)
+                target_name = target.name if target else content_type
+                fields[name] = (target_name, _key_or_marker(key_of, target_name, ref_id))
+        else:
+            fields[name] = normalise_field(t, name, obj.get(name))
+    key = key_from_fields(t, fields)
+    for name, live_key in t.live_keys.items():
+        nested = obj.get(name)
+        fields[name] = None if nested is None else live_key(nested, key)
+    tags = frozenset(normalise_tags(obj.get("tags")))
+    return LiveObject(type=t.name, id=int(obj["id"]), key=key, fields=fields, tags=tags,
+                      owned=owner_tag in tags)
+
+
+def _key_or_marker(key_of: KeyOf, type_name: str, ref_id: int) -> Key:
+    key = key_of(type_name, ref_id)
+    return tuple(key) if key is not None else (UNRESOLVED, ref_id)
+
+
+@dataclass
+class LiveIndex:
+    """id <-> natural key per type, for `from_live` (key_of) and `to_payload` (resolve_id)."""
+
+    id_to_key: dict[tuple[str, int], Key] = field(default_factory=dict)
+    key_to_id: dict[tuple[str, Key], int] = field(default_factory=dict)
+
+    def add(self, obj: LiveObject) -> None:
+        self.id_to_key[(obj.type, obj.id)] = obj.key
+        self.key_to_id.setdefault((obj.type, obj.key), obj.id)
+
+    def key_of(self, type_name: str, object_id: int) -> Key | None:
+        return self.id_to_key.get((type_name, object_id))
+
+    def resolve_id(self, type_name: str, key: Key) -> int | None:
+        return self.key_to_id.get((type_name, tuple(key)))
+
+
+def live_index(objects: Iterable[LiveObject]) -> LiveIndex:
+    index = LiveIndex()
+    for obj in objects:
+        index.add(obj)
+    return index
+
+
+@dataclass
+class LiveState:
+    objects: dict[str, dict[Key, LiveObject]]
+    index: LiveIndex
+    # Objects whose natural key another object already had (e.g. one address in two VRFs):
+    # the lowest id is matched, these are reported and left alone.
+    duplicates: list[LiveObject]
+
+
+def build_live(
+    snapshot: Mapping[str, Iterable[Mapping[str, Any]]], *, owner_tag: str = OWNER_TAG
+) -> LiveState:
+    """Convert a raw snapshot ({type name: [NetBox JSON objects]}) type by type in `TYPES` order."""
+    index = LiveIndex()
+    objects: dict[str, dict[Key, LiveObject]] = {}
+    duplicates: list[LiveObject] = []
+    for name in TYPES:
+        by_key: dict[Key, LiveObject] = {}
+        raw = sorted(snapshot.get(name, ()), key=lambda o: int(o["id"]))
+        for obj in raw:
+            live = from_live(name, obj, index.key_of, owner_tag=owner_tag)
+            index.id_to_key[(name, live.id)] = live.key
+            if live.key in by_key:
+                duplicates.append(live)
+                continue
+            by_key[live.key] = live
+            index.key_to_id[(name, live.key)] = live.id
+        objects[name] = by_key
+    return LiveState(objects=objects, index=index, duplicates=duplicates)
+
+
+# --------------------------------------------------------------------------- write bodies
+
+
+class UnresolvedReference(LookupError):
+    def __init__(self, nbtype: str, field_name: str, target: str, key: Key):
+        self.nbtype, self.field_name, self.target, self.key = nbtype, field_name, target, key
+        super().__init__(f"{nbtype}.{field_name}: no {target} with key {key!r} in NetBox")
+
+
+def to_payload(
+    nbtype: "NetBoxType | str", fields: Mapping[str, Any], resolve_id: ResolveId
+) -> dict[str, Any]:
+    """The NetBox write body for comparison-form fields (only those given: a PATCH stays small)."""
+    t = get_type(nbtype)
+    body: dict[str, Any] = {}
+
+    def resolve(name: str, target: str, key: Key) -> int:
+        object_id = resolve_id(target, tuple(key))
+        if object_id is None:
+            raise UnresolvedReference(t.name, name, target, tuple(key))
+        return object_id
+
+    for name, raw in fields.items():
+        value = normalise_field(t, name, raw)
+        kind = t.kind(name)
+        if kind == "ref":
+            body[name] = None if value is None else resolve(name, t.refs[name], value)
+        elif kind == "generic_ref":
+            generic = t.generic_refs[name]
+            if value is None:
+                body[generic.type_field] = body[generic.id_field] = None
+            else:
+                target, key = value
+                body[generic.type_field] = get_type(target).content_type
+                body[generic.id_field] = resolve(name, target, key)
+        elif kind == "tags":
+            body[name] = [{"slug": slug} for slug in value]
+        elif kind == "custom_fields":
+            body[name] = dict(value)
+        elif kind == "ip":
+            body[name] = None if value is None else with_prefix_length(value)
+        elif kind == "int_set":
+            body[name] = None if value is None else list(value)
+        else:
+            body[name] = value
+    return body

@@ -1,0 +1,165 @@
+"""Value normalisers: one canonical form per value, applied to every side before comparing.
+
+Each normaliser is idempotent (normalise(normalise(x)) == normalise(x)); the peers' most common
+bug is a phantom "change" on every run from comparing two spellings of the same value.
+"""
+
+import ipaddress
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
+_MAC_SEPARATORS = re.compile(r"[:\-.\s]")
+
+
+def normalise_mac(value: str | None) -> str | None:
+    """`00-11-22-aa-bb-cc`, `0011.22aa.bbcc`, `001122AABBCC` -> `00:11:22:AA:BB:CC` (NetBox's form)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    hex_digits = _MAC_SEPARATORS.sub("", text).lower()
+    groups_ok = _valid_mac_grouping(text)
+    if not groups_ok or not _MAC_HEX.match(hex_digits):
+        raise ValueError(f"invalid MAC address {text!r}")
+    return ":".join(hex_digits[i : i + 2] for i in range(0, 12, 2)).upper()
+
+
+def _valid_mac_grouping(text: str) -> bool:
+    parts = re.split(r"[:\-]", text)
+    if len(parts) == 6:
+        return all(len(p) == 2 for p in parts)
+    dotted = text.split(".")
+    if len(dotted) == 3:
+        return all(len(p) == 4 for p in dotted)
+    return re.fullmatch(r"[0-9A-Fa-f]{12}", text) is not None
+
+
+def normalise_ip(value: str | None) -> str | None:
+    """An IP with or without prefix length, compressed: `2001:DB8::0001/64` -> `2001:db8::1/64`.
+
+    A bare address stays bare: "no prefix length given" is kept distinct from `/32`, so a source
+    that does not know the prefix length never fights the one NetBox holds.
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        if "/" in text:
+            return str(ipaddress.ip_interface(text))
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise ValueError(f"invalid IP address {text!r}") from None
+
+
+def ip_host(value: str) -> str:
+    """The host part of an address, compressed: `192.0.2.10/24` -> `192.0.2.10`."""
+    return str(ipaddress.ip_interface(str(value).strip()).ip)
+
+
+def with_prefix_length(value: str) -> str:
+    """A bare host becomes a host route (`/32` or `/128`), which is what NetBox stores for it."""
+    normal = normalise_ip(value)
+    if normal is None:
+        raise ValueError("empty IP address")
+    return str(ipaddress.ip_interface(normal))
+
+
+def ip_equal(desired: str | None, live: str | None) -> bool:
+    """Compare addresses; a desired value without prefix length only pins the host."""
+    if desired is None or live is None:
+        return desired is None and live is None
+    desired_n, live_n = normalise_ip(desired), normalise_ip(live)
+    if desired_n is None or live_n is None:
+        return desired_n == live_n
+    if "/" not in desired_n:
+        return ip_host(desired_n) == ip_host(live_n)
+    return with_prefix_length(desired_n) == with_prefix_length(live_n)
+
+
+def normalise_text(value: Any) -> Any:
+    """Strings stripped; empty string and None are the same (NetBox returns "" for blank text)."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        return stripped or None
+    return value
+
+
+def normalise_number(value: Any) -> Any:
+    """2.0 == 2 (NetBox renders `vcpus` as a float)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def normalise_choice(value: Any) -> Any:
+    """`{"value": "active", "label": "Active"}` -> `"active"`."""
+    if isinstance(value, Mapping) and "value" in value:
+        return value["value"]
+    return value
+
+
+def normalise_scalar(value: Any) -> Any:
+    """The default normaliser: choices, numbers, text, and lists (as tuples) recursively."""
+    value = normalise_choice(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return tuple(normalise_scalar(v) for v in value)
+    if isinstance(value, float):
+        return normalise_number(value)
+    return normalise_text(value)
+
+
+def normalise_int_set(value: Any) -> tuple[int, ...] | None:
+    """Port lists: order and duplicates carry no meaning."""
+    if value is None:
+        return None
+    return tuple(sorted({int(v) for v in value}))
+
+
+_SLUG_DROP = re.compile(r"[^\-.\w\s]")
+_SLUG_EDGES = re.compile(r"^[\s.]+|[\s.]+$")
+_SLUG_RUNS = re.compile(r"[\-.\s]+")
+
+
+def slugify(name: str) -> str:
+    """NetBox's slug rules: ASCII, lowercase, drop other characters, spaces and dots -> `-`."""
+    ascii_text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    text = _SLUG_DROP.sub("", ascii_text)
+    text = _SLUG_EDGES.sub("", text)
+    text = _SLUG_RUNS.sub("-", text).strip("-")
+    return text.lower()[:100]
+
+
+def tag_slug(tag: Any) -> str:
+    """A tag given as a name, a slug, or a NetBox nested tag object -> its slug."""
+    if isinstance(tag, Mapping):
+        if tag.get("slug"):
+            return str(tag["slug"])
+        return slugify(str(tag.get("name", "")))
+    return slugify(str(tag))
+
+
+def normalise_tags(value: Iterable[Any] | None) -> tuple[str, ...]:
+    """A tag set: sorted, unique slugs."""
+    if not value:
+        return ()
+    return tuple(sorted({tag_slug(t) for t in value} - {""}))
+
+
+def normalise_custom_fields(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Custom field values normalised like scalars; keys kept as given."""
+    if not value:
+        return {}
+    return {str(k): normalise_scalar(v) for k, v in value.items()}
+
+
+def fold_name(value: str) -> str:
+    """Name comparison where NetBox compares case-insensitively (device and VM names)."""
+    return str(value).strip().casefold()

@@ -1,0 +1,409 @@
+"""The sync plan: what to create, update, leave, retire or delete, per object, and why.
+
+Ownership: an object in NetBox without the owner tag belongs to people. Reference types
+(manufacturers, sites, ...) that exist unowned are simply used; other types are skipped (and so
+are their children) unless `adopt` covers the type, which manages them and adds the owner tag.
+Tags carry no tags, so a tag object is "ours" when the object map says we wrote it.
+
+Deletion lifecycle: an owned object no source produces is an orphan; its missing count grows
+only when every instance that owns it (object map) is healthy this run, and at `grace_runs` it
+is deleted, or in "offline" mode set to its type's offline status (devices, VMs: offline; IPs:
+deprecated); in that mode children without a status (interfaces, MACs, services) of a retired
+parent are kept, and only those of a parent that stays are deleted. Only prunable types are
+ever deleted, children before parents.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from netbox_pipeline.model import key_text
+from netbox_pipeline.netbox.schema import (
+    OWNER_TAG,
+    TYPES,
+    Key,
+    LiveObject,
+    LiveState,
+    NetBoxType,
+    normalise_field,
+    split_second_pass,
+)
+from netbox_pipeline.reconcile.desired import DesiredObject, DesiredObjects, Problem
+from netbox_pipeline.reconcile.diff import (
+    DriftPolicy,
+    diff_fields,
+    hash_managed,
+    jsonable,
+    managed_view,
+)
+
+Action = Literal["create", "update", "unchanged", "orphan", "delete", "skip"]
+ACTIONS: tuple[str, ...] = ("create", "update", "unchanged", "orphan", "delete", "skip")
+DeletionMode = Literal["delete", "offline"]
+ObjectMap = Mapping[tuple[str, Key], Mapping[str, Any]]
+
+
+@dataclass
+class PlanItem:
+    type: str
+    key: Key
+    action: Action
+    netbox_id: int | None = None
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # field -> (live, new)
+    payload_fields: dict[str, Any] = field(default_factory=dict)  # comparison form; to_payload
+    reason: str = ""
+    drift: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # field -> (written, live)
+    desired_hash: str | None = None
+    # What to remember as "last written" after a successful write (managed fields, normalised).
+    written_fields: dict[str, Any] = field(default_factory=dict)
+    instances: tuple[tuple[str, str], ...] = ()
+    missing_runs: int = 0
+    removal: bool = False  # a delete, or an update that retires (offline status)
+
+    def first_pass(self) -> dict[str, Any]:
+        return split_second_pass(self.type, self.payload_fields)[0]
+
+    def second_pass(self) -> dict[str, Any]:
+        return split_second_pass(self.type, self.payload_fields)[1]
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "key": key_text(self.key),
+            "action": self.action,
+            "netbox_id": self.netbox_id,
+            "changes": {k: jsonable(list(v)) for k, v in self.changes.items()},
+            "reason": self.reason,
+            "drift": {k: jsonable(list(v)) for k, v in self.drift.items()},
+            "desired_hash": self.desired_hash,
+            "missing_runs": self.missing_runs,
+        }
+
+
+@dataclass
+class Plan:
+    items: list[PlanItem]
+    live: dict[str, dict[Key, LiveObject]]
+    next_missing_runs: dict[tuple[str, Key], int]
+    owned_live_count: int
+    max_delete_ratio: float = 0.1
+    live_duplicates: list[LiveObject] = field(default_factory=list)
+
+    def by_type(self, name: str) -> list[PlanItem]:
+        return [item for item in self.items if item.type == name]
+
+    def by_action(self, action: str) -> list[PlanItem]:
+        return [item for item in self.items if item.action == action]
+
+    def item(self, type_name: str, key: Key) -> PlanItem | None:
+        return next((i for i in self.items if i.type == type_name and i.key == tuple(key)), None)
+
+    def deletions(self) -> list[PlanItem]:
+        """In reverse dependency order (children first)."""
+        return [item for item in self.items if item.action == "delete"]
+
+    def writes(self) -> list[PlanItem]:
+        return [item for item in self.items if item.action in ("create", "update", "delete")]
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for item in self.items:
+            per_type = out.setdefault(item.type, {a: 0 for a in ACTIONS})
+            per_type[item.action] += 1
+        return out
+
+    def totals(self) -> dict[str, int]:
+        totals = {a: 0 for a in ACTIONS}
+        for item in self.items:
+            totals[item.action] += 1
+        return totals
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [item.row() for item in self.items]
+
+    def delete_ratio(self) -> float:
+        removals = sum(1 for item in self.items if item.removal)
+        return removals / self.owned_live_count if self.owned_live_count else 0.0
+
+    def deletion_guard_ok(self, max_ratio: float | None = None) -> bool:
+        limit = self.max_delete_ratio if max_ratio is None else max_ratio
+        return self.delete_ratio() <= limit
+
+
+def _live_by_type(live: Any) -> tuple[dict[str, dict[Key, LiveObject]], list[LiveObject]]:
+    if isinstance(live, LiveState):
+        return live.objects, list(live.duplicates)
+    out: dict[str, dict[Key, LiveObject]] = {}
+    for name, objects in (live or {}).items():
+        if isinstance(objects, Mapping):
+            out[name] = {tuple(k): v for k, v in objects.items()}
+        else:
+            out[name] = {obj.key: obj for obj in objects}
+    return out, []
+
+
+def _normalise_object_map(object_map: ObjectMap | None) -> dict[tuple[str, Key], Mapping[str, Any]]:
+    return {(name, tuple(key)): entry for (name, key), entry in (object_map or {}).items()}
+
+
+def _adopts(adopt: bool | Iterable[str], type_name: str) -> bool:
+    if isinstance(adopt, bool):
+        return adopt
+    return type_name in set(adopt)
+
+
+def _is_owned(t: NetBoxType, live: LiveObject, entry: Mapping[str, Any] | None) -> bool:
+    if t.taggable:
+        return live.owned
+    return entry is not None and entry.get("netbox_id") in (None, live.id)
+
+
+def _parent_key(t: NetBoxType, fields: Mapping[str, Any]) -> tuple[str, Key] | None:
+    if t.parent is None:
+        return None
+    value = fields.get(t.parent)
+    if value is None:
+        return None
+    if t.parent in t.refs:
+        return (t.refs[t.parent], tuple(value))
+    return (value[0], tuple(value[1]))
+
+
+def build_plan(
+    desired: Mapping[str, Mapping[Key, DesiredObject]],
+    live: "LiveState | Mapping[str, Any]",
+    *,
+    object_map: ObjectMap | None = None,
+    healthy_instances: Iterable[tuple[str, str]] = (),
+    adopt: bool | Iterable[str] = False,
+    drift_policy: DriftPolicy = "overwrite",
+    grace_runs: int = 3,
+    deletion_mode: DeletionMode = "delete",
+    max_delete_ratio: float = 0.1,
+    owner_tag: str = OWNER_TAG,
+) -> Plan:
+    live_objects, duplicates = _live_by_type(live)
+    entries = _normalise_object_map(object_map)
+    healthy = {tuple(i) for i in healthy_instances}
+    items: list[PlanItem] = []
+    deletions: list[PlanItem] = []
+    next_missing: dict[tuple[str, Key], int] = {}
+    skipped: set[tuple[str, Key]] = set()
+    owned_live = 0
+    for t in TYPES.values():
+        wanted = desired.get(t.name, {})
+        present = live_objects.get(t.name, {})
+        for key, obj in wanted.items():
+            entry = entries.get((t.name, key))
+            item = _plan_desired(t, obj, present.get(key), entry, skipped, adopt, drift_policy, owner_tag)
+            if item.action == "skip":
+                skipped.add((t.name, key))
+            if entry is not None:
+                next_missing[(t.name, key)] = 0
+            items.append(item)
+        for key, obj in present.items():
+            entry = entries.get((t.name, key))
+            if not _is_owned(t, obj, entry):
+                continue
+            owned_live += 1
+            if key in wanted:
+                continue
+            parent = _parent_key(t, obj.fields)
+            parent_gone = parent is not None and parent[1] not in desired.get(parent[0], {})
+            item = _plan_orphan(t, obj, entry, healthy, grace_runs, deletion_mode, parent_gone)
+            next_missing[(t.name, key)] = item.missing_runs
+            (deletions if item.action == "delete" else items).append(item)
+    order = {name: i for i, name in enumerate(TYPES)}
+    deletions.sort(key=lambda i: (-order[i.type], i.key))
+    return Plan(items=items + deletions, live=live_objects, next_missing_runs=next_missing,
+                owned_live_count=owned_live, max_delete_ratio=max_delete_ratio,
+                live_duplicates=duplicates)
+
+
+def _plan_desired(
+    t: NetBoxType, obj: DesiredObject, live: LiveObject | None, entry: Mapping[str, Any] | None,
+    skipped: set[tuple[str, Key]], adopt: bool | Iterable[str], drift_policy: DriftPolicy,
+    owner_tag: str,
+) -> PlanItem:
+    written = managed_view(t, obj.fields)
+    item = PlanItem(type=t.name, key=obj.key, action="unchanged", desired_hash=hash_managed(written),
+                    written_fields=written, instances=tuple(sorted(obj.instances)),
+                    netbox_id=None if live is None else live.id)
+    parent = _parent_key(t, obj.fields)
+    if live is None:
+        if parent in skipped:
+            item.action, item.reason = "skip", f"parent {key_text(parent[1])} is not managed"
+            return item
+        fields = {k: normalise_field(t, k, v) for k, v in obj.fields.items()
+                  if k in t.compared and v is not None and v != () and v != {}}
+        for name, value in t.create_only.items():
+            if fields.get(name) is None:
+                fields[name] = value
+        item.action = "create"
+        item.payload_fields = fields
+        item.changes = {k: (None, v) for k, v in fields.items()}
+        item.reason = "recreate: missing from NetBox" if entry is not None else "new"
+        return item
+    owned = _is_owned(t, live, entry)
+    adopting = not owned and _adopts(adopt, t.name)
+    if not owned and not adopting:
+        if t.reference:
+            item.reason = "exists, not owned"
+        else:
+            item.action = "skip"
+            item.reason = (f"exists in NetBox (id {live.id}) without the owner tag {owner_tag!r}; "
+                           f"not adopted (adopt {t.name} to manage it)")
+        return item
+    last_written = entry.get("last_written") if entry is not None and owned else None
+    found = diff_fields(t, obj.fields, live.fields, last_written, drift_policy=drift_policy)
+    item.changes, item.payload_fields, item.drift = found.changes, found.payload, found.drift
+    if item.changes:
+        item.action = "update"
+    reasons = []
+    if adopting:
+        reasons.append("adopted")
+    if item.changes:
+        reasons.append("changed: " + ", ".join(item.changes))
+    if item.drift:
+        verb = "overwritten" if drift_policy == "overwrite" else "kept"
+        reasons.append(f"drift in NetBox ({verb}): " + ", ".join(item.drift))
+    item.reason = "; ".join(reasons) or "in sync"
+    return item
+
+
+def _plan_orphan(
+    t: NetBoxType, live: LiveObject, entry: Mapping[str, Any] | None, healthy: set,
+    grace_runs: int, deletion_mode: DeletionMode, parent_gone: bool = False,
+) -> PlanItem:
+    instances = tuple(sorted(tuple(i) for i in (entry or {}).get("instances", []) or []))
+    missing = int((entry or {}).get("missing_runs", 0) or 0)
+    unhealthy = [i for i in instances if i not in healthy]
+    counted = bool(instances) and not unhealthy
+    runs = missing + 1 if counted else missing
+    item = PlanItem(type=t.name, key=live.key, action="orphan", netbox_id=live.id,
+                    instances=instances, missing_runs=runs)
+    if not instances:
+        item.reason = "absent from every source; no owning source instance recorded, not counted"
+    elif unhealthy:
+        names = ", ".join(f"{k}/{n}" for k, n in unhealthy)
+        item.reason = f"absent, but {names} did not succeed with records this run; not counted ({runs}/{grace_runs})"
+    elif not t.prunable:
+        item.reason = f"absent from every source for {runs} run(s); {t.name} are never pruned"
+    elif runs < grace_runs:
+        item.reason = f"absent from every source for {runs}/{grace_runs} runs"
+    elif deletion_mode == "offline" and t.offline_status:
+        current = live.fields.get("status")
+        if current == t.offline_status:
+            item.action, item.reason = "unchanged", f"absent for {runs} runs; already {t.offline_status}"
+        else:
+            item.action, item.removal = "update", True
+            item.changes = {"status": (current, t.offline_status)}
+            item.payload_fields = {"status": t.offline_status}
+            item.reason = f"absent for {runs} runs: set {t.offline_status}"
+    elif deletion_mode == "offline" and parent_gone:
+        # Deleting an interface deletes its addresses in NetBox: keep what a retired object holds.
+        item.reason = f"absent for {runs} runs; kept with its retired parent (offline mode)"
+    else:
+        item.action, item.removal = "delete", True
+        item.reason = f"absent from every source for {runs} runs (grace {grace_runs})"
+    return item
+
+
+# --------------------------------------------------------------------------- blocking checks
+
+
+def validate_plan(plan: Plan, desired: DesiredObjects | Mapping[str, Any]) -> list[Problem]:
+    """Rules NetBox would reject, found before any write (plus the problems `desired` found)."""
+    problems = list(getattr(desired, "problems", []))
+    active = {(i.type, i.key) for i in plan.items if i.action in ("create", "update", "unchanged")}
+    problems += _platform_manufacturer(plan, desired, active)
+    problems += _duplicate_device_names(plan, desired)
+    problems += _primary_ip_on_own_interface(desired, active)
+    problems += _mac_collisions(desired)
+    for duplicate in plan.live_duplicates:
+        problems.append(Problem("live_duplicate", "warning", duplicate.type, duplicate.key,
+                                f"NetBox holds more than one {duplicate.type} with key "
+                                f"{key_text(duplicate.key)}; id {duplicate.id} is ignored"))
+    return problems
+
+
+def _platform_manufacturer(plan: Plan, desired: Mapping[str, Any], active: set) -> list[Problem]:
+    problems = []
+    for key, device in desired.get("devices", {}).items():
+        platform, device_type = device.fields.get("platform"), device.fields.get("device_type")
+        if ("devices", key) not in active or not platform or not device_type:
+            continue
+        source = desired.get("platforms", {}).get(tuple(platform))
+        platform_manufacturer = source.fields.get("manufacturer") if source else None
+        if platform_manufacturer is None:
+            live = plan.live.get("platforms", {}).get(tuple(platform))
+            platform_manufacturer = live.fields.get("manufacturer") if live else None
+        if platform_manufacturer and tuple(platform_manufacturer) != (device_type[0],):
+            problems.append(Problem(
+                "platform_manufacturer", "error", "devices", key,
+                f"platform {key_text(platform)} belongs to manufacturer "
+                f"{key_text(platform_manufacturer)} but device type {key_text(device_type)} "
+                f"to {device_type[0]}; NetBox rejects the device",
+            ))
+    return problems
+
+
+def _duplicate_device_names(plan: Plan, desired: Mapping[str, Any]) -> list[Problem]:
+    """NetBox compares names per site with SQL LOWER(); keys fold with casefold()."""
+    problems = []
+    seen: dict[tuple, Key] = {}
+    for key, device in desired.get("devices", {}).items():
+        name_key = (device.fields.get("site"), str(device.fields.get("name", "")).strip().lower())
+        if name_key in seen:
+            problems.append(Problem(
+                "duplicate_device_name", "error", "devices", key,
+                f"device name {device.fields.get('name')!r} is used twice at site "
+                f"{key_text(name_key[0] or ())} (NetBox ignores case)"))
+        seen.setdefault(name_key, key)
+    for key, live in plan.live.get("devices", {}).items():
+        name_key = (live.fields.get("site"), str(live.fields.get("name") or "").strip().lower())
+        other = seen.get(name_key)
+        if other is not None and other != key and other not in plan.live.get("devices", {}):
+            problems.append(Problem(
+                "duplicate_device_name", "error", "devices", other,
+                f"device {key_text(other)} would duplicate NetBox device id {live.id} "
+                f"{live.fields.get('name')!r} at the same site (NetBox ignores case)"))
+    return problems
+
+
+def _primary_ip_on_own_interface(desired: Mapping[str, Any], active: set) -> list[Problem]:
+    problems = []
+    for owner_type, interface_type in (("devices", "interfaces"), ("virtual_machines", "vm_interfaces")):
+        for key, obj in desired.get(owner_type, {}).items():
+            primary = obj.fields.get("primary_ip4")
+            if not primary or (owner_type, key) not in active:
+                continue
+            address = desired.get("ip_addresses", {}).get(tuple(primary))
+            assigned = address.fields.get("assigned_object") if address else None
+            on_own = (assigned is not None and assigned[0] == interface_type
+                      and tuple(assigned[1][: len(key)]) == tuple(key))
+            if not on_own:
+                problems.append(Problem(
+                    "primary_ip_not_on_device", "error", owner_type, key,
+                    f"primary_ip4 {key_text(primary)} is not on an interface of "
+                    f"{key_text(key)}; NetBox rejects it"))
+    return problems
+
+
+def _mac_collisions(desired: Mapping[str, Any]) -> list[Problem]:
+    parents: dict[str, set[Key]] = {}
+    for obj in desired.get("mac_addresses", {}).values():
+        interface_type, interface_key = obj.fields["assigned_object"]
+        parent_len = len(interface_key) - 1
+        parents.setdefault(obj.fields["mac_address"], set()).add(
+            (interface_type, *interface_key[:parent_len]))
+    return [
+        Problem("identity_collision", "error", "mac_addresses", (mac,),
+                f"MAC {mac} is claimed by {len(owners)} different parents: "
+                + ", ".join(sorted(key_text(o) for o in owners)))
+        for mac, owners in sorted(parents.items()) if len(owners) > 1
+    ]
+
+
+def blocking(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]

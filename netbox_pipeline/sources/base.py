@@ -1,0 +1,158 @@
+"""What every source returns: one `SourceResult` per configured instance."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from netbox_pipeline.model import Provenance, Record, record_type_of
+
+# Fields that identify or structure a record rather than describe it: no provenance of their own.
+_NO_PROVENANCE = frozenset({"provenance"})
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """One bad record (or one bad field of it), located precisely enough to fix by hand."""
+
+    instance: str
+    location: str  # "path:line" (CSV: "path:row")
+    record_key: str | None
+    field: str | None  # e.g. "interfaces[1].mac"
+    message: str
+
+    def __str__(self) -> str:
+        where = self.location
+        if self.record_key:
+            where += f" {self.record_key}"
+        if self.field:
+            where += f" field {self.field}"
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "instance": self.instance,
+            "location": self.location,
+            "record_key": self.record_key,
+            "field": self.field,
+            "message": self.message,
+        }
+
+
+@dataclass
+class SourceResult:
+    source_kind: str
+    instance: str
+    status: Literal["ok", "failed"] = "ok"
+    error: str | None = None
+    records: list[Record] = field(default_factory=list)
+    # As received, for the staging DB: {record_type, record_key, location, payload}.
+    raw_records: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RecordError] = field(default_factory=list)
+    observed_at: datetime | None = None
+
+    @property
+    def healthy(self) -> bool:
+        """Succeeded with at least one record: only then may its absences count towards pruning."""
+        return self.status == "ok" and len(self.records) > 0
+
+    def of_type(self, record_type: str) -> list[Record]:
+        return [r for r in self.records if record_type_of(r) == record_type]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for record in self.records:
+            name = record_type_of(record)
+            out[name] = out.get(name, 0) + 1
+        return out
+
+
+def failed_result(
+    source_kind: str, instance: str, message: str, *, observed_at: datetime | None = None
+) -> SourceResult:
+    return SourceResult(
+        source_kind=source_kind,
+        instance=instance,
+        status="failed",
+        error=message,
+        observed_at=observed_at,
+    )
+
+
+def error_path(loc: Iterable[Any]) -> str:
+    """Pydantic's ("interfaces", 1, "mac") -> "interfaces[1].mac"."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def error_message(error: Mapping[str, Any]) -> str:
+    """Pydantic's message, reworded where it would confuse someone editing a file."""
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field missing"
+    message = str(error.get("msg", "invalid value"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    return message
+
+
+def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """(field path, message) for each problem pydantic found, in a stable order."""
+    problems = [(error_path(e["loc"]), error_message(e)) for e in exc.errors()]
+    return sorted(set(problems))
+
+
+def stamp_provenance(
+    record: BaseModel,
+    *,
+    source_kind: str,
+    instance: str,
+    record_id: str,
+    location: str | None,
+    observed_at: datetime,
+    defaulted: Iterable[str] = (),
+    default_location: str = "defaults",
+) -> None:
+    """Give every field the record knows a provenance entry (interfaces per name and attribute)."""
+    defaulted = set(defaulted)
+    provenance: dict[str, Provenance] = {}
+
+    def entry(where: str | None) -> Provenance:
+        return Provenance(
+            source_kind=source_kind,
+            instance=instance,
+            record_id=record_id,
+            location=where,
+            observed_at=observed_at,
+        )
+
+    for name in type(record).model_fields:
+        if name in _NO_PROVENANCE:
+            continue
+        value = getattr(record, name)
+        if value is None or value == [] or value == {}:
+            continue
+        if name == "interfaces":
+            for interface in value:
+                for attr in type(interface).model_fields:
+                    attr_value = getattr(interface, attr)
+                    if attr == "name" or attr_value is None or attr_value == []:
+                        continue
+                    provenance[f"interfaces[{interface.name}].{attr}"] = entry(location)
+            continue
+        if name == "custom_fields":
+            for cf_name in value:
+                provenance[f"custom_fields.{cf_name}"] = entry(location)
+            continue
+        provenance[name] = entry(default_location if name in defaulted else location)
+    record.provenance = provenance  # type: ignore[attr-defined]

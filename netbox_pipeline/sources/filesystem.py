@@ -1,0 +1,485 @@
+"""Hand-kept inventory files (YAML, JSON or CSV, chosen by extension): read, validate, normalise.
+
+Each configured file is one source instance. A bad record is reported with file, line and field
+and every good record still flows; a file that cannot be read or parsed fails its instance only.
+The record format is documented in docs/inventory-files.md.
+"""
+
+import csv
+import io
+import json
+import re
+import shlex
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from netbox_pipeline.model import RECORD_TYPES, key_text
+from netbox_pipeline.sources.base import (
+    RecordError,
+    SourceResult,
+    failed_result,
+    stamp_provenance,
+    validation_problems,
+)
+
+SOURCE_KIND = "filesystem"
+
+# Top-level section -> record type.
+SECTIONS = {
+    "devices": "device",
+    "virtual_machines": "virtual_machine",
+    "clusters": "cluster",
+    "services": "service",
+    "ip_addresses": "ip_address",
+}
+
+# Which configured default fills which record field (first matching default wins).
+DEFAULTS_FOR = {
+    "device": {
+        "site": ("site",),
+        "role": ("device_role", "role"),
+        "status": ("device_status", "status"),
+        "manufacturer": ("manufacturer",),
+        "model": ("model", "device_type"),
+        "platform": ("platform",),
+    },
+    "virtual_machine": {
+        "role": ("vm_role", "device_role", "role"),
+        "status": ("vm_status", "status"),
+        "cluster": ("cluster",),
+    },
+    "cluster": {"type": ("cluster_type",), "site": ("site",)},
+    "service": {},
+    "ip_address": {"status": ("ip_status",)},
+}
+
+CSV_RECORD_TYPES = {
+    "device": "device",
+    "virtual_machine": "virtual_machine",
+    "vm": "virtual_machine",
+    "cluster": "cluster",
+    "service": "service",
+    "ip_address": "ip_address",
+    "ip": "ip_address",
+}
+CSV_LIST_COLUMNS = frozenset({"tags", "ports"})
+CSV_CUSTOM_FIELD_PREFIX = "cf_"
+
+
+class InventoryParseError(Exception):
+    """The file as a whole cannot be used; the message names the file (and line/column)."""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    record_type: str
+    payload: Any
+    line: int
+    problems: tuple[tuple[str, str], ...] = ()  # found while parsing (e.g. CSV interface syntax)
+
+
+def read_inventory_file(
+    path: Path,
+    instance: str,
+    *,
+    observed_at: datetime,
+    defaults: Mapping[str, Any] | None = None,
+) -> SourceResult:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return failed_result(
+            SOURCE_KIND, instance, f"cannot read inventory file {path}: {reason}",
+            observed_at=observed_at,
+        )
+    except UnicodeDecodeError as exc:
+        return failed_result(
+            SOURCE_KIND, instance, f"cannot read inventory file {path}: not UTF-8 ({exc.reason})",
+            observed_at=observed_at,
+        )
+    suffix = path.suffix.lower()
+    parsers = {".yaml": _yaml_entries, ".yml": _yaml_entries, ".json": _json_entries,
+               ".csv": _csv_entries}
+    if suffix not in parsers:
+        return failed_result(
+            SOURCE_KIND, instance,
+            f"inventory file {path}: unsupported extension {suffix!r} (use .yaml, .yml, .json or .csv)",
+            observed_at=observed_at,
+        )
+    file_errors: list[RecordError] = []
+    try:
+        entries = list(parsers[suffix](text, str(path), instance, file_errors))
+    except InventoryParseError as exc:
+        return failed_result(SOURCE_KIND, instance, str(exc), observed_at=observed_at)
+    return _validate_entries(entries, str(path), instance, observed_at, dict(defaults or {}), file_errors)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _validate_entries(
+    entries: list[_Entry],
+    path: str,
+    instance: str,
+    observed_at: datetime,
+    defaults: dict[str, Any],
+    file_errors: list[RecordError],
+) -> SourceResult:
+    result = SourceResult(SOURCE_KIND, instance, observed_at=observed_at, errors=list(file_errors))
+    first_seen: dict[tuple[str, tuple], str] = {}
+    for entry in entries:
+        location = f"{path}:{entry.line}"
+        label = _record_label(entry.record_type, entry.payload)
+        result.raw_records.append(
+            {"record_type": entry.record_type, "record_key": label, "location": location,
+             "payload": entry.payload}
+        )
+
+        def report(field: str | None, message: str) -> None:
+            result.errors.append(RecordError(instance, location, label, field, message))
+
+        if not isinstance(entry.payload, Mapping):
+            report(None, f"record must be a mapping, got {_type_name(entry.payload)}")
+            continue
+        if entry.problems:
+            for field, message in entry.problems:
+                report(field, message)
+            continue
+        payload = dict(entry.payload)
+        if "provenance" in payload:
+            report("provenance", "unknown field")
+            continue
+        defaulted = _apply_defaults(entry.record_type, payload, defaults)
+        try:
+            record = RECORD_TYPES[entry.record_type].model_validate(payload)
+        except ValidationError as exc:
+            for field, message in validation_problems(exc):
+                report(field or None, message)
+            continue
+        key = (entry.record_type, record.key)  # type: ignore[attr-defined]
+        if key in first_seen:
+            report(None, f"duplicate {entry.record_type.replace('_', ' ')} "
+                         f"{key_text(record.key)!r}: first defined at {first_seen[key]}")  # type: ignore[attr-defined]
+            continue
+        first_seen[key] = location
+        result.raw_records[-1]["record_key"] = key_text(record.key)  # type: ignore[attr-defined]
+        stamp_provenance(
+            record, source_kind=SOURCE_KIND, instance=instance,
+            record_id=f"{entry.record_type}:{key_text(record.key)}",  # type: ignore[attr-defined]
+            location=location, observed_at=observed_at, defaulted=defaulted,
+            default_location=f"defaults of {instance}",
+        )
+        result.records.append(record)  # type: ignore[arg-type]
+    return result
+
+
+def _apply_defaults(record_type: str, payload: dict[str, Any], defaults: Mapping[str, Any]) -> set[str]:
+    filled: set[str] = set()
+    for field, names in DEFAULTS_FOR[record_type].items():
+        if payload.get(field) not in (None, ""):
+            continue
+        for name in names:
+            if defaults.get(name) not in (None, ""):
+                payload[field] = defaults[name]
+                filled.add(field)
+                break
+    return filled
+
+
+def _record_label(record_type: str, payload: Any) -> str | None:
+    if not isinstance(payload, Mapping):
+        return None
+    if record_type == "ip_address":
+        value = payload.get("address")
+    elif record_type == "service":
+        parts = [payload.get("parent"), payload.get("protocol"), payload.get("name")]
+        value = "/".join(str(p) for p in parts if p is not None) or None
+    else:
+        value = payload.get("name")
+    return None if value is None else str(value)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "mapping", list: "list", str: "string", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _section_entries(
+    section: str, items: Any, line: int, path: str, instance: str, errors: list[RecordError]
+) -> bool:
+    """Checks a top-level section; False (with an error) when it cannot hold records."""
+    if section not in SECTIONS:
+        errors.append(RecordError(instance, f"{path}:{line}", None, section,
+                                  f"unknown section (expected one of {', '.join(SECTIONS)})"))
+        return False
+    if items is None:
+        return False
+    if not isinstance(items, list):
+        errors.append(RecordError(instance, f"{path}:{line}", None, section,
+                                  f"section must be a list of records, got {_type_name(items)}"))
+        return False
+    return True
+
+
+def _top_level_error(path: str, found: Any) -> InventoryParseError:
+    return InventoryParseError(
+        f"inventory file {path}: top level must be a mapping with "
+        f"{', '.join(SECTIONS)}; got {_type_name(found)}"
+    )
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _InventoryLoader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1's base-60 and octal numbers.
+
+    Otherwise `mac: 52:54:00:12:34:56` loads as an integer and `serial: 0123` as 83.
+    """
+
+
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_InventoryLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_InventoryLoader.add_implicit_resolver(
+    _INT, re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
+)
+_InventoryLoader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+]?[0-9]+)?)$"),
+    list("-+0123456789."),
+)
+
+
+def _yaml_entries(text: str, path: str, instance: str, errors: list[RecordError]) -> Iterator[_Entry]:
+    try:
+        root = yaml.compose(text, Loader=_InventoryLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InventoryParseError(f"inventory file {where}: invalid YAML: {problem}") from None
+    if root is None:
+        return
+    if not isinstance(root, yaml.MappingNode):
+        raise _top_level_error(path, _construct(root))
+    for key_node, value_node in root.value:
+        section = str(_construct(key_node))
+        items = _construct(value_node)
+        if not _section_entries(section, items, key_node.start_mark.line + 1, path, instance, errors):
+            continue
+        for item_node in value_node.value:
+            duplicates = tuple(_duplicate_keys(item_node))
+            yield _Entry(SECTIONS[section], _construct(item_node), item_node.start_mark.line + 1,
+                         duplicates)
+
+
+def _construct(node: yaml.Node) -> Any:
+    loader = _InventoryLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _duplicate_keys(node: yaml.Node, path: str = "") -> Iterator[tuple[str, str]]:
+    """YAML silently keeps the last of two equal keys; an inventory file must not."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = f"{path}.{key}" if path else key
+            if key in seen:
+                yield child, f"duplicate key (line {key_node.start_mark.line + 1})"
+            seen.add(key)
+            yield from _duplicate_keys(value_node, child)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _duplicate_keys(item, f"{path}[{index}]")
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _json_entries(text: str, path: str, instance: str, errors: list[RecordError]) -> Iterator[_Entry]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InventoryParseError(
+            f"inventory file {path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
+        ) from None
+    if not isinstance(document, dict):
+        raise _top_level_error(path, document)
+    for section, section_offset, item_offsets in _json_record_offsets(text):
+        items = document.get(section)
+        line = _line_at(text, section_offset)
+        if not _section_entries(section, items, line, path, instance, errors):
+            continue
+        for item, offset in zip(items, item_offsets, strict=True):
+            yield _Entry(SECTIONS[section], item, _line_at(text, offset))
+
+
+def _json_record_offsets(text: str) -> Iterator[tuple[str, int, list[int]]]:
+    """For each top-level key: its offset and the offsets where its list items start.
+
+    Runs only on text `json.loads` accepted, so the scanner can stay small.
+    """
+    decoder = json.JSONDecoder()
+    ws = re.compile(r"\s*")
+
+    def skip(pos: int) -> int:
+        return ws.match(text, pos).end()  # type: ignore[union-attr]
+
+    pos = skip(0)
+    assert text[pos] == "{"
+    pos = skip(pos + 1)
+    while text[pos] != "}":
+        key_offset = pos
+        key, pos = decoder.raw_decode(text, pos)
+        pos = skip(pos)
+        pos = skip(pos + 1)  # ':'
+        offsets: list[int] = []
+        if text[pos] == "[":
+            pos = skip(pos + 1)
+            while text[pos] != "]":
+                offsets.append(pos)
+                _, pos = decoder.raw_decode(text, pos)
+                pos = skip(pos)
+                if text[pos] == ",":
+                    pos = skip(pos + 1)
+            pos += 1
+        else:
+            _, pos = decoder.raw_decode(text, pos)
+        yield key, key_offset, offsets
+        pos = skip(pos)
+        if text[pos] == ",":
+            pos = skip(pos + 1)
+
+
+def _line_at(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _csv_entries(text: str, path: str, instance: str, errors: list[RecordError]) -> Iterator[_Entry]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise InventoryParseError(f"inventory file {path}:1: invalid CSV: {exc}") from None
+    columns = [c.strip() for c in header]
+    type_column = next((c for c in ("record_type", "kind") if c in columns), None)
+    if type_column is None:
+        raise InventoryParseError(
+            f"inventory file {path}:1: CSV header needs a 'record_type' column"
+        )
+    line = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InventoryParseError(f"inventory file {path}:{reader.line_num}: invalid CSV: {exc}") from None
+        start, line = line, reader.line_num + 1
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(columns):
+            errors.append(RecordError(instance, f"{path}:{start}", None, None,
+                                      f"row has {len(row)} cells but the header has {len(columns)}"))
+            continue
+        cells = {c: v.strip() for c, v in zip(columns, row) if v.strip() != ""}
+        kind = cells.pop(type_column, "").lower()
+        if kind not in CSV_RECORD_TYPES:
+            errors.append(RecordError(instance, f"{path}:{start}", cells.get("name"), type_column,
+                                      f"unknown record type {kind!r} (expected one of "
+                                      f"{', '.join(sorted(set(CSV_RECORD_TYPES)))})"))
+            continue
+        payload, problems = _csv_payload(cells)
+        yield _Entry(CSV_RECORD_TYPES[kind], payload, start, tuple(problems))
+
+
+def _csv_payload(cells: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    payload: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for column, value in cells.items():
+        if column.startswith(CSV_CUSTOM_FIELD_PREFIX):
+            payload.setdefault("custom_fields", {})[column[len(CSV_CUSTOM_FIELD_PREFIX):]] = _csv_scalar(value)
+        elif column in CSV_LIST_COLUMNS:
+            payload[column] = [part.strip() for part in value.split(",") if part.strip()]
+        elif column == "interfaces":
+            try:
+                payload[column] = parse_interfaces_cell(value)
+            except ValueError as exc:
+                problems.append(("interfaces", str(exc)))
+        else:
+            payload[column] = value
+    return payload, problems
+
+
+def _csv_scalar(cell: str) -> Any:
+    """A custom field cell reads like a YAML scalar, so `12` is the number a YAML file would
+    give; quote it (`'12'`) for text."""
+    try:
+        value = yaml.load(cell, Loader=_InventoryLoader)
+    except yaml.YAMLError:
+        return cell
+    return value if isinstance(value, (str, int, float, bool)) or value is None else cell
+
+
+_INTERFACE_LISTS = frozenset({"ip", "ip_addresses"})
+
+
+def parse_interfaces_cell(cell: str) -> list[dict[str, Any]]:
+    """`eth0 type=1000base-t mac=00:11:22:33:44:55 ip=192.0.2.10/24,192.0.2.11/24; eth1 ...`
+
+    Interfaces are separated by `;`; each starts with its name, followed by `key=value`
+    attributes (`type`, `mac`, `ip` (repeatable, comma-separated), `mtu`, `enabled`,
+    `description`, `vlan`). Values with spaces are quoted: `description="to core"`.
+    """
+    lexer = shlex.shlex(cell, posix=True, punctuation_chars=";")
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError as exc:
+        raise ValueError(f"cannot parse interfaces: {exc}") from None
+    groups: list[list[str]] = [[]]
+    for token in tokens:
+        if set(token) == {";"}:
+            groups.append([])
+        else:
+            groups[-1].append(token)
+    interfaces: list[dict[str, Any]] = []
+    for index, group in enumerate(g for g in groups if g):
+        name, *attributes = group
+        if "=" in name:
+            raise ValueError(f"interface {index + 1} must start with its name, got {name!r}")
+        interface: dict[str, Any] = {"name": name}
+        for attribute in attributes:
+            key, sep, value = attribute.partition("=")
+            if not sep:
+                raise ValueError(f"interface {name!r}: expected key=value, got {attribute!r}")
+            if key in _INTERFACE_LISTS:
+                interface.setdefault("ip_addresses", []).extend(
+                    v.strip() for v in value.split(",") if v.strip()
+                )
+            else:
+                interface[key] = value
+        interfaces.append(interface)
+    return interfaces

@@ -1,0 +1,161 @@
+from datetime import datetime, timezone
+
+from netbox_pipeline.model import Cluster, Device, IPAddress, Service, VirtualMachine
+from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.sources.base import SourceResult, failed_result, stamp_provenance
+
+NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)
+PRECEDENCE = {"default": ["filesystem", "proxmox", "nmap"]}
+
+
+def result(kind: str, instance: str, *records) -> SourceResult:
+    for index, record in enumerate(records):
+        stamp_provenance(record, source_kind=kind, instance=instance, record_id=f"{instance}#{index}",
+                         location=f"{instance}:{index + 1}", observed_at=NOW)
+    return SourceResult(kind, instance, records=list(records), observed_at=NOW)
+
+
+def test_same_key_from_two_sources_merges_by_precedence_with_provenance():
+    inventory = merge([
+        result("nmap", "lan", Device(name="nas", site="home", description="from nmap", serial="N1")),
+        result("filesystem", "rack", Device(name="NAS", site="home", description="from file")),
+    ], PRECEDENCE)
+    (device,) = inventory.devices
+    assert device.name == "NAS" and device.description == "from file"
+    assert device.serial == "N1"  # the file does not know it: falls through to nmap
+    assert device.provenance["description"].source_kind == "filesystem"
+    assert device.provenance["serial"].instance == "lan"
+    assert inventory.instances_of("devices", ("home", "nas")) == [("filesystem", "rack"), ("nmap", "lan")]
+    conflict = next(c for c in inventory.conflicts if c.field == "description")
+    assert conflict.values == {"filesystem/rack": "from file", "nmap/lan": "from nmap"}
+    assert "filesystem/rack wins" in conflict.message
+
+
+def test_per_field_precedence():
+    precedence = {**PRECEDENCE, "serial": ["nmap", "filesystem"]}
+    inventory = merge([
+        result("filesystem", "rack", Device(name="a", site="home", serial="FILE")),
+        result("nmap", "lan", Device(name="a", site="home", serial="SCAN")),
+    ], precedence)
+    assert inventory.devices[0].serial == "SCAN"
+    assert inventory.devices[0].provenance["serial"].source_kind == "nmap"
+
+
+def test_unknown_source_kinds_rank_last_and_order_of_results_does_not_matter():
+    records = [("truenas", "nas1", "T"), ("nmap", "lan", "N"), ("filesystem", "rack", "F")]
+    forward = merge([result(k, i, Device(name="a", site="home", description=d)) for k, i, d in records],
+                    PRECEDENCE)
+    backward = merge([result(k, i, Device(name="a", site="home", description=d)) for k, i, d in reversed(records)],
+                     PRECEDENCE)
+    assert forward.devices[0].description == backward.devices[0].description == "F"
+    alone = merge([result("truenas", "n", Device(name="a", site="home", description="T")),
+                   result("nmap", "l", Device(name="a", site="home", description="N"))], PRECEDENCE)
+    assert alone.devices[0].description == "N"
+
+
+def test_discovered_host_attaches_to_the_device_with_its_mac():
+    discovered = Device(name="host-192-0-2-5", site="home", interfaces=[
+        {"name": "nmap0", "mac": "aa:bb:cc:dd:ee:01", "ip_addresses": ["192.0.2.5/24"]}])
+    declared = Device(name="nas", site="home", model="TS-453", interfaces=[
+        {"name": "eth0", "mac": "AA-BB-CC-DD-EE-01", "type": "1000base-t"}])
+    inventory = merge([result("nmap", "lan", discovered), result("filesystem", "rack", declared)], PRECEDENCE)
+    (device,) = inventory.devices
+    assert device.name == "nas" and device.model == "TS-453"
+    (interface,) = device.interfaces
+    assert (interface.name, interface.type, interface.ip_addresses) == ("eth0", "1000base-t", ["192.0.2.5/24"])
+    assert device.provenance["interfaces[eth0].ip_addresses"].source_kind == "nmap"
+    assert device.provenance["interfaces[eth0].type"].source_kind == "filesystem"
+    assert inventory.instances_of("devices", device.key) == [("filesystem", "rack"), ("nmap", "lan")]
+
+
+def test_serial_matches_across_sources():
+    inventory = merge([
+        result("truenas", "nas1", Device(name="truenas", site="home", serial="S-1")),
+        result("filesystem", "rack", Device(name="storage", site="home", serial="S-1")),
+    ], PRECEDENCE)
+    assert [d.name for d in inventory.devices] == ["storage"]
+
+
+def test_match_inside_one_instance_is_refused():
+    mac = [{"name": "eth0", "mac": "aa:bb:cc:dd:ee:02"}]
+    inventory = merge([result("filesystem", "rack", Device(name="a", site="home", interfaces=mac),
+                              Device(name="b", site="home", interfaces=mac))], PRECEDENCE)
+    assert [d.name for d in inventory.devices] == ["a", "b"]
+    messages = [c.message for c in inventory.conflicts]
+    assert any("match was refused: both records come from filesystem/rack" in m for m in messages)
+    assert any("MAC AA:BB:CC:DD:EE:02 is claimed by home/b" in m for m in messages)
+
+
+def test_match_with_different_serials_is_refused():
+    mac = [{"name": "eth0", "mac": "aa:bb:cc:dd:ee:03"}]
+    inventory = merge([
+        result("filesystem", "rack", Device(name="a", site="home", serial="X", interfaces=mac)),
+        result("nmap", "lan", Device(name="b", site="home", serial="Y", interfaces=mac)),
+    ], PRECEDENCE)
+    assert len(inventory.devices) == 2
+    assert any("serials differ (Y vs X)" in c.message for c in inventory.conflicts)
+
+
+def test_failed_results_contribute_nothing():
+    failed = failed_result("proxmox", "pve", "connection refused")
+    failed.records = [VirtualMachine(name="ghost")]  # whatever a failed fetch left behind
+    inventory = merge([failed, result("filesystem", "rack", Device(name="a", site="home"))], PRECEDENCE)
+    assert inventory.virtual_machines == [] and len(inventory.devices) == 1
+
+
+def test_tags_union_and_custom_fields_by_precedence():
+    inventory = merge([
+        result("nmap", "lan", Device(name="a", site="home", tags=["scanned"], custom_fields={"os": "linux", "x": 1})),
+        result("filesystem", "rack", Device(name="a", site="home", tags=["core"], custom_fields={"os": "debian"})),
+    ], PRECEDENCE)
+    device = inventory.devices[0]
+    assert device.tags == ["core", "scanned"]
+    assert device.custom_fields == {"os": "debian", "x": 1}
+    assert device.provenance["custom_fields.os"].source_kind == "filesystem"
+    assert device.provenance["custom_fields.x"].source_kind == "nmap"
+
+
+def test_vm_interfaces_merge_by_name_and_ips_union():
+    inventory = merge([
+        result("proxmox", "pve", VirtualMachine(name="vm1", cluster="pve", vcpus=2, interfaces=[
+            {"name": "net0", "mac": "52:54:00:00:00:01"}])),
+        result("nmap", "lan", VirtualMachine(name="VM1", cluster="pve", interfaces=[
+            {"name": "net0", "ip_addresses": ["203.0.113.5/24"]}])),
+    ], PRECEDENCE)
+    (vm,) = inventory.virtual_machines
+    assert vm.vcpus == 2 and vm.name == "vm1"
+    assert vm.interfaces[0].mac == "52:54:00:00:00:01"
+    assert vm.interfaces[0].ip_addresses == ["203.0.113.5/24"]
+
+
+def test_services_are_pinned_to_their_parent_or_dropped():
+    inventory = merge([result(
+        "filesystem", "rack",
+        Device(name="nas", site="Home"), Device(name="web", site="home"), Device(name="web", site="lab"),
+        VirtualMachine(name="dns", cluster="pve"),
+        Service(name="ssh", protocol="tcp", ports=[22], parent="NAS"),
+        Service(name="http", protocol="tcp", ports=[80], parent="web"),
+        Service(name="http", protocol="tcp", ports=[80], parent="web", parent_scope="lab"),
+        Service(name="dns", protocol="udp", ports=[53], parent="dns", parent_kind="virtual_machine"),
+        Service(name="x", protocol="tcp", ports=[1], parent="nowhere"),
+    )], PRECEDENCE)
+    assert [s.key for s in inventory.services] == [
+        ("device", "home", "nas", "tcp", "ssh"), ("device", "lab", "web", "tcp", "http"),
+        ("virtual_machine", "pve", "dns", "udp", "dns")]
+    dropped = sorted(c.message for c in inventory.conflicts if c.record_type == "service")
+    assert dropped == [
+        "service 'http' (filesystem/rack) dropped: device 'web': parent name is ambiguous; set parent_scope",
+        "service 'x' (filesystem/rack) dropped: device 'nowhere': no such parent",
+    ]
+
+
+def test_clusters_and_standalone_ips_merge_by_key():
+    inventory = merge([
+        result("proxmox", "pve", Cluster(name="pve", type="Proxmox VE"), IPAddress(address="192.0.2.9/24")),
+        result("nmap", "lan", IPAddress(address="192.0.2.9", dns_name="host.lan")),
+    ], PRECEDENCE)
+    assert inventory.clusters[0].type == "Proxmox VE"
+    (address,) = inventory.ip_addresses
+    assert (address.address, address.dns_name) == ("192.0.2.9/24", "host.lan")
+    assert inventory.counts() == {"devices": 0, "virtual_machines": 0, "clusters": 1, "services": 0,
+                                  "ip_addresses": 1}

@@ -1,0 +1,173 @@
+import pytest
+
+from netbox_pipeline.reconcile.normalise import (
+    fold_name,
+    ip_equal,
+    ip_host,
+    normalise_choice,
+    normalise_custom_fields,
+    normalise_int_set,
+    normalise_ip,
+    normalise_mac,
+    normalise_number,
+    normalise_scalar,
+    normalise_tags,
+    normalise_text,
+    slugify,
+    tag_slug,
+    with_prefix_length,
+)
+
+MACS = [
+    ("00:11:22:aa:bb:cc", "00:11:22:AA:BB:CC"),
+    ("00-11-22-AA-BB-CC", "00:11:22:AA:BB:CC"),
+    ("0011.22aa.bbcc", "00:11:22:AA:BB:CC"),
+    ("001122aabbcc", "00:11:22:AA:BB:CC"),
+    ("  00:11:22:33:44:55 ", "00:11:22:33:44:55"),
+    (None, None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), MACS)
+def test_mac_forms(raw, expected):
+    assert normalise_mac(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["zz", "00:11:22:33:44", "00:11:22:33:44:55:66", "0:1:2:3:4:5",
+                                 "0011.2233.44", "00:11:22:33:44:gg", "00 11 22 33 44 55"])
+def test_bad_macs_are_rejected(raw):
+    with pytest.raises(ValueError, match="invalid MAC address"):
+        normalise_mac(raw)
+
+
+IPS = [
+    ("10.0.0.1", "10.0.0.1"),
+    ("10.0.0.1/32", "10.0.0.1/32"),
+    ("10.0.0.1/24", "10.0.0.1/24"),
+    ("10.0.0.1/255.255.255.0", "10.0.0.1/24"),
+    ("2001:DB8:0:0::0001/64", "2001:db8::1/64"),
+    ("2001:db8::1", "2001:db8::1"),
+    (" 192.0.2.1/24 ", "192.0.2.1/24"),
+    (None, None),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), IPS)
+def test_ip_forms(raw, expected):
+    assert normalise_ip(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["10.0.0.256", "10.0.0.1/33", "host", "2001:db8::g"])
+def test_bad_ips_are_rejected(raw):
+    with pytest.raises(ValueError, match="invalid IP address"):
+        normalise_ip(raw)
+
+
+@pytest.mark.parametrize(("desired", "live", "equal"), [
+    ("10.0.0.1", "10.0.0.1/24", True),  # no prefix length given: only the host is pinned
+    ("10.0.0.1", "10.0.0.2/24", False),
+    ("10.0.0.1/32", "10.0.0.1", True),  # bare means /32 once a prefix length is asked for
+    ("10.0.0.1/24", "10.0.0.1/32", False),
+    ("2001:db8::1/64", "2001:DB8::0001/64", True),
+    (None, None, True),
+    (None, "10.0.0.1/24", False),
+])
+def test_ip_equal(desired, live, equal):
+    assert ip_equal(desired, live) is equal
+
+
+def test_host_and_prefix_helpers():
+    assert ip_host("192.0.2.10/24") == "192.0.2.10"
+    assert with_prefix_length("192.0.2.10") == "192.0.2.10/32"
+    assert with_prefix_length("2001:db8::1") == "2001:db8::1/128"
+    assert with_prefix_length("192.0.2.10/24") == "192.0.2.10/24"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ({"value": "active", "label": "Active"}, "active"),
+    ("active", "active"),
+    ({"value": 4, "label": "IPv4"}, 4),
+    (None, None),
+])
+def test_choice(raw, expected):
+    assert normalise_choice(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(2.0, 2), (2, 2), (1.5, 1.5), (0.0, 0), ("2", "2")])
+def test_number(raw, expected):
+    result = normalise_number(raw)
+    assert result == expected and type(result) is type(expected)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("", None), ("  ", None), (" x ", "x"), (None, None), (3, 3),
+])
+def test_text(raw, expected):
+    assert normalise_text(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ({"value": "active", "label": "Active"}, "active"),
+    (2.0, 2),
+    ("", None),
+    ([1, 2.0, " a "], (1, 2, "a")),
+    (True, True),
+    (False, False),
+])
+def test_scalar(raw, expected):
+    assert normalise_scalar(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Acme Networks", "acme-networks"),
+    ("Ubuntu 22.04", "ubuntu-22-04"),
+    ("  Dell  EMC ", "dell-emc"),
+    ("Café Röster", "cafe-roster"),
+    ("AT&T / Lab", "att-lab"),
+    ("already-a-slug", "already-a-slug"),
+    ("under_score", "under_score"),
+    ("USW-24-PoE", "usw-24-poe"),
+])
+def test_slugify(raw, expected):
+    assert slugify(raw) == expected
+
+
+def test_tags_from_names_slugs_and_nested_objects():
+    live = [{"id": 1, "name": "Netbox Pipeline", "slug": "netbox-pipeline"}, {"name": "Core"}]
+    assert normalise_tags(live) == ("core", "netbox-pipeline")
+    assert normalise_tags(["B", "a", "b"]) == ("a", "b")
+    assert normalise_tags(None) == ()
+    assert tag_slug({"slug": "x"}) == "x"
+
+
+def test_custom_fields_and_int_sets():
+    assert normalise_custom_fields({"a": "", "b": 2.0}) == {"a": None, "b": 2}
+    assert normalise_custom_fields(None) == {}
+    assert normalise_int_set([443, 80, 80]) == (80, 443)
+
+
+def test_fold_name():
+    assert fold_name(" LEAF-01 ") == "leaf-01"
+
+
+IDEMPOTENCE = [
+    (normalise_mac, [m for m, _ in MACS]),
+    (normalise_ip, [i for i, _ in IPS]),
+    (normalise_choice, [{"value": "a", "label": "A"}, "a", None]),
+    (normalise_number, [2.0, 3, 1.25, None]),
+    (normalise_text, ["", " a ", None, 5]),
+    (normalise_scalar, [{"value": "a", "label": "A"}, 2.0, "", [1.0, " x "], None, True]),
+    (slugify, ["Acme Networks", "Ubuntu 22.04", "Café", "-x-", "a..b"]),
+    (normalise_tags, [["B", "a"], [{"slug": "x"}], None]),
+    (normalise_custom_fields, [{"a": "", "b": 2.0, "c": [1.0]}, None]),
+    (normalise_int_set, [[3, 1, 3], None]),
+    (fold_name, ["LEAF", "straße"]),
+]
+
+
+@pytest.mark.parametrize(("normalise", "values"), IDEMPOTENCE, ids=lambda x: getattr(x, "__name__", ""))
+def test_every_normaliser_is_idempotent(normalise, values):
+    for value in values:
+        once = normalise(value)
+        assert normalise(once) == once, value
