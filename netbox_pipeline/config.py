@@ -117,7 +117,6 @@ class _Instance(_Strict):
 
 class FilesystemSourceConfig(_Instance):
     path: str = Field(description="YAML, JSON or CSV inventory file; relative to the config file")
-    format: Literal["yaml", "json", "csv"] | None = Field(None, description="Default: from the extension")
 
 
 class NmapSourceConfig(_Instance):

@@ -1,0 +1,247 @@
+"""Apply one NetBox type's slice of a plan: chunked bulk writes, references resolved to ids.
+
+Three phases per type, run by separate assets in dependency order: `first` (creates and updates of
+everything but second-pass fields), `second` (fields that point at objects written later, such as
+a device's primary IP) and `delete` (prunes, children first). One object's rejection never stops
+the others: it is recorded with NetBox's reason and reported at the end.
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from netbox_pipeline.model import key_text
+from netbox_pipeline.netbox.client import BulkOutcome, NetBoxClient, NetBoxError
+from netbox_pipeline.netbox.schema import LiveIndex, UnresolvedReference, from_live, get_type, to_payload
+from netbox_pipeline.reconcile.diff import jsonable
+from netbox_pipeline.reconcile.plan import PlanItem
+
+log = logging.getLogger(__name__)
+
+Phase = Literal["first", "second", "delete"]
+Key = tuple
+
+
+@dataclass
+class AppliedChange:
+    """One audit row: what was (or would have been) written, before and after."""
+
+    type: str
+    key: Key
+    action: str
+    netbox_id: int | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    status: Literal["applied", "failed", "skipped"]
+    error: str | None = None
+    item: PlanItem | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "object_type": self.type,
+            "natural_key": key_text(self.key),
+            "netbox_id": self.netbox_id,
+            "action": self.action,
+            "before": jsonable(self.before),
+            "after": jsonable(self.after),
+            "status": self.status,
+            "error": self.error,
+        }
+
+
+@dataclass
+class TypeResult:
+    type: str
+    phase: Phase
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    requests: int = 0
+    changes: list[AppliedChange] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[AppliedChange]:
+        return [c for c in self.changes if c.status == "failed"]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "failed": len(self.failures),
+            "requests": self.requests,
+        }
+
+    def failure_summary(self) -> str:
+        lines = [f"{len(self.failures)} {self.type} object(s) were rejected:"]
+        lines += [f"  {key_text(c.key)} ({c.action}): {c.error}" for c in self.failures[:50]]
+        if len(self.failures) > 50:
+            lines.append(f"  … and {len(self.failures) - 50} more (see the staging DB's applied_changes)")
+        return "\n".join(lines)
+
+
+def build_id_index(items: Iterable[PlanItem], known_ids: dict[tuple[str, str], int]) -> LiveIndex:
+    """id <-> natural key for every object the plan touches or references.
+
+    `known_ids` maps (type, key text) to ids written by earlier steps (the staging object map),
+    so a step in another process sees the objects created upstream in the same sync.
+    """
+    index = LiveIndex()
+    for item in items:
+        netbox_id = item.netbox_id or known_ids.get((item.type, key_text(item.key)))
+        if netbox_id:
+            index.id_to_key[(item.type, netbox_id)] = item.key
+            index.key_to_id[(item.type, item.key)] = netbox_id
+    return index
+
+
+def apply_slice(
+    client: NetBoxClient | None,
+    type_name: str,
+    items: list[PlanItem],
+    index: LiveIndex,
+    *,
+    phase: Phase,
+    chunk_size: int = 100,
+    dry_run: bool = False,
+    owner_tag: str = "netbox-pipeline",
+) -> TypeResult:
+    """Write this type's items for one phase; `index` gains the ids of created objects."""
+    result = TypeResult(type_name, phase)
+    before_requests = client.stats.total if client else 0
+    if phase == "delete":
+        _delete(client, type_name, [i for i in items if i.action == "delete"], result, chunk_size, dry_run)
+    else:
+        _write(client, type_name, items, index, result, phase, chunk_size, dry_run, owner_tag)
+    result.requests = (client.stats.total - before_requests) if client else 0
+    return result
+
+
+def _write(client, type_name, items, index, result, phase, chunk_size, dry_run, owner_tag) -> None:
+    creates: list[tuple[PlanItem, dict]] = []
+    updates: list[tuple[PlanItem, dict]] = []
+    for item in items:
+        if item.action not in ("create", "update"):
+            if phase == "first":
+                result.unchanged += item.action == "unchanged"
+                result.skipped += item.action in ("skip", "orphan")
+            continue
+        fields = item.first_pass() if phase == "first" else item.second_pass()
+        if not fields:
+            continue
+        try:
+            body = to_payload(type_name, fields, index.resolve_id)
+        except UnresolvedReference as exc:
+            result.changes.append(_change(item, fields, "failed", str(exc)))
+            continue
+        if phase == "first" and item.action == "create":
+            creates.append((item, body))
+        else:
+            object_id = item.netbox_id or index.resolve_id(type_name, item.key)
+            if object_id is None:
+                result.changes.append(_change(item, fields, "failed", "not created in NetBox, so it cannot be updated"))
+                continue
+            updates.append((item, {"id": object_id, **body}))
+
+    if dry_run or client is None:
+        for item, body in creates + updates:
+            result.changes.append(_change(item, _fields_of(item, phase), "skipped", "dry run: not written"))
+        return
+
+    if creates:
+        outcome = client.bulk_create(get_type(type_name).endpoint, [body for _, body in creates], chunk_size)
+        if outcome.uncertain:
+            _settle_uncertain(client, type_name, creates, outcome, index, chunk_size, owner_tag)
+        _record(outcome, creates, index, result, phase, counter="created")
+    if updates:
+        outcome = client.bulk_update(get_type(type_name).endpoint, [body for _, body in updates], chunk_size)
+        for body in outcome.uncertain:  # bulk PATCH is retried by the client; here only if it still failed
+            outcome.failed.append((body, "no answer from NetBox"))
+        _record(outcome, updates, index, result, phase, counter="updated")
+
+
+def _record(outcome: BulkOutcome, sent: list[tuple[PlanItem, dict]], index: LiveIndex, result: TypeResult, phase: Phase, counter: str) -> None:
+    by_body = {id(body): item for item, body in sent}
+    for body, returned in outcome.done:
+        item = by_body[id(body)]
+        object_id = (returned or {}).get("id") or body.get("id")
+        if object_id:
+            index.id_to_key[(item.type, object_id)] = item.key
+            index.key_to_id[(item.type, item.key)] = object_id
+        if item.netbox_id is None:
+            item.netbox_id = object_id
+        setattr(result, counter, getattr(result, counter) + 1)
+        result.changes.append(_change(item, _fields_of(item, phase), "applied"))
+    for body, reason in outcome.failed:
+        item = by_body[id(body)]
+        result.changes.append(_change(item, _fields_of(item, phase), "failed", _reason(reason)))
+
+
+def _settle_uncertain(client, type_name, creates, outcome: BulkOutcome, index: LiveIndex, chunk_size: int, owner_tag: str) -> None:
+    """After POSTs with unknown outcome, re-read the type and resend only what is not there."""
+    log.warning("%d %s create(s) had no certain answer; re-reading %s before retrying", len(outcome.uncertain), type_name, type_name)
+    try:
+        live = client.list_all(get_type(type_name).endpoint)
+    except NetBoxError as exc:
+        outcome.failed.extend((body, f"outcome unknown and NetBox could not be re-read: {exc}") for body in outcome.uncertain)
+        outcome.uncertain = []
+        return
+    existing = {}
+    for obj in live:
+        converted = from_live(type_name, obj, index.key_of, owner_tag=owner_tag)
+        existing.setdefault(converted.key, obj)
+    by_body = {id(body): item for item, body in creates}
+    resend = []
+    for body in outcome.uncertain:
+        found = existing.get(by_body[id(body)].key)
+        if found is not None:
+            outcome.done.append((body, found))
+        else:
+            resend.append(body)
+    outcome.uncertain = []
+    if resend:
+        retry = client.bulk_create(get_type(type_name).endpoint, resend, chunk_size)
+        outcome.done.extend(retry.done)
+        outcome.failed.extend(retry.failed)
+        outcome.failed.extend((body, "no certain answer from NetBox after a retry") for body in retry.uncertain)
+
+
+def _delete(client, type_name, items: list[PlanItem], result: TypeResult, chunk_size: int, dry_run: bool) -> None:
+    items = [i for i in items if i.netbox_id]
+    if dry_run or client is None:
+        result.changes.extend(_change(i, {}, "skipped", "dry run: not deleted") for i in items)
+        return
+    by_id = {i.netbox_id: i for i in items}
+    outcome = client.bulk_delete(get_type(type_name).endpoint, list(by_id), chunk_size)
+    for body, _ in outcome.done:
+        result.deleted += 1
+        result.changes.append(_change(by_id[body["id"]], {}, "applied"))
+    for body, reason in outcome.failed + [(b, "no answer from NetBox") for b in outcome.uncertain]:
+        result.changes.append(_change(by_id[body["id"]], {}, "failed", _reason(reason)))
+
+
+def _fields_of(item: PlanItem, phase: Phase) -> dict[str, Any]:
+    return item.first_pass() if phase == "first" else item.second_pass()
+
+
+def _change(item: PlanItem, fields: dict[str, Any], status, error: str | None = None) -> AppliedChange:
+    before = {name: item.changes[name][0] for name in fields if name in item.changes}
+    if item.action == "delete":
+        before, fields = {"id": item.netbox_id}, {}
+    return AppliedChange(item.type, item.key, item.action, item.netbox_id, before, dict(fields), status, error, item)
+
+
+def _reason(reason: Any) -> str:
+    if isinstance(reason, dict):
+        parts = []
+        for name, messages in reason.items():
+            text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
+            parts.append(text if name in ("__all__", "non_field_errors", "detail") else f"{name}: {text}")
+        return " | ".join(parts)
+    return str(reason)
+

@@ -1,0 +1,235 @@
+"""A NetBox REST client tuned for sync: one paginated read per type, chunked bulk writes.
+
+It keeps pynetbox's session and authentication conventions (`Token <v1>` or `Bearer nbt_…` for
+v2 tokens) and adds what a sync needs and pynetbox leaves to the caller: retries with backoff on
+5xx and timeouts, a bounded number of bulk requests in flight, per-item errors from NetBox's
+all-or-nothing bulk answers, and no blind retry of a POST whose outcome is unknown (the caller
+re-reads by natural key first, so no duplicate is ever made).
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pynetbox
+import requests
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 1000
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class NetBoxError(Exception):
+    """NetBox answered with an error (or not at all); never carries the token."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: Any = None):
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class UncertainWrite(NetBoxError):
+    """A POST whose outcome is unknown (dropped connection, timeout, 5xx): re-read before retrying."""
+
+
+@dataclass
+class RequestStats:
+    """Requests made, by method; the numbers the NetBox assets report."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, method: str) -> None:
+        with self._lock:
+            self.counts[method] = self.counts.get(method, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def writes(self) -> int:
+        return sum(n for m, n in self.counts.items() if m != "GET")
+
+
+@dataclass
+class BulkOutcome:
+    """What one bulk operation did: objects NetBox accepted, and per-item rejections."""
+
+    done: list[tuple[dict, Any]] = field(default_factory=list)  # (item sent, what NetBox returned)
+    failed: list[tuple[dict, Any]] = field(default_factory=list)  # (item sent, NetBox's reason)
+    uncertain: list[dict] = field(default_factory=list)  # sent, outcome unknown (POST only)
+
+
+def auth_header(token: str) -> str:
+    return f"Bearer {token}" if token.startswith("nbt_") else f"Token {token}"
+
+
+class NetBoxClient:
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        *,
+        timeout_s: float = 60.0,
+        retries: int = 3,
+        max_parallel: int = 3,
+        verify_ssl: bool = True,
+        backoff_s: float = 0.5,
+    ):
+        self.base_url = url.rstrip("/")
+        self.api = pynetbox.api(self.base_url, token=token)
+        self.session: requests.Session = self.api.http_session
+        self.session.verify = verify_ssl
+        self.session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
+        if token:
+            self.session.headers["Authorization"] = auth_header(token)
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self.max_parallel = max_parallel
+        self.backoff_s = backoff_s
+        self.stats = RequestStats()
+        self._version: str | None = None
+
+    # --- transport ----------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None, url: str | None = None) -> Any:
+        """One API call with retries; POSTs are not retried blindly (UncertainWrite instead)."""
+        target = url or f"{self.base_url}/api/{path.strip('/')}/"
+        attempt = 0
+        while True:
+            attempt += 1
+            self.stats.add(method)
+            try:
+                response = self.session.request(method, target, params=params, json=json, timeout=self.timeout_s)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                reason = f"{method} {_path_of(target)}: no answer from NetBox ({type(exc).__name__})"
+                if method == "POST":
+                    raise UncertainWrite(reason) from None
+                if attempt > self.retries:
+                    raise NetBoxError(reason + f" after {attempt} attempts") from None
+                self._sleep(attempt, reason)
+                continue
+            if response.status_code in RETRY_STATUSES:
+                reason = f"{method} {_path_of(target)}: NetBox answered {response.status_code}"
+                if method == "POST" and response.status_code != 429:
+                    raise UncertainWrite(reason, status=response.status_code, body=_body(response))
+                if attempt > self.retries:
+                    raise NetBoxError(reason + f" after {attempt} attempts", status=response.status_code, body=_body(response))
+                self._sleep(attempt, reason, response.headers.get("Retry-After"))
+                continue
+            if response.status_code >= 400:
+                body = _body(response)
+                raise NetBoxError(
+                    f"{method} {_path_of(target)}: NetBox answered {response.status_code}: {_short(body)}",
+                    status=response.status_code,
+                    body=body,
+                )
+            return _body(response)
+
+    def _sleep(self, attempt: int, reason: str, retry_after: str | None = None) -> None:
+        delay = float(retry_after) if retry_after and retry_after.isdigit() else self.backoff_s * 2 ** (attempt - 1)
+        log.warning("%s; retrying in %.1f s (attempt %d of %d)", reason, delay, attempt + 1, self.retries + 1)
+        time.sleep(min(delay, 30.0))
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def version(self) -> str:
+        """NetBox's release (`4.4.10`), from /api/status/."""
+        if self._version is None:
+            status = self.request("GET", "status")
+            self._version = str(status.get("netbox-version", ""))
+        return self._version
+
+    def list_all(self, endpoint: str, params: dict | None = None) -> list[dict]:
+        """Every object of an endpoint in one paginated pass of PAGE_SIZE-object pages."""
+        query = {"limit": PAGE_SIZE, **(params or {})}
+        page = self.request("GET", endpoint, params=query)
+        results = list(page.get("results", []))
+        while page.get("next"):
+            page = self.request("GET", endpoint, url=page["next"])
+            results.extend(page.get("results", []))
+        return results
+
+    # --- bulk writes --------------------------------------------------------------------------
+
+    def bulk_create(self, endpoint: str, items: Sequence[dict], chunk_size: int) -> BulkOutcome:
+        return self._bulk("POST", endpoint, items, chunk_size)
+
+    def bulk_update(self, endpoint: str, items: Sequence[dict], chunk_size: int) -> BulkOutcome:
+        """Items carry `id` plus only the fields to change."""
+        return self._bulk("PATCH", endpoint, items, chunk_size)
+
+    def bulk_delete(self, endpoint: str, ids: Iterable[int], chunk_size: int) -> BulkOutcome:
+        return self._bulk("DELETE", endpoint, [{"id": i} for i in ids], chunk_size)
+
+    def _bulk(self, method: str, endpoint: str, items: Sequence[dict], chunk_size: int) -> BulkOutcome:
+        chunks = [list(items[i : i + chunk_size]) for i in range(0, len(items), chunk_size)]
+        outcome = BulkOutcome()
+        if not chunks:
+            return outcome
+        with ThreadPoolExecutor(max_workers=min(self.max_parallel, len(chunks))) as pool:
+            for part in pool.map(lambda chunk: self._send_chunk(method, endpoint, chunk), chunks):
+                outcome.done.extend(part.done)
+                outcome.failed.extend(part.failed)
+                outcome.uncertain.extend(part.uncertain)
+        return outcome
+
+    def _send_chunk(self, method: str, endpoint: str, chunk: list[dict]) -> BulkOutcome:
+        """Send one chunk; on NetBox's all-or-nothing 400, resend the valid items once more."""
+        outcome = BulkOutcome()
+        pending = chunk
+        for _ in range(2):
+            try:
+                body = self.request(method, endpoint, json=pending)
+            except UncertainWrite:
+                outcome.uncertain.extend(pending)
+                return outcome
+            except NetBoxError as exc:
+                errors = _aligned_errors(exc.body, len(pending))
+                if errors is None:
+                    outcome.failed.extend((item, _short(exc.body) or str(exc)) for item in pending)
+                    return outcome
+                valid = [item for item, error in zip(pending, errors) if not error]
+                outcome.failed.extend((item, error) for item, error in zip(pending, errors) if error)
+                if not valid:
+                    return outcome
+                pending = valid
+                continue
+            returned = body if isinstance(body, list) and len(body) == len(pending) else [None] * len(pending)
+            outcome.done.extend(zip(pending, returned))
+            return outcome
+        # a second all-or-nothing refusal of items NetBox had called valid: report them all
+        outcome.failed.extend((item, "rejected together with other items of the same bulk request") for item in pending)
+        return outcome
+
+
+def _aligned_errors(body: Any, count: int) -> list | None:
+    """NetBox's bulk 400 is a list of per-item errors (`{}` for a valid item), in request order."""
+    if isinstance(body, list) and len(body) == count:
+        return body
+    return None
+
+
+def _body(response: requests.Response) -> Any:
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:500]
+
+
+def _short(body: Any, limit: int = 300) -> str:
+    text = str(body) if body is not None else ""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _path_of(url: str) -> str:
+    return "/" + url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+

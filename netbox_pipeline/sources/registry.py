@@ -1,0 +1,32 @@
+"""Which collector serves which source kind, and the Dagster asset name it appears under.
+
+Adding a source: write its module (fetch + normalise → SourceResult) and add one line here.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from netbox_pipeline.config import PipelineConfig
+from netbox_pipeline.sources.base import SourceResult
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    kind: str
+    asset_name: str
+    description: str
+    collect: Callable[[PipelineConfig, object, datetime], SourceResult]
+
+
+def _collect_filesystem(config: PipelineConfig, instance, observed_at: datetime) -> SourceResult:
+    from netbox_pipeline.sources.filesystem import read_inventory_file
+
+    return read_inventory_file(
+        config.resolve_path(instance.path), instance.name, observed_at=observed_at, defaults=config.defaults.model_dump()
+    )
+
+
+SOURCES: dict[str, SourceKind] = {
+    "filesystem": SourceKind("filesystem", "filesystem_inventory", "Hand-kept inventory files (YAML, JSON, CSV)", _collect_filesystem),
+}
