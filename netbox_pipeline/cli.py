@@ -83,29 +83,106 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _not_yet(what: str) -> int:
-    print(f"netbox-pipeline {what}: not available in this version yet", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def _demo(args: argparse.Namespace) -> int:
-    return _not_yet("demo")
+    from netbox_pipeline.demo import run_demo
+
+    return run_demo(args.workdir, ui=args.ui)
 
 
 def _sync(args: argparse.Namespace) -> int:
-    return _not_yet("sync")
+    from netbox_pipeline.runner import run_sync
+
+    try:
+        outcome = run_sync(os.environ.get(CONFIG_ENV_VAR), sources=args.source, dry_run=args.dry_run)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not outcome.runs:
+        print("nothing to do: no source is configured", file=sys.stderr)
+        return EXIT_USAGE
+    for run in outcome.runs:
+        state = "ok" if run.success else "FAILED"
+        print(f"{state:<7}{run.label:<40} run {run.run_id}" + ("" if run.success else f"\n       {run.error}"))
+    _print_applied(outcome)
+    return EXIT_OK if outcome.success else EXIT_FAILED
+
+
+def _print_applied(outcome) -> None:
+    from netbox_pipeline.staging import store
+    from netbox_pipeline.staging.db import open_staging
+
+    db = open_staging(load_config().staging_url)
+    dagster_ids = {run.run_id for run in outcome.runs}
+    with db.session() as session:
+        applied = [r for r in store.list_runs(session, limit=500) if r["kind"] == "apply" and r.get("dagster_run_id") in dagster_ids]
+    totals: dict[str, dict[str, int]] = {}
+    for run in applied:
+        row = totals.setdefault(run["source_kind"], {})
+        for name, n in (run.get("counts") or {}).items():
+            row[name] = row.get(name, 0) + n
+    changed = {t: c for t, c in totals.items() if any(c.get(k) for k in ("created", "updated", "deleted", "failed"))}
+    if not changed:
+        print("NetBox: no changes written" + (" (dry run)" if any(r.get("dry_run") for r in applied) else ""))
+        return
+    for type_name, counts in sorted(changed.items()):
+        print(f"  {type_name:<18} " + ", ".join(f"{k}={counts.get(k, 0)}" for k in ("created", "updated", "deleted", "failed")))
 
 
 def _plan(args: argparse.Namespace) -> int:
-    return _not_yet("plan")
+    from netbox_pipeline.runner import run_sync
+    from netbox_pipeline.staging import store
+    from netbox_pipeline.staging.db import open_staging
+
+    outcome = run_sync(os.environ.get(CONFIG_ENV_VAR), dry_run=True)
+    if not outcome.runs:
+        print("nothing to plan: no source is configured", file=sys.stderr)
+        return EXIT_USAGE
+    db = open_staging(load_config().staging_url)
+    with db.session() as session:
+        plan_run = store.latest_plan_run_id(session)
+        rows = store.plan_for_run(session, plan_run) if plan_run else []
+    changes = [r for r in rows if r["action"] != "unchanged"]
+    print(f"{'action':<10} {'type':<18} {'object':<40} changes")
+    for row in changes:
+        detail = ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in (row.get("changes") or {}).items()) or (row.get("reason") or "")
+        print(f"{row['action']:<10} {row['object_type']:<18} {row['natural_key']:<40} {detail}")
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["action"]] = counts.get(row["action"], 0) + 1
+    print("total: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing"))
+    for run in outcome.runs:
+        if not run.success:
+            print(f"FAILED {run.label}: {run.error}", file=sys.stderr)
+    return EXIT_OK if outcome.success else EXIT_FAILED
 
 
 def _explain(args: argparse.Namespace) -> int:
-    return _not_yet("explain")
+    from netbox_pipeline.staging import store
+    from netbox_pipeline.staging.db import open_staging
+
+    db = open_staging(load_config().staging_url)
+    with db.session() as session:
+        lineage = store.field_lineage(session, args.name)
+    if not lineage:
+        print(f"no device or virtual machine named {args.name!r} in the inventory", file=sys.stderr)
+        return EXIT_FAILED
+    current = None
+    for row in lineage:
+        if (row["object_type"], row["natural_key"]) != current:
+            current = (row["object_type"], row["natural_key"])
+            print(f"{row['object_type']} {row['natural_key']}")
+        source = f"{row.get('source_kind')}:{row.get('instance')}"
+        where = row.get("location") or row.get("record_key") or ""
+        written = row.get("written") or []
+        last = written[-1] if written else None
+        wrote = f"; written by run {str(last.get('run_id'))[:8]} at {last.get('applied_at')}" if last else ""
+        print(f"  {row['field']:<28} {str(row.get('value')):<28} from {source} {where} (seen {row.get('observed_at')}){wrote}")
+    return EXIT_OK
 
 
 def _bench(args: argparse.Namespace) -> int:
-    return _not_yet("bench")
+    print("netbox-pipeline bench: not available in this version yet", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _sandbox(args: argparse.Namespace) -> int:

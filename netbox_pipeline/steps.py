@@ -299,8 +299,23 @@ def apply_type(
     return result
 
 
+def _apply_runs(session, plan_run_id: str) -> list[dict[str, Any]]:
+    """The apply runs of one plan (their `instance` is `<plan run>:<type>:<phase>`)."""
+    return [run for run in store.list_runs(session, limit=1000)
+            if run["kind"] == "apply" and (run.get("instance") or "").startswith(plan_run_id + ":")]
+
+
 def _already_applied(session, marker: str) -> bool:
-    return any(run["instance"] == marker and run["status"] == "success" and not run.get("dry_run") for run in store.list_runs(session, limit=500))
+    plan_run_id = marker.split(":", 1)[0]
+    return any(run["instance"] == marker and run["status"] == "success" and not run.get("dry_run")
+               for run in _apply_runs(session, plan_run_id))
+
+
+def rejected_in_plan(staging, plan_run_id: str) -> list[dict[str, Any]]:
+    """Every object NetBox rejected while this plan was applied."""
+    with staging.session() as session:
+        return [change for run in _apply_runs(session, plan_run_id)
+                for change in store.applied_for_run(session, run["id"]) if change["status"] == "failed"]
 
 
 def _remember_written(session, run_id: str, result: TypeResult) -> None:
@@ -332,3 +347,47 @@ def record_missing_runs(config: PipelineConfig, staging, planned: PlannedSync) -
     updates = {(type_name, key_text(key)): runs for (type_name, key), runs in planned.plan.next_missing_runs.items()}
     with staging.session() as session:
         return store.set_missing_runs(session, updates)
+
+
+def empty_instances(config: PipelineConfig, staging, inventory: InventoryBuild) -> list[tuple[str, str]]:
+    """Instances whose newest pull succeeded with no records although they own NetBox objects.
+
+    A file emptied by mistake looks exactly like a source whose every device was retired; the
+    pipeline refuses to guess and blocks the apply until someone looks.
+    """
+    with staging.session() as session:
+        owned: dict[tuple[str, str], int] = {}
+        for entry in store.load_object_map(session).values():
+            for text in entry.get("source_kinds") or []:
+                kind, _, name = text.partition(":")
+                owned[(kind, name)] = owned.get((kind, name), 0) + 1
+    return sorted(
+        instance
+        for instance, status in inventory.instance_status.items()
+        if status == "ok" and instance not in inventory.healthy_instances and owned.get(instance)
+    )
+
+
+def ensure_custom_fields(config: PipelineConfig, client: NetBoxClient | None, planned: PlannedSync) -> list[str]:
+    """Create the text custom fields the plan writes and NetBox lacks (4.6 rejects unknown keys)."""
+    wanted: dict[str, set[str]] = {}
+    for item in planned.plan.items:
+        if item.action in ("create", "update"):
+            for name in (item.payload_fields.get("custom_fields") or {}):
+                wanted.setdefault(name, set()).add(TYPES[item.type].content_type)
+    if not wanted or client is None or planned.dry_run or config.netbox.dry_run:
+        return []
+    existing = {cf["name"]: cf for cf in client.list_all("extras/custom-fields")}
+    created = []
+    for name, content_types in sorted(wanted.items()):
+        if name in existing:
+            have = set(existing[name].get("object_types") or [])
+            if not content_types <= have:
+                client.request("PATCH", f"extras/custom-fields/{existing[name]['id']}", json={"object_types": sorted(have | content_types)})
+            continue
+        client.request("POST", "extras/custom-fields", json={
+            "name": name, "label": name.replace("_", " ").capitalize(), "type": "text",
+            "object_types": sorted(content_types), "description": f"Set by {planned.owner_tag}",
+        })
+        created.append(name)
+    return created

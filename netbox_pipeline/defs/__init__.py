@@ -3,11 +3,42 @@
 import dagster as dg
 
 from netbox_pipeline.config import PipelineConfig
+from netbox_pipeline.defs.automation import (
+    build_automation_sensor,
+    build_file_sensor,
+    build_refresh_jobs,
+    build_schedules,
+)
+from netbox_pipeline.defs.inventory import build_inventory_asset
+from netbox_pipeline.defs.netbox import NETBOX_ASSETS
+from netbox_pipeline.defs.plan import netbox_snapshot, sync_plan
 from netbox_pipeline.defs.resources import PipelineResource
+from netbox_pipeline.defs.sources import build_source_assets
+
+SYNC_JOB = "sync_netbox"
+DOWNSTREAM_GROUPS = ("inventory", "plan", "netbox")
 
 
 def build_definitions(config: PipelineConfig) -> dg.Definitions:
     config_path = str(config.config_path) if config.config_path else None
+    source_assets = build_source_assets(config)
+    assets = [*source_assets]
+    jobs = build_refresh_jobs(config)
+    sensors = build_file_sensor(config)
+    if source_assets:
+        # Without any source there is nothing to merge, plan or write.
+        assets += [build_inventory_asset([a.key for a in source_assets]), netbox_snapshot, sync_plan, *NETBOX_ASSETS]
+        downstream = dg.AssetSelection.groups(*DOWNSTREAM_GROUPS)
+        jobs.append(dg.define_asset_job(SYNC_JOB, selection=downstream, description="Merge, plan and write to NetBox from the latest snapshots"))
+        sensors.append(build_automation_sensor(downstream))
     return dg.Definitions(
-        resources={"pipeline": PipelineResource(config_path=config_path)},
+        assets=assets,
+        jobs=jobs,
+        schedules=build_schedules(config),
+        sensors=sensors,
+        resources={
+            "pipeline": PipelineResource(config_path=config_path),
+            # Explicit, so that in-process runs (the CLI) keep outputs where the UI's runs find them.
+            "io_manager": dg.FilesystemIOManager(),
+        },
     )

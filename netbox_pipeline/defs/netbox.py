@@ -1,0 +1,147 @@
+"""One asset per NetBox object type, in dependency order, each applying only its slice of the plan.
+
+Every NetBox-writing step takes a slot of the `netbox_writes` pool, so only one run writes to
+NetBox at a time. Each reports created / updated / unchanged / failed / requests as numeric
+metadata, which the UI plots across runs. A rejected object does not stop the others: it fails
+the type's `no_rejections` check, and the run fails at the end (in `netbox_prune`, which then
+deletes nothing) with a summary naming every rejected object and NetBox's reason.
+"""
+
+import dagster as dg
+
+from netbox_pipeline.defs.resources import PipelineResource
+from netbox_pipeline.model import key_text
+from netbox_pipeline.netbox.apply import TypeResult
+from netbox_pipeline.netbox.schema import TYPES, second_pass_fields
+from netbox_pipeline.steps import PlannedSync, apply_type, ensure_custom_fields, netbox_client, record_missing_runs, rejected_in_plan
+
+POOL = "netbox_writes"
+NO_REJECTIONS = "no_rejections"
+BOOTSTRAP_TYPES = ("tags",)
+
+
+def asset_name(type_name: str) -> str:
+    return f"netbox_{type_name}"
+
+
+def _metadata(result: TypeResult) -> dict:
+    metadata = {name: dg.MetadataValue.int(n) for name, n in result.counts().items()}
+    if result.failures:
+        metadata["rejected"] = dg.MetadataValue.md(
+            "\n".join(["| object | action | NetBox's reason |", "|---|---|---|"]
+                      + [f"| {key_text(c.key)} | {c.action} | {str(c.error).replace('|', '/')} |" for c in result.failures[:200]])
+        )
+    return metadata
+
+
+def _check(asset: str, result: TypeResult) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=NO_REJECTIONS, asset_key=asset, passed=not result.failures,
+        severity=dg.AssetCheckSeverity.ERROR, metadata={"failed": len(result.failures)},
+        description=result.failure_summary() if result.failures else None,
+    )
+
+
+def _client(pipeline: PipelineResource, planned: PlannedSync):
+    config = pipeline.config()
+    return None if (planned.dry_run or config.netbox.dry_run) else netbox_client(config)
+
+
+def _log(context, result: TypeResult, dry_run: bool) -> None:
+    verb = "would write" if dry_run else "wrote"
+    context.log.info("%s %s: %s", verb, result.type, ", ".join(f"{k}={v}" for k, v in result.counts().items()))
+    for change in result.failures:
+        context.log.error("%s %s rejected: %s", result.type, key_text(change.key), change.error)
+
+
+@dg.asset(
+    group_name="netbox", pool=POOL, kinds={"netbox"}, automation_condition=dg.AutomationCondition.eager(),
+    check_specs=[dg.AssetCheckSpec(NO_REJECTIONS, asset="netbox_bootstrap")],
+    description="The owner tag, per-source tags and the custom fields the plan writes.",
+)
+def netbox_bootstrap(context: dg.AssetExecutionContext, pipeline: PipelineResource, sync_plan: PlannedSync):
+    config = pipeline.config()
+    client = _client(pipeline, sync_plan)
+    result = apply_type(config, pipeline.staging(), client, sync_plan, "tags", "first", dagster_run_id=context.run_id)
+    created_fields = ensure_custom_fields(config, client, sync_plan)
+    _log(context, result, sync_plan.dry_run)
+    metadata = _metadata(result)
+    metadata["custom_fields_created"] = dg.MetadataValue.int(len(created_fields))
+    return dg.MaterializeResult(metadata=metadata, check_results=[_check("netbox_bootstrap", result)])
+
+
+def _type_asset(type_name: str) -> dg.AssetsDefinition:
+    nbtype = TYPES[type_name]
+    deps = sorted({asset_name(d) if d not in BOOTSTRAP_TYPES else "netbox_bootstrap" for d in nbtype.dependencies()} | {"netbox_bootstrap"})
+    name = asset_name(type_name)
+
+    @dg.asset(
+        name=name, group_name="netbox", pool=POOL, kinds={"netbox"}, deps=deps,
+        automation_condition=dg.AutomationCondition.eager(),
+        check_specs=[dg.AssetCheckSpec(NO_REJECTIONS, asset=name)],
+        description=f"NetBox {nbtype.endpoint}: creates and updates from the plan (natural key {', '.join(nbtype.natural_key)}).",
+    )
+    def _apply(context: dg.AssetExecutionContext, pipeline: PipelineResource, sync_plan: PlannedSync):
+        result = apply_type(pipeline.config(), pipeline.staging(), _client(pipeline, sync_plan), sync_plan, type_name, "first", dagster_run_id=context.run_id)
+        _log(context, result, sync_plan.dry_run)
+        return dg.MaterializeResult(metadata=_metadata(result), check_results=[_check(name, result)])
+
+    return _apply
+
+
+TYPE_ASSETS = [_type_asset(name) for name in TYPES if name not in BOOTSTRAP_TYPES]
+SECOND_PASS_TYPES = [name for name in TYPES if second_pass_fields(name)]
+
+
+@dg.asset(
+    group_name="netbox", pool=POOL, kinds={"netbox"}, automation_condition=dg.AutomationCondition.eager(),
+    deps=[asset_name(name) for name in TYPES if name not in BOOTSTRAP_TYPES],
+    check_specs=[dg.AssetCheckSpec(NO_REJECTIONS, asset="netbox_primary_ips")],
+    description="Second pass once every object exists: primary IPs of devices and VMs, primary MACs of interfaces.",
+)
+def netbox_primary_ips(context: dg.AssetExecutionContext, pipeline: PipelineResource, sync_plan: PlannedSync):
+    config, staging = pipeline.config(), pipeline.staging()
+    client = _client(pipeline, sync_plan)
+    total = TypeResult("primary_ips", "second")
+    for type_name in SECOND_PASS_TYPES:
+        result = apply_type(config, staging, client, sync_plan, type_name, "second", dagster_run_id=context.run_id)
+        _log(context, result, sync_plan.dry_run)
+        total.updated += result.updated
+        total.requests += result.requests
+        total.changes += result.changes
+    return dg.MaterializeResult(metadata=_metadata(total), check_results=[_check("netbox_primary_ips", total)])
+
+
+@dg.asset(
+    group_name="netbox", pool=POOL, kinds={"netbox"}, automation_condition=dg.AutomationCondition.eager(),
+    deps=["netbox_primary_ips"],
+    description="Last: deletes (or retires) owned objects missing for deletion.grace_runs successful runs, children first. "
+    "Fails the run, deleting nothing, when any object of this sync was rejected.",
+)
+def netbox_prune(context: dg.AssetExecutionContext, pipeline: PipelineResource, sync_plan: PlannedSync) -> dg.MaterializeResult:
+    config, staging = pipeline.config(), pipeline.staging()
+    rejected = rejected_in_plan(staging, sync_plan.run_id)
+    if rejected:
+        lines = [f"{c['object_type']} {c['natural_key']} ({c['action']}): {c['error']}" for c in rejected[:100]]
+        raise dg.Failure(
+            description=f"{len(rejected)} object(s) were rejected by NetBox in this sync; nothing was pruned:\n" + "\n".join(lines),
+            metadata={"rejected": len(rejected)},
+        )
+    client = _client(pipeline, sync_plan)
+    total = TypeResult("prune", "delete")
+    for type_name in reversed(list(TYPES)):
+        if any(i.type == type_name and i.action == "delete" for i in sync_plan.plan.items):
+            result = apply_type(config, staging, client, sync_plan, type_name, "delete", dagster_run_id=context.run_id)
+            _log(context, result, sync_plan.dry_run)
+            total.deleted += result.deleted
+            total.requests += result.requests
+            total.changes += result.changes
+    record_missing_runs(config, staging, sync_plan)
+    if total.failures:
+        raise dg.Failure(description=total.failure_summary(), metadata=_metadata(total))
+    metadata = _metadata(total)
+    metadata["orphans"] = dg.MetadataValue.int(sum(1 for i in sync_plan.plan.items if i.action == "orphan"))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+NETBOX_ASSETS = [netbox_bootstrap, *TYPE_ASSETS, netbox_primary_ips, netbox_prune]
