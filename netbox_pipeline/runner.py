@@ -65,12 +65,10 @@ def parse_selection(config: PipelineConfig, selection: list[str] | None) -> list
 
 
 def run_sync(config_path: str | None = None, *, sources: list[str] | None = None, dry_run: bool = False, refresh_sources: bool = True) -> SyncOutcome:
-    if dry_run:
-        os.environ["NETBOX_PIPELINE_NETBOX__DRY_RUN"] = "true"
     config = load_config(config_path)
     selected = parse_selection(config, sources)
     os.environ["DAGSTER_HOME"] = str(dagster_home(config))
-    defs = build_definitions(config)
+    defs = build_definitions(config, force_dry_run=dry_run)
     outcome = SyncOutcome()
     with dg.DagsterInstance.get() as instance:
         if refresh_sources:

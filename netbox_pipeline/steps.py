@@ -79,10 +79,12 @@ def snapshot_rows(result: SourceResult) -> list[dict[str, Any]]:
         record_type = record_type_of(record)
         key = key_text(record.key)
         raw = raw_by_key.pop((record_type, key), None)
+        # Stored under the id its provenance names, so lineage finds the record it came from.
+        record_id = next((p.record_id for p in record.provenance.values()), key)
         rows.append(
             {
                 "record_type": record_type,
-                "record_key": key,
+                "record_key": record_id,
                 "location": (raw or {}).get("location"),
                 "payload": {"canonical": record.model_dump(mode="json"), "raw": (raw or {}).get("payload")},
             }

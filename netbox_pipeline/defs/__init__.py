@@ -19,7 +19,7 @@ SYNC_JOB = "sync_netbox"
 DOWNSTREAM_GROUPS = ("inventory", "plan", "netbox")
 
 
-def build_definitions(config: PipelineConfig) -> dg.Definitions:
+def build_definitions(config: PipelineConfig, *, force_dry_run: bool = False) -> dg.Definitions:
     config_path = str(config.config_path) if config.config_path else None
     source_assets = build_source_assets(config)
     assets = [*source_assets]
@@ -37,7 +37,7 @@ def build_definitions(config: PipelineConfig) -> dg.Definitions:
         schedules=build_schedules(config),
         sensors=sensors,
         resources={
-            "pipeline": PipelineResource(config_path=config_path),
+            "pipeline": PipelineResource(config_path=config_path, force_dry_run=force_dry_run),
             # Explicit, so that in-process runs (the CLI) keep outputs where the UI's runs find them.
             "io_manager": dg.FilesystemIOManager(),
         },

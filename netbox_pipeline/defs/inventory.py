@@ -15,7 +15,7 @@ def build_inventory_asset(source_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
         description="Latest good snapshot of every source instance, merged: identity, precedence, provenance. History in the staging DB.",
     )
     def inventory(context: dg.AssetExecutionContext, pipeline: PipelineResource):
-        built = build_inventory(pipeline.config(), pipeline.staging(), dagster_run_id=context.run_id)
+        built = build_inventory(pipeline.config(), pipeline.staging(), dagster_run_id=context.run.run_id)
         for conflict in built.inventory.conflicts[:100]:
             context.log.warning("conflict: %s %s: %s", conflict.record_type, "/".join(conflict.key), conflict.message)
         unhealthy = sorted(f"{k}:{i}" for (k, i), s in built.instance_status.items() if (k, i) not in built.healthy_instances)

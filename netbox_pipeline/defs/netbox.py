@@ -62,7 +62,7 @@ def _log(context, result: TypeResult, dry_run: bool) -> None:
 def netbox_bootstrap(context: dg.AssetExecutionContext, pipeline: PipelineResource, sync_plan: PlannedSync):
     config = pipeline.config()
     client = _client(pipeline, sync_plan)
-    result = apply_type(config, pipeline.staging(), client, sync_plan, "tags", "first", dagster_run_id=context.run_id)
+    result = apply_type(config, pipeline.staging(), client, sync_plan, "tags", "first", dagster_run_id=context.run.run_id)
     created_fields = ensure_custom_fields(config, client, sync_plan)
     _log(context, result, sync_plan.dry_run)
     metadata = _metadata(result)
@@ -82,7 +82,7 @@ def _type_asset(type_name: str) -> dg.AssetsDefinition:
         description=f"NetBox {nbtype.endpoint}: creates and updates from the plan (natural key {', '.join(nbtype.natural_key)}).",
     )
     def _apply(context: dg.AssetExecutionContext, pipeline: PipelineResource, sync_plan: PlannedSync):
-        result = apply_type(pipeline.config(), pipeline.staging(), _client(pipeline, sync_plan), sync_plan, type_name, "first", dagster_run_id=context.run_id)
+        result = apply_type(pipeline.config(), pipeline.staging(), _client(pipeline, sync_plan), sync_plan, type_name, "first", dagster_run_id=context.run.run_id)
         _log(context, result, sync_plan.dry_run)
         return dg.MaterializeResult(metadata=_metadata(result), check_results=[_check(name, result)])
 
@@ -104,7 +104,7 @@ def netbox_primary_ips(context: dg.AssetExecutionContext, pipeline: PipelineReso
     client = _client(pipeline, sync_plan)
     total = TypeResult("primary_ips", "second")
     for type_name in SECOND_PASS_TYPES:
-        result = apply_type(config, staging, client, sync_plan, type_name, "second", dagster_run_id=context.run_id)
+        result = apply_type(config, staging, client, sync_plan, type_name, "second", dagster_run_id=context.run.run_id)
         _log(context, result, sync_plan.dry_run)
         total.updated += result.updated
         total.requests += result.requests
@@ -131,7 +131,7 @@ def netbox_prune(context: dg.AssetExecutionContext, pipeline: PipelineResource, 
     total = TypeResult("prune", "delete")
     for type_name in reversed(list(TYPES)):
         if any(i.type == type_name and i.action == "delete" for i in sync_plan.plan.items):
-            result = apply_type(config, staging, client, sync_plan, type_name, "delete", dagster_run_id=context.run_id)
+            result = apply_type(config, staging, client, sync_plan, type_name, "delete", dagster_run_id=context.run.run_id)
             _log(context, result, sync_plan.dry_run)
             total.deleted += result.deleted
             total.requests += result.requests

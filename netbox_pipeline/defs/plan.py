@@ -41,7 +41,7 @@ def netbox_snapshot(context: dg.AssetExecutionContext, pipeline: PipelineResourc
 )
 def sync_plan(context: dg.AssetExecutionContext, pipeline: PipelineResource, inventory: InventoryBuild, netbox_snapshot):
     config = pipeline.config()
-    planned = make_plan(config, pipeline.staging(), inventory, netbox_snapshot, dagster_run_id=context.run_id)
+    planned = make_plan(config, pipeline.staging(), inventory, netbox_snapshot, dagster_run_id=context.run.run_id)
     plan = planned.plan
     totals = plan.totals()
     ratio = plan.delete_ratio()

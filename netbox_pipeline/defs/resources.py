@@ -5,6 +5,7 @@ the path of the configuration file and read secrets from the environment when a 
 """
 
 import functools
+import os
 
 import dagster as dg
 
@@ -15,16 +16,29 @@ class PipelineResource(dg.ConfigurableResource):
     """The loaded configuration and the staging database for one step."""
 
     config_path: str | None = None
+    # Set by `netbox-pipeline sync --dry-run`: read everything, write nothing.
+    force_dry_run: bool = False
 
     def config(self) -> PipelineConfig:
-        return _load_cached(self.config_path)
+        config = _load_cached(self.config_path, _mtime(self.config_path))
+        if self.force_dry_run and not config.netbox.dry_run:
+            config = config.model_copy(update={"netbox": config.netbox.model_copy(update={"dry_run": True})})
+        return config
 
     def staging(self):
         return _open_staging_cached(self.config().staging_url)
 
 
+def _mtime(path: str | None) -> int:
+    try:
+        return os.stat(path).st_mtime_ns if path else 0
+    except OSError:
+        return 0
+
+
 @functools.lru_cache(maxsize=8)
-def _load_cached(path: str | None) -> PipelineConfig:
+def _load_cached(path: str | None, mtime_ns: int) -> PipelineConfig:
+    """Parsed once per process and file version (the mtime is part of the key)."""
     return load_config(path)
 
 

@@ -34,7 +34,7 @@ def _source_asset(config: PipelineConfig, kind: str) -> dg.AssetsDefinition:
         check_specs=[dg.AssetCheckSpec(RECORD_CHECK, asset=source.asset_name, description="every record of the instance validated")],
     )
     def _asset(context: dg.AssetExecutionContext, pipeline: PipelineResource):
-        summary = collect_source(pipeline.config(), pipeline.staging(), kind, context.partition_key, dagster_run_id=context.run_id)
+        summary = collect_source(pipeline.config(), pipeline.staging(), kind, context.partition_key, dagster_run_id=context.run.run_id)
         if summary.failed:
             raise dg.Failure(
                 description=f"{kind}:{summary.instance} failed: {summary.error}",

@@ -134,6 +134,10 @@ def _write(client, type_name, items, index, result, phase, chunk_size, dry_run, 
         fields = item.first_pass() if phase == "first" else item.second_pass()
         if not fields:
             continue
+        if dry_run or client is None:
+            # Ids of objects a real run would create first do not exist: record the intent only.
+            result.changes.append(_change(item, fields, "skipped", "dry run: not written"))
+            continue
         try:
             body = to_payload(type_name, fields, index.resolve_id)
         except UnresolvedReference as exc:
@@ -147,11 +151,6 @@ def _write(client, type_name, items, index, result, phase, chunk_size, dry_run, 
                 result.changes.append(_change(item, fields, "failed", "not created in NetBox, so it cannot be updated"))
                 continue
             updates.append((item, {"id": object_id, **body}))
-
-    if dry_run or client is None:
-        for item, body in creates + updates:
-            result.changes.append(_change(item, _fields_of(item, phase), "skipped", "dry run: not written"))
-        return
 
     if creates:
         outcome = client.bulk_create(get_type(type_name).endpoint, [body for _, body in creates], chunk_size)

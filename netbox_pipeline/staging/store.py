@@ -538,7 +538,11 @@ def set_missing_runs(session: Session, updates: Mapping[Key, int]) -> int:
     """Set the consecutive-absence counter of the given entries; returns how many were found."""
     ids = _object_map_ids(session, updates)
     now = utcnow()
-    rows = [{"id": ids[key], "missing_runs": count, "updated_at": now} for key, count in updates.items() if key in ids]
+    rows = [
+        {"id": ids[key], "missing_runs": count, "updated_at": now}
+        for key, count in updates.items()
+        if key in ids
+    ]
     if rows:
         session.execute(update(ObjectMapEntry), rows)
     return len(rows)
@@ -638,10 +642,13 @@ def _fields_with_provenance(item: InventoryItem) -> list[tuple[str, Any]]:
 
 
 def _provenance_ref(prov: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (prov.get("source_kind"), prov.get("instance"), _str_or_none(prov.get("record_id")), prov.get("run_id"))
+    record_id = _str_or_none(prov.get("record_id"))
+    return (prov.get("source_kind"), prov.get("instance"), record_id, prov.get("run_id"))
 
 
-def _resolve_records(session: Session, provenances: list[Mapping[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+def _resolve_records(
+    session: Session, provenances: list[Mapping[str, Any]]
+) -> dict[tuple[Any, ...], dict[str, Any]]:
     """Find each provenance's source record: by record key in that source instance's snapshots,
     preferring the snapshot of the provenance's run, else the newest. One query."""
     refs = {_provenance_ref(p) for p in provenances if p.get("record_id") is not None}
@@ -666,7 +673,12 @@ def _resolve_records(session: Session, provenances: list[Mapping[str, Any]]) -> 
             .join(SourceSnapshot, SourceSnapshot.id == SourceRecord.snapshot_id)
             .where(
                 SourceRecord.record_key.in_(chunk),
-                or_(*(and_(SourceSnapshot.source_kind == k, SourceSnapshot.instance == i) for k, i in instances)),
+                or_(
+                    *(
+                        and_(SourceSnapshot.source_kind == kind, SourceSnapshot.instance == instance)
+                        for kind, instance in instances
+                    )
+                ),
             )
         ).all()
     resolved: dict[tuple[Any, ...], dict[str, Any]] = {}

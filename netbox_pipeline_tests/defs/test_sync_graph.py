@@ -1,0 +1,172 @@
+"""The whole graph, run through Dagster, against the NetBox sandbox and a real staging DB."""
+
+import pytest
+
+from netbox_pipeline.staging import store
+from netbox_pipeline_tests.defs.conftest import small_estate
+
+
+@pytest.mark.parametrize("version", ["4.4", "4.6"])
+def test_first_sync_creates_the_estate_and_a_rerun_writes_nothing(make_estate, staging_url, version):
+    estate = make_estate(version=version, staging_url=staging_url)
+    outcome = estate.sync()
+    assert outcome.success, [r.error for r in outcome.runs]
+
+    devices = estate.by_name("devices")
+    assert sorted(devices) == ["db-01", "web-01", "web-02"]
+    web = devices["web-01"]
+    assert web["site"]["slug"] == "home" and devices["db-01"]["site"]["slug"] == "lab"
+    assert web["device_type"]["model"] == "AX-1" and web["device_type"]["manufacturer"]["name"] == "Acme"
+    assert web["serial"] == "SN-web-01" and web["status"]["value"] == "active"
+    assert {"netbox-pipeline", "source-filesystem"} <= {t["slug"] for t in web["tags"]}
+    interfaces = [i for i in estate.objects("interfaces") if i["device"]["id"] == web["id"]]
+    assert sorted(i["name"] for i in interfaces) == ["eth0", "eth1"]
+    eth0 = next(i for i in interfaces if i["name"] == "eth0")
+    ip = estate.by_name("ip_addresses")["192.0.2.11/24"]
+    assert ip["assigned_object_type"] == "dcim.interface" and ip["assigned_object_id"] == eth0["id"]
+    assert web["primary_ip4"]["id"] == ip["id"]
+    assert eth0["mac_address"].lower() == "02:00:00:00:00:0b"
+
+    vms = estate.by_name("virtual_machines")
+    assert sorted(vms) == ["vm-a", "vm-b"]
+    assert vms["vm-a"]["cluster"]["name"] == "pve" and vms["vm-a"]["memory"] == 2048
+    assert vms["vm-a"]["primary_ip4"]["address"] == "198.51.100.10/24"
+
+    # Bulk writes: a chunk is at most 2 objects here, so 3 devices took 2 POSTs, not 3.
+    device_posts = [e for e in estate.sandbox.request_log if e.method == "POST" and e.path == "/api/dcim/devices/"]
+    assert len(device_posts) == 2
+
+    rerun = estate.sync()
+    assert rerun.success
+    assert estate.writes() == [], [f"{e.method} {e.path}" for e in estate.writes()]
+
+
+def test_dry_run_reads_everything_and_writes_nothing_even_with_a_read_only_token(make_estate, monkeypatch):
+    estate = make_estate()
+    read_only = "fedcba9876543210fedcba9876543210fedcba98"
+    estate.sandbox.add_token(read_only, write_enabled=False)
+    monkeypatch.setenv("TEST_NETBOX_TOKEN", read_only)
+    outcome = estate.sync(dry_run=True)
+    assert outcome.success, [r.error for r in outcome.runs]
+    assert estate.writes() == []
+    assert estate.sandbox.count(method="GET") > 0
+    with estate.staging().session() as session:
+        plan = store.plan_for_run(session, store.latest_plan_run_id(session))
+    assert sum(1 for row in plan if row["action"] == "create" and row["object_type"] == "devices") == 3
+
+
+def test_one_changed_field_is_one_patch_with_just_that_field(make_estate):
+    estate = make_estate()
+    assert estate.sync().success
+    data = small_estate()
+    data["devices"][1]["serial"] = "SN-CHANGED"
+    estate.write_inventory(data)
+    assert estate.sync().success
+    writes = estate.writes()
+    assert [(e.method, e.path) for e in writes] == [("PATCH", "/api/dcim/devices/")]
+    assert estate.by_name("devices")["web-02"]["serial"] == "SN-CHANGED"
+    with estate.staging().session() as session:
+        runs = [r for r in store.list_runs(session) if r["kind"] == "apply" and r["instance"].endswith(":devices:first")]
+        changes = [c for c in store.applied_for_run(session, runs[0]["id"]) if c["status"] == "applied"]
+    assert [(c["natural_key"], c["after"]) for c in changes] == [("home/web-02", {"serial": "SN-CHANGED"})]
+    assert changes[0]["before"] == {"serial": "SN-web-02"}
+
+
+def test_a_persons_edit_to_an_unmanaged_field_survives(make_estate):
+    estate = make_estate()
+    assert estate.sync().success
+    web = estate.by_name("devices")["web-01"]
+    client = _client(estate)
+    client.request("PATCH", f"dcim/devices/{web['id']}", json={"comments": "racked by Sam"})
+    assert estate.sync().success
+    assert estate.writes() == []
+    assert estate.by_name("devices")["web-01"]["comments"] == "racked by Sam"
+
+
+def test_removed_record_is_an_orphan_then_deleted_after_the_grace_runs(make_estate):
+    estate = make_estate(files={"rack": small_estate(), "edge": {"devices": [
+        {"name": f"edge-{n}", "site": "home", "role": "switch", "manufacturer": "Acme", "model": "SW-1"} for n in range(30)]}})
+    assert estate.sync().success
+    data = small_estate()
+    del data["devices"][2]  # db-01 leaves the rack file
+    estate.write_inventory(data)
+    for run in (1, 2):
+        assert estate.sync().success
+        assert "db-01" in estate.by_name("devices"), f"deleted after {run} run(s), before the grace of 3"
+        with estate.staging().session() as session:
+            plan = store.plan_for_run(session, store.latest_plan_run_id(session))
+        assert any(r["action"] == "orphan" and r["natural_key"] == "lab/db-01" for r in plan)
+    assert estate.sync().success
+    assert "db-01" not in estate.by_name("devices")
+    deletes = [e for e in estate.writes() if e.method == "DELETE"]
+    # children first: the interfaces' addresses and MACs, then interfaces, then the device
+    paths = [e.path for e in deletes]
+    assert paths.index("/api/dcim/interfaces/") < paths.index("/api/dcim/devices/")
+
+
+def test_emptied_file_deletes_nothing_and_the_guard_blocks(make_estate):
+    estate = make_estate()
+    assert estate.sync().success
+    estate.write_inventory({"devices": []})
+    outcome = estate.sync()
+    assert not outcome.success
+    assert "no_emptied_sources" in (outcome.runs[-1].error or "") or "returned no records" in (outcome.runs[-1].error or "")
+    assert estate.writes() == []
+    assert len(estate.by_name("devices")) == 3
+
+
+def test_bad_records_give_located_errors_while_good_ones_land(make_estate):
+    data = small_estate()
+    data["devices"][1]["interfaces"][0]["mac"] = "not-a-mac"
+    estate = make_estate(files={"rack": data})
+    outcome = estate.sync()
+    assert outcome.success
+    assert sorted(estate.by_name("devices")) == ["db-01", "web-01"]
+    with estate.staging().session() as session:
+        run = next(r for r in store.list_runs(session) if r["kind"] == "source")
+    assert run["counts"]["record_errors"] == 1
+    from netbox_pipeline.config import load_config
+    from netbox_pipeline.steps import collect_source
+
+    summary = collect_source(load_config(estate.config_path), estate.staging(), "filesystem", "rack")
+    (error,) = summary.errors
+    lines = estate.inventory_path().read_text().splitlines()
+    record_line = next(n for n, text in enumerate(lines, 1) if text.strip() == "- name: web-02")
+    assert error.location == f"{estate.inventory_path()}:{record_line}"
+    assert error.field == "interfaces[0].mac" and error.record_key == "web-02"
+
+
+def test_a_400_on_one_device_leaves_the_others_created_and_reports_it(make_estate):
+    data = small_estate()
+    data["devices"][0]["asset_tag"] = "AT-1"
+    estate = make_estate(files={"rack": data})
+    client = _client(estate)
+    # A person's device, not ours, already holds that asset tag (unique in NetBox).
+    site = client.request("POST", "dcim/sites", json={"name": "Elsewhere", "slug": "elsewhere"})
+    maker = client.request("POST", "dcim/manufacturers", json={"name": "Other", "slug": "other"})
+    kind = client.request("POST", "dcim/device-types", json={"manufacturer": maker["id"], "model": "X", "slug": "x"})
+    role = client.request("POST", "dcim/device-roles", json={"name": "Misc", "slug": "misc"})
+    client.request("POST", "dcim/devices", json={"name": "theirs", "site": site["id"], "device_type": kind["id"], "role": role["id"], "asset_tag": "AT-1"})
+
+    outcome = estate.sync()
+    assert not outcome.success
+    assert "web-01" in outcome.runs[-1].error and "asset tag" in outcome.runs[-1].error.lower()
+    devices = estate.by_name("devices")
+    assert {"web-02", "db-01", "theirs"} <= set(devices) and "web-01" not in devices
+
+
+def test_explain_names_the_source_record(make_estate, capsys):
+    from netbox_pipeline.cli import main
+
+    estate = make_estate()
+    assert estate.sync().success
+    assert main(["--config", str(estate.config_path), "explain", "web-02"]) == 0
+    out = capsys.readouterr().out
+    line = next(l for l in out.splitlines() if l.strip().startswith("serial"))
+    assert "SN-web-02" in line and "filesystem:rack" in line and "rack.yaml:" in line
+
+
+def _client(estate):
+    from netbox_pipeline.netbox.client import NetBoxClient
+
+    return NetBoxClient(estate.sandbox.url, estate.sandbox.token)
