@@ -170,3 +170,24 @@ def _client(estate):
     from netbox_pipeline.netbox.client import NetBoxClient
 
     return NetBoxClient(estate.sandbox.url, estate.sandbox.token)
+
+
+def test_refreshing_one_source_never_orphans_another_sources_objects(make_estate):
+    edge = {"devices": [{"name": "edge-1", "site": "home", "role": "switch", "manufacturer": "Acme", "model": "SW-1"}]}
+    estate = make_estate(files={"rack": small_estate(), "edge": edge})
+    assert estate.sync().success
+    for _ in range(3):  # more than the grace runs
+        outcome = estate.sync(sources=["filesystem:rack"])
+        assert outcome.success
+        assert [r.label for r in outcome.runs] == ["filesystem_inventory[rack]", "merge, plan and write"]
+        assert estate.writes() == []
+    with estate.staging().session() as session:
+        plan = store.plan_for_run(session, store.latest_plan_run_id(session))
+    assert not [r for r in plan if r["action"] in ("orphan", "delete")]
+    assert "edge-1" in estate.by_name("devices")
+
+
+def test_unknown_source_selection_is_a_clear_error(make_estate):
+    estate = make_estate()
+    with pytest.raises(ValueError, match=r"--source filesystem:nope: no such configured source instance \(configured: filesystem:rack\)"):
+        estate.sync(sources=["filesystem:nope"])
