@@ -90,7 +90,7 @@ def _first_error(result) -> str | None:
     for event in result.all_events:
         if event.is_step_failure:
             data = event.step_failure_data
-            message = data.error.message.strip() if data and data.error else "step failed"
+            message = _root_cause(data.error) if data and data.error else "step failed"
             if data and data.user_failure_data and data.user_failure_data.description:
                 message = data.user_failure_data.description
             return f"{event.step_key}: {message}"
@@ -100,3 +100,10 @@ def _first_error(result) -> str | None:
             if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
                 return f"check {evaluation.check_name} failed: {evaluation.description or ''}".strip()
     return "run failed"
+
+
+def _root_cause(error) -> str:
+    """The innermost error's message: Dagster wraps user errors in its own."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error.message.strip()

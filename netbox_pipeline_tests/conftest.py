@@ -77,3 +77,7 @@ def staging_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'staging.sqlite'}"
     return request.getfixturevalue("postgres_url")
+
+
+# An estate (inventory files + config + NetBox sandbox + Dagster home) for end-to-end tests.
+from netbox_pipeline_tests.estate import make_estate  # noqa: E402,F401

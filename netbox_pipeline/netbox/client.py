@@ -8,6 +8,7 @@ re-reads by natural key first, so no duplicate is ever made).
 """
 
 import logging
+from urllib.parse import urlsplit, urlunsplit
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -193,7 +194,9 @@ class NetBoxClient:
             except NetBoxError as exc:
                 errors = _aligned_errors(exc.body, len(pending))
                 if errors is None:
-                    outcome.failed.extend((item, _short(exc.body) or str(exc)) for item in pending)
+                    # NetBox's own reason when it gave one; else (5xx page, no answer) status and path
+                    reason = exc.body if isinstance(exc.body, dict) else str(exc)
+                    outcome.failed.extend((item, reason) for item in pending)
                     return outcome
                 valid = [item for item, error in zip(pending, errors) if not error]
                 outcome.failed.extend((item, error) for item, error in zip(pending, errors) if error)
@@ -201,12 +204,25 @@ class NetBoxClient:
                     return outcome
                 pending = valid
                 continue
+            if method == "PATCH" and isinstance(body, list):
+                _pair_by_id(endpoint, pending, body, outcome)
+                return outcome
             returned = body if isinstance(body, list) and len(body) == len(pending) else [None] * len(pending)
             outcome.done.extend(zip(pending, returned))
             return outcome
         # a second all-or-nothing refusal of items NetBox had called valid: report them all
         outcome.failed.extend((item, "rejected together with other items of the same bulk request") for item in pending)
         return outcome
+
+
+def _pair_by_id(endpoint: str, sent: list[dict], returned: list, outcome: BulkOutcome) -> None:
+    """NetBox answers a bulk PATCH in its model's ordering and silently leaves out unknown ids."""
+    by_id = {obj.get("id"): obj for obj in returned if isinstance(obj, dict)}
+    for item in sent:
+        if item["id"] in by_id:
+            outcome.done.append((item, by_id[item["id"]]))
+        else:
+            outcome.failed.append((item, f"no {endpoint} object with id {item['id']} in NetBox (deleted since it was read?)"))
 
 
 def _aligned_errors(body: Any, count: int) -> list | None:
@@ -231,5 +247,7 @@ def _short(body: Any, limit: int = 300) -> str:
 
 
 def _path_of(url: str) -> str:
-    return "/" + url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+    """The URL without query string or user-info: names the NetBox and endpoint, never a secret."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""), parts.path, "", ""))
 

@@ -3,7 +3,7 @@
 import pytest
 
 from netbox_pipeline.staging import store
-from netbox_pipeline_tests.defs.conftest import small_estate
+from netbox_pipeline_tests.estate import small_estate
 
 
 @pytest.mark.parametrize("version", ["4.4", "4.6"])
