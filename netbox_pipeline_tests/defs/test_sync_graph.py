@@ -55,8 +55,19 @@ def test_dry_run_reads_everything_and_writes_nothing_even_with_a_read_only_token
     assert sum(1 for row in plan if row["action"] == "create" and row["object_type"] == "devices") == 3
 
 
-def test_one_changed_field_is_one_patch_with_just_that_field(make_estate):
-    estate = make_estate()
+# Two scenarios also run on NetBox 4.6 with the staging DB on PostgreSQL.
+MODES = [pytest.param(("4.4", "sqlite"), id="4.4-sqlite"), pytest.param(("4.6", "postgres"), id="4.6-postgres")]
+
+
+def _estate_in_mode(request, make_estate, mode, **kwargs):
+    version, backend = mode
+    staging_url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
+    return make_estate(version=version, staging_url=staging_url, **kwargs)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_one_changed_field_is_one_patch_with_just_that_field(make_estate, request, mode):
+    estate = _estate_in_mode(request, make_estate, mode)
     assert estate.sync().success
     data = small_estate()
     data["devices"][1]["serial"] = "SN-CHANGED"
@@ -83,8 +94,9 @@ def test_a_persons_edit_to_an_unmanaged_field_survives(make_estate):
     assert estate.by_name("devices")["web-01"]["comments"] == "racked by Sam"
 
 
-def test_removed_record_is_an_orphan_then_deleted_after_the_grace_runs(make_estate):
-    estate = make_estate(files={"rack": small_estate(), "edge": {"devices": [
+@pytest.mark.parametrize("mode", MODES)
+def test_removed_record_is_an_orphan_then_deleted_after_the_grace_runs(make_estate, request, mode):
+    estate = _estate_in_mode(request, make_estate, mode, files={"rack": small_estate(), "edge": {"devices": [
         {"name": f"edge-{n}", "site": "home", "role": "switch", "manufacturer": "Acme", "model": "SW-1"} for n in range(30)]}})
     assert estate.sync().success
     data = small_estate()
