@@ -303,8 +303,7 @@ def apply_type(
 
 def _apply_runs(session, plan_run_id: str) -> list[dict[str, Any]]:
     """The apply runs of one plan (their `instance` is `<plan run>:<type>:<phase>`)."""
-    return [run for run in store.list_runs(session, limit=1000)
-            if run["kind"] == "apply" and (run.get("instance") or "").startswith(plan_run_id + ":")]
+    return store.runs_of(session, "apply", plan_run_id + ":")
 
 
 def _already_applied(session, marker: str) -> bool:

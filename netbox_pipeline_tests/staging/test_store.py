@@ -397,3 +397,19 @@ def test_field_lineage_names_the_record_location_and_the_write(staging):
     assert (memory["source_kind"], memory["location"], memory["written"]) == ("proxmox", "https://pve:8006 nodes/pve1", [])
     assert by_field[("pve1/eth0", "name")]["object_type"] == "interface"
     assert {row["natural_key"] for row in globbed} == {"pve1", "pve1/eth0", "pve10"}
+
+
+def test_runs_of_finds_runs_by_kind_and_instance_prefix(staging_url):
+    from netbox_pipeline.staging import store
+    from netbox_pipeline.staging.db import open_staging
+
+    db = open_staging(staging_url)
+    with db.session() as session:
+        first = store.start_run(session, "apply", instance="plan-1:devices:first")
+        store.start_run(session, "apply", instance="plan-10:devices:first")
+        store.start_run(session, "plan", instance="plan-1:devices:first")
+        second = store.start_run(session, "apply", instance="plan-1:sites:first")
+    with db.session() as session:
+        assert [r["id"] for r in store.runs_of(session, "apply", "plan-1:")] == [first, second]
+        assert store.runs_of(session, "apply", "plan_1") == []  # "_" is literal, not a wildcard
+    db.dispose()
