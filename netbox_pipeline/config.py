@@ -120,27 +120,88 @@ class FilesystemSourceConfig(_Instance):
 
 
 class NmapSourceConfig(_Instance):
-    hosts: str | list[str] = Field(description="CIDR, range or list of addresses to scan")
-    site: str | None = None
-    role: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    arguments: str = "-sn -n"
-    service_arguments: str | None = None
-    timeout_s: float = 600.0
-    allow_large: bool = False
+    """One network to scan with nmap (see docs/source-nmap.md)."""
+
+    hosts: str | list[str] = Field(
+        description="IPv4 targets: addresses, CIDR networks (10.0.0.0/24), nmap octet ranges "
+        "(10.0.0.1-50, 10.0.1,3.1-254), full ranges (10.0.0.10-10.0.1.20); a list or separated by "
+        "spaces or commas"
+    )
+    site: str | None = Field(None, description="Site of discovered devices; default: defaults.site")
+    role: str | None = Field(None, description="Device role of discovered devices; default: defaults.device_role")
+    tags: list[str] = Field(default_factory=list, description="Tags put on every record this target produces")
+    arguments: str = Field("-T4", description="Extra nmap arguments for the discovery pass (-sn and -n are added)")
+    service_arguments: str | None = Field(
+        None, description="nmap arguments for the service pass on the hosts found, e.g. "
+        "'-sV -T4 -p 22,80,443'; none: no service pass"
+    )
+    os_detection: bool = Field(False, description="Guess the OS (-O --osscan-guess); needs root or CAP_NET_RAW")
+    os_min_accuracy: int = Field(90, ge=0, le=100, description="Lowest OS-guess accuracy (%) that sets the platform")
+    unknown_hosts: Literal["device", "ip_only"] = Field(
+        "device", description="A live host becomes a discovered device (MAC, services) or only an IP address"
+    )
+    device_name: str = Field(
+        "host-{ip_dashed}", description="Name pattern of discovered devices; placeholders: "
+        + ", ".join("{" + p + "}" for p in ("ip", "ip_dashed", "mac", "hostname", "dns_name", "instance"))
+    )
+    device_status: str = Field("active", description="Status of discovered devices")
+    resolve_dns: bool = Field(False, description="Reverse-resolve names (otherwise nmap runs with -n)")
+    max_addresses: int = Field(65536, ge=1, description="Largest target (addresses) scanned without allow_large")
+    allow_large: bool = Field(False, description="Scan targets larger than max_addresses")
+    timeout_s: float = Field(600.0, gt=0, description="Whole scan of this target (all passes), seconds")
+    nmap_path: str | None = Field(None, description="nmap executable; default: nmap on PATH")
+
+    @field_validator("device_status")
+    @classmethod
+    def _device_status(cls, value: str) -> str:
+        from netbox_pipeline.model import DEVICE_STATUSES
+
+        lowered = value.strip().lower()
+        if lowered not in DEVICE_STATUSES:
+            raise ValueError(f"invalid device status {value!r}; expected one of {', '.join(sorted(DEVICE_STATUSES))}")
+        return lowered
+
+    @model_validator(mode="after")
+    def _checked(self) -> "NmapSourceConfig":
+        # Errors name the instance: the loader's location alone is a list index.
+        from netbox_pipeline.sources.nmap import check_arguments, check_name_pattern, parse_targets
+
+        size = sum(t.size for t in parse_targets(self.hosts, instance=self.name))
+        if size > self.max_addresses and not self.allow_large:
+            raise ValueError(
+                f"nmap instance {self.name!r}: hosts cover {size} addresses, more than max_addresses "
+                f"{self.max_addresses}; narrow the target or set allow_large: true"
+            )
+        check_arguments(self.arguments, instance=self.name, field="arguments")
+        if self.service_arguments is not None:
+            check_arguments(self.service_arguments, instance=self.name, field="service_arguments")
+        check_name_pattern(self.device_name, instance=self.name)
+        return self
+
+    def targets(self) -> list[str]:
+        """The targets in nmap's syntax (full ranges become CIDR blocks)."""
+        from netbox_pipeline.sources.nmap import parse_targets
+
+        return [spec for t in parse_targets(self.hosts, instance=self.name) for spec in t.nmap_specs]
 
 
 class ProxmoxSourceConfig(_Instance):
-    host: str
-    port: int = 8006
-    user: str = "root@pam"
-    token_name: str | None = None
-    token_value: SecretStr | None = None
-    password: SecretStr | None = None
-    verify_ssl: bool = True
-    timeout_s: float = 30.0
-    site: str | None = None
-    cluster_name: str | None = None
+    host: str = Field(description="Any node of the cluster (name or address)")
+    port: int = Field(8006, ge=1, le=65535)
+    user: str = Field("root@pam", pattern=r"^[^@!\s]+@[^@!\s]+$", description="USER@REALM owning the token")
+    token_name: str | None = Field(None, description="API token id (the part after '!'); needs PVEAuditor on /")
+    token_value: SecretStr | None = Field(None, description="API token secret; from the environment only")
+    password: SecretStr | None = Field(None, description="Password (ticket auth) when no token is given")
+    verify_ssl: bool = Field(True, description="Verify the TLS certificate; false accepts any certificate")
+    ca_cert: str | None = Field(None, description="CA bundle (PEM) to verify a self-signed PVE certificate")
+    timeout_s: float = Field(30.0, gt=0, description="Per-request timeout in seconds")
+    site: str | None = Field(None, description="Site of the nodes and the cluster; default: defaults.site")
+    cluster_name: str | None = Field(None, description="Cluster name for a standalone node (else its node name)")
+    node_role: str | None = Field(None, description="Device role of the nodes; default: defaults.device_role")
+    node_manufacturer: str | None = Field(None, description="Default: defaults.manufacturer")
+    node_device_type: str | None = Field(None, description="Default: defaults.device_type")
+    vm_role: str | None = Field(None, description="Role of QEMU VMs; default: defaults.vm_role")
+    container_role: str | None = Field(None, description="Role of LXC containers; default: vm_role")
 
 
 class HomeAssistantSourceConfig(_Instance):
@@ -360,10 +421,9 @@ def _located_errors(exc: ValidationError, path: Path, node) -> list[str]:
 
 
 def _dotted(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+    from netbox_pipeline.sources.base import error_path
+
+    return error_path(loc) or "(top level)"
 
 
 def _where(path: Path, node, loc: tuple) -> str:

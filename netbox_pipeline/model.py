@@ -90,6 +90,15 @@ def _check_unique_names(interfaces: list[Any]) -> list[Any]:
     return interfaces
 
 
+def _check_unique_disks(disks: list[Any] | None) -> list[Any] | None:
+    seen: set[str] = set()
+    for index, disk in enumerate(disks or []):
+        if disk.name in seen:
+            raise ValueError(f"duplicate disk name {disk.name!r} (disks[{index}])")
+        seen.add(disk.name)
+    return disks
+
+
 class Interface(_Input):
     name: str = Field(min_length=1)
     type: str | None = None
@@ -121,9 +130,19 @@ class VMInterface(_Input):
     mtu: int | None = Field(default=None, ge=1, le=65536)
     description: str | None = None
     ip_addresses: list[str] = Field(default_factory=list)
+    vlan: int | None = Field(default=None, ge=1, le=4094)  # untagged (access) VLAN
 
     _mac = field_validator("mac")(_check_mac)
     _ips = field_validator("ip_addresses")(_check_ips)
+
+
+class VirtualDisk(_Input):
+    # Frozen (hashable): a VM's disk list is merged as one value.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True, frozen=True)
+
+    name: str = Field(min_length=1)
+    size_mb: int = Field(ge=0)
+    description: str | None = None
 
 
 class Device(_Input):
@@ -171,12 +190,17 @@ class VirtualMachine(_Input):
     tags: list[str] = Field(default_factory=list)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     interfaces: list[VMInterface] = Field(default_factory=list)
+    # None: this source does not know the disks; [] would say "no disks".
+    disks: list[VirtualDisk] | None = None
+    # The host (a device of the same cluster) the VM runs on, by name; at `site`.
+    device: str | None = None
     primary_ip4: str | None = None
     provenance: dict[str, Provenance] = Field(default_factory=dict)
 
     _status = field_validator("status")(_status_validator(VM_STATUSES, "virtual machine"))
     _primary = field_validator("primary_ip4")(_check_ip)
     _unique = field_validator("interfaces")(_check_unique_names)
+    _unique_disks = field_validator("disks")(_check_unique_disks)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -21,7 +21,7 @@ Adding a type: one `NetBoxType(...)` declaration and one line in `_REGISTRATION`
 """
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from netbox_pipeline.reconcile.normalise import (
@@ -83,6 +83,9 @@ class NetBoxType:
     # Live keys of second-pass references, built from the nested object and the owner's key,
     # because the referenced type is read after this one.
     live_keys: Mapping[str, Callable[[Mapping[str, Any], Key], Key]] = field(default_factory=dict)
+    # An identity that survives a rename: fields (a custom field as "custom_fields.<name>") that
+    # match a desired object to a live one when their natural keys differ (see `stable_key`).
+    stable_key: tuple[str, ...] = ()
 
     @property
     def compared(self) -> tuple[str, ...]:
@@ -152,6 +155,12 @@ PLATFORMS = NetBoxType(
     natural_key=("slug",), managed=("name", "manufacturer", "tags"),
     refs={"manufacturer": "manufacturers"}, reference=True,
 )
+# Global VLANs (no site, no group), found by VID; one a person made is used as it is.
+VLANS = NetBoxType(
+    name="vlans", endpoint="ipam/vlans", content_type="ipam.vlan",
+    natural_key=("vid",), managed=("vid", "name", "tags"), reference=True,
+    create_only={"status": "active"},
+)
 CLUSTER_TYPES = NetBoxType(
     name="cluster_types", endpoint="virtualization/cluster-types",
     content_type="virtualization.clustertype",
@@ -188,21 +197,33 @@ VIRTUAL_MACHINES = NetBoxType(
     name="virtual_machines", endpoint="virtualization/virtual-machines",
     content_type="virtualization.virtualmachine",
     natural_key=("cluster", "name"), folded=("name",),
-    managed=("name", "cluster", "site", "role", "platform", "status", "vcpus", "memory", "disk",
-             "description", "tags", "custom_fields", "primary_ip4"),
-    refs={"cluster": "clusters", "site": "sites", "role": "device_roles", "platform": "platforms",
-          "primary_ip4": "ip_addresses"},
+    managed=("name", "cluster", "site", "device", "role", "platform", "status", "vcpus", "memory",
+             "disk", "description", "tags", "custom_fields", "primary_ip4"),
+    refs={"cluster": "clusters", "site": "sites", "device": "devices", "role": "device_roles",
+          "platform": "platforms", "primary_ip4": "ip_addresses"},
     choices=("status",), second_pass=("primary_ip4",), live_keys={"primary_ip4": _primary_ip_key},
     prunable=True, offline_status="offline", create_only={"status": "active"},
+    # A hypervisor's own id: a VM renamed there is renamed here, not duplicated.
+    stable_key=("cluster", "custom_fields.proxmox_vmid"),
 )
 VM_INTERFACES = NetBoxType(
     name="vm_interfaces", endpoint="virtualization/interfaces",
     content_type="virtualization.vminterface",
     natural_key=("virtual_machine", "name"),
-    managed=("name", "enabled", "mtu", "description", "tags", "primary_mac_address"),
-    refs={"virtual_machine": "virtual_machines", "primary_mac_address": "mac_addresses"},
-    second_pass=("primary_mac_address",),
+    managed=("name", "enabled", "mtu", "description", "mode", "untagged_vlan", "tags",
+             "primary_mac_address"),
+    refs={"virtual_machine": "virtual_machines", "untagged_vlan": "vlans",
+          "primary_mac_address": "mac_addresses"},
+    choices=("mode",), second_pass=("primary_mac_address",),
     live_keys={"primary_mac_address": _interface_mac_key("vm_interfaces")},
+    parent="virtual_machine", prunable=True,
+)
+VIRTUAL_DISKS = NetBoxType(
+    name="virtual_disks", endpoint="virtualization/virtual-disks",
+    content_type="virtualization.virtualdisk",
+    natural_key=("virtual_machine", "name"),
+    managed=("name", "size", "description", "tags"),
+    refs={"virtual_machine": "virtual_machines"},
     parent="virtual_machine", prunable=True,
 )
 MAC_ADDRESSES = NetBoxType(
@@ -236,18 +257,39 @@ _REGISTRATION: tuple[NetBoxType, ...] = (
     DEVICE_ROLES,
     DEVICE_TYPES,
     PLATFORMS,
+    VLANS,
     CLUSTER_TYPES,
     CLUSTERS,
     DEVICES,
     INTERFACES,
     VIRTUAL_MACHINES,
     VM_INTERFACES,
+    VIRTUAL_DISKS,
     MAC_ADDRESSES,
     IP_ADDRESSES,
     SERVICES,
 )
 TYPES: dict[str, NetBoxType] = {t.name: t for t in _REGISTRATION}
 _BY_CONTENT_TYPE: dict[str, NetBoxType] = {t.content_type: t for t in _REGISTRATION}
+
+
+@dataclass(frozen=True)
+class CustomField:
+    """A custom field the pipeline writes; NetBox 4.6 rejects values of undeclared ones."""
+
+    name: str
+    type: str  # NetBox custom field type: "integer", "text", ...
+    object_types: tuple[str, ...]
+    label: str
+    description: str
+
+
+CUSTOM_FIELDS: dict[str, CustomField] = {
+    cf.name: cf for cf in (
+        CustomField("proxmox_vmid", "integer", ("virtualization.virtualmachine",), "Proxmox VMID",
+                    "The VM or container id in its Proxmox VE cluster (identity across renames)"),
+    )
+}
 
 
 def get_type(nbtype: "NetBoxType | str") -> NetBoxType:
@@ -343,6 +385,23 @@ def key_from_fields(nbtype: "NetBoxType | str", fields: Mapping[str, Any]) -> Ke
             parts.append(ip_host(value))
         else:
             parts.append(value)
+    return tuple(parts)
+
+
+def stable_key_of(nbtype: "NetBoxType | str", fields: Mapping[str, Any]) -> Key | None:
+    """The rename-proof identity of an object in comparison form; None when it has none."""
+    t = get_type(nbtype)
+    if not t.stable_key:
+        return None
+    parts: list[Any] = []
+    for name in t.stable_key:
+        if name.startswith("custom_fields."):
+            value = normalise_custom_fields(fields.get("custom_fields")).get(name.split(".", 1)[1])
+        else:
+            value = normalise_field(t, name, fields.get(name))
+        if value is None:
+            return None
+        parts.append(value)
     return tuple(parts)
 
 
@@ -467,6 +526,62 @@ def build_live(
             index.key_to_id[(name, live.key)] = live.id
         objects[name] = by_key
     return LiveState(objects=objects, index=index, duplicates=duplicates)
+
+
+Moves = dict[tuple[str, Key], Key]  # (type, old key) -> new key
+
+
+def rekey_live(
+    objects: Mapping[str, Mapping[Key, "LiveObject"]], renames: Mapping[tuple[str, Key], Key]
+) -> tuple[dict[str, dict[Key, "LiveObject"]], Moves]:
+    """Live objects as they will be once `renames` are written.
+
+    Objects whose natural key embeds a renamed object's key (a VM's interfaces, their MACs, its
+    disks) move with it, and every reference follows. Returns (objects, every moved key).
+    """
+    moved: Moves = {(name, tuple(key)): tuple(new) for (name, key), new in renames.items()}
+    for t in TYPES.values():  # a natural key only references earlier types
+        for key, obj in objects.get(t.name, {}).items():
+            if (t.name, key) in moved:
+                continue
+            fields = _follow_moves(t, obj.fields, moved, only=t.natural_key)
+            if fields != obj.fields and key_from_fields(t, fields) != key:
+                moved[(t.name, key)] = key_from_fields(t, fields)
+    out: dict[str, dict[Key, LiveObject]] = {}
+    for name, by_key in objects.items():
+        t = get_type(name)
+        out[name] = {}
+        for key, obj in by_key.items():
+            new_key = moved.get((name, key), key)
+            out[name][new_key] = replace(obj, key=new_key, fields=_follow_moves(t, obj.fields, moved))
+    return out, moved
+
+
+def _follow_moves(
+    t: NetBoxType, fields: Mapping[str, Any], moved: Moves, only: Iterable[str] | None = None
+) -> dict[str, Any]:
+    out = dict(fields)
+    for name in (fields if only is None else only):
+        value = fields.get(name)
+        if value is None:
+            continue
+        kind = t.kind(name)
+        if kind == "ref":
+            out[name] = moved.get((t.refs[name], tuple(value)), value)
+        elif kind == "generic_ref":
+            target, key = value
+            out[name] = (target, moved.get((target, tuple(key)), key))
+    return out
+
+
+def rekey_index(index: LiveIndex, moved: Mapping[tuple[str, Key], Key]) -> LiveIndex:
+    """The index after `rekey_live`: ids resolve under the new keys."""
+    out = LiveIndex()
+    for (name, object_id), key in index.id_to_key.items():
+        out.id_to_key[(name, object_id)] = moved.get((name, key), key)
+    for (name, key), object_id in index.key_to_id.items():
+        out.key_to_id[(name, moved.get((name, key), key))] = object_id
+    return out
 
 
 # --------------------------------------------------------------------------- write bodies

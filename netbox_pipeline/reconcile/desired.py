@@ -254,10 +254,16 @@ def _add_vm(
 ) -> None:
     cluster_key = _add_cluster(builder, vm.cluster, None, None, defaults, instances) if vm.cluster else None
     role = vm.role or defaults.get("vm_role") or defaults["device_role"]
+    host = None
+    if vm.device:  # a reference only: the host device is declared by its own record
+        host_site = vm.site or defaults.get("site")
+        host = key_from_fields("devices", {"site": (slugify(host_site),) if host_site else None,
+                                           "name": vm.device})
     fields = {
         "name": vm.name,
         "cluster": cluster_key,
         "site": _ref(builder, "sites", vm.site, instances) if vm.site else None,
+        "device": host,
         "role": _ref(builder, "device_roles", role, instances),
         "platform": _ref(builder, "platforms", vm.platform, instances) if vm.platform else None,
         "status": vm.status,
@@ -274,8 +280,18 @@ def _add_vm(
         interface_fields = {
             "virtual_machine": vm_key, "name": interface.name, "enabled": interface.enabled,
             "mtu": interface.mtu, "description": interface.description,
+            "mode": "access" if interface.vlan else None,
+            "untagged_vlan": _vlan(builder, interface.vlan, instances) if interface.vlan else None,
         }
         _add_interface(builder, "vm_interfaces", interface_fields, interface, vm, instances, ip_owner)
+    for disk in vm.disks or ():
+        builder.add("virtual_disks", {"virtual_machine": vm_key, "name": disk.name,
+                                      "size": disk.size_mb, "description": disk.description},
+                    instances, provenance={"size": vm.provenance["disks"]} if "disks" in vm.provenance else {})
+
+
+def _vlan(builder: _Builder, vid: int, instances: list) -> Key:
+    return builder.add("vlans", {"vid": vid, "name": f"VLAN {vid}"}, instances)
 
 
 def _add_interface(

@@ -31,7 +31,7 @@ from netbox_pipeline.model import (
     key_text,
     record_type_of,
 )
-from netbox_pipeline.reconcile.normalise import fold_name, slugify
+from netbox_pipeline.reconcile.normalise import fold_name, ip_host, slugify
 from netbox_pipeline.sources.base import SourceResult
 
 DEFAULT_PRECEDENCE: dict[str, list[str]] = {
@@ -77,11 +77,11 @@ def merge(
                 _Contribution(record, result.source_kind, result.instance)
             )
     inventory = Inventory()
-    devices = _merge_devices(by_type.get("device", []), ranker, inventory)
+    devices, device_aliases = _merge_devices(by_type.get("device", []), ranker, inventory)
     vms = _merge_keyed(by_type.get("virtual_machine", []), VirtualMachine, "virtual_machine",
                        ranker, inventory)
     clusters = _merge_keyed(by_type.get("cluster", []), Cluster, "cluster", ranker, inventory)
-    services = _resolve_service_parents(by_type.get("service", []), devices, vms, inventory)
+    services = _resolve_service_parents(by_type.get("service", []), devices, vms, inventory, device_aliases)
     inventory.devices = sorted(devices, key=lambda d: d.key)
     inventory.virtual_machines = sorted(vms, key=lambda v: v.key)
     inventory.clusters = sorted(clusters, key=lambda c: c.key)
@@ -121,7 +121,8 @@ class _Group:
 
 def _merge_devices(
     contributions: list[_Contribution], ranker: _Ranker, inventory: Inventory
-) -> list[Device]:
+) -> tuple[list[Device], dict[tuple, tuple]]:
+    """Merged devices, and each member record's own key -> its merged device's key."""
     groups: list[_Group] = []
     by_key: dict[tuple, int] = {}
     by_serial: dict[str, int] = {}
@@ -147,7 +148,9 @@ def _merge_devices(
                             f"and by {key_text(groups[owner].members[0].record.key)}",
                     values={"mac": mac},
                 ))
-    return [_merge_group(g.members, Device, "device", ranker, inventory) for g in groups]
+    merged = [_merge_group(g.members, Device, "device", ranker, inventory) for g in groups]
+    aliases = {m.record.key: device.key for g, device in zip(groups, merged) for m in g.members}
+    return merged, aliases
 
 
 def _secondary_match(
@@ -309,8 +312,13 @@ def _merge_interfaces(
             continue  # two sources' NICs renamed onto one name: the first keeps it
         used_names.add(values["name"])
         addresses: list[str] = []
-        for _member, interface in group:
-            addresses += [a for a in interface.ip_addresses if a not in addresses]
+        for _member, interface in group:  # one entry per host; a known prefix length wins
+            for address in interface.ip_addresses:
+                same = next((i for i, a in enumerate(addresses) if ip_host(a) == ip_host(address)), None)
+                if same is None:
+                    addresses.append(address)
+                elif "/" in address and "/" not in addresses[same]:
+                    addresses[same] = address
         values["ip_addresses"] = addresses
         for attr, (member, interface) in origin.items():
             entry = member.record.provenance.get(f"interfaces[{interface.name}].{attr}")
@@ -329,7 +337,7 @@ def _merge_interfaces(
 
 def _resolve_service_parents(
     contributions: list[_Contribution], devices: list[Device], vms: list[VirtualMachine],
-    inventory: Inventory,
+    inventory: Inventory, device_aliases: Mapping[tuple, tuple] | None = None,
 ) -> list[_Contribution]:
     """Pin each service to its parent's full key (site or cluster); drop orphaned services."""
     by_name: dict[tuple[str, str], list[tuple[str, ...]]] = {}
@@ -341,7 +349,10 @@ def _resolve_service_parents(
     for contribution in contributions:
         service: Service = contribution.record
         candidates = by_name.get((service.parent_kind, fold_name(service.parent)), [])
-        if service.parent_scope is not None:
+        alias = (device_aliases or {}).get(service.parent_key) if service.parent_kind == "device" else None
+        if alias is not None and alias != service.parent_key:
+            candidates = [alias]  # its source's device was merged into another by MAC or serial
+        elif service.parent_scope is not None:
             scope = slugify(service.parent_scope) if service.parent_kind == "device" else service.parent_scope
             candidates = [k for k in candidates if k[0] == scope]
         if len(candidates) != 1:
@@ -353,11 +364,11 @@ def _resolve_service_parents(
                 values={"candidates": [key_text(k) for k in candidates]},
             ))
             continue
-        scope_value = candidates[0][0]
+        scope_value, parent_name = candidates[0][0], service.parent
         if service.parent_kind == "device":
             parent_device = next(d for d in devices if d.key == candidates[0])
-            scope_value = parent_device.site or ""
-        pinned = service.model_copy(update={"parent_scope": scope_value or None})
+            scope_value, parent_name = parent_device.site or "", parent_device.name
+        pinned = service.model_copy(update={"parent": parent_name, "parent_scope": scope_value or None})
         resolved.append(_Contribution(pinned, contribution.kind, contribution.instance))
     return resolved
 

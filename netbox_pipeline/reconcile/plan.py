@@ -11,6 +11,11 @@ is deleted, or in "offline" mode set to its type's offline status (devices, VMs:
 deprecated); in that mode children without a status (interfaces, MACs, services) of a retired
 parent are kept, and only those of a parent that stays are deleted. Only prunable types are
 ever deleted, children before parents.
+
+Renames: a type with a stable key (VMs: cluster + VMID custom field) matches a desired object
+whose natural key is not in NetBox to the live object with the same stable key whose natural key
+is no longer desired. The live side is re-keyed as if the rename were written (its children move
+with it), so the rename is one update and nothing is duplicated or orphaned.
 """
 
 from collections.abc import Iterable, Mapping
@@ -22,11 +27,15 @@ from netbox_pipeline.netbox.schema import (
     OWNER_TAG,
     TYPES,
     Key,
+    LiveIndex,
     LiveObject,
     LiveState,
     NetBoxType,
     normalise_field,
+    rekey_index,
+    rekey_live,
     split_second_pass,
+    stable_key_of,
 )
 from netbox_pipeline.reconcile.desired import DesiredObject, DesiredObjects, Problem
 from netbox_pipeline.reconcile.diff import (
@@ -59,6 +68,8 @@ class PlanItem:
     instances: tuple[tuple[str, str], ...] = ()
     missing_runs: int = 0
     removal: bool = False  # a delete, or an update that retires (offline status)
+    # The natural key NetBox (and the object map) knows it by, when this run renames it.
+    renamed_from: Key | None = None
 
     def first_pass(self) -> dict[str, Any]:
         return split_second_pass(self.type, self.payload_fields)[0]
@@ -88,6 +99,10 @@ class Plan:
     owned_live_count: int
     max_delete_ratio: float = 0.1
     live_duplicates: list[LiveObject] = field(default_factory=list)
+    # (type, old key) -> new key for every object a rename moves (the object map follows).
+    renamed: dict[tuple[str, Key], Key] = field(default_factory=dict)
+    # The live index under the new keys (when built from a LiveState): resolve_id for writes.
+    index: LiveIndex | None = None
 
     def by_type(self, name: str) -> list[PlanItem]:
         return [item for item in self.items if item.type == name]
@@ -183,7 +198,18 @@ def build_plan(
     owner_tag: str = OWNER_TAG,
 ) -> Plan:
     live_objects, duplicates = _live_by_type(live)
+    renames = match_renames(desired, live_objects)
+    moved: dict[tuple[str, Key], Key] = {}
+    if renames:
+        live_objects, moved = rekey_live(live_objects, renames)
+    index = live.index if isinstance(live, LiveState) else None
+    if index is not None and moved:
+        index = rekey_index(index, moved)
+    previous = {(name, new): old for (name, old), new in moved.items()}
     entries = _normalise_object_map(object_map)
+    for (name, new), old in previous.items():  # the object map still knows the old key
+        if (name, new) not in entries and (name, old) in entries:
+            entries[(name, new)] = entries[(name, old)]
     healthy = {tuple(i) for i in healthy_instances}
     items: list[PlanItem] = []
     deletions: list[PlanItem] = []
@@ -196,6 +222,9 @@ def build_plan(
         for key, obj in wanted.items():
             entry = entries.get((t.name, key))
             item = _plan_desired(t, obj, present.get(key), entry, skipped, adopt, drift_policy, owner_tag)
+            item.renamed_from = previous.get((t.name, key))
+            if (t.name, item.renamed_from) in renames:
+                item.reason = f"renamed from {key_text(item.renamed_from)}; {item.reason}"
             if item.action == "skip":
                 skipped.add((t.name, key))
             if entry is not None:
@@ -217,7 +246,29 @@ def build_plan(
     deletions.sort(key=lambda i: (-order[i.type], i.key))
     return Plan(items=items + deletions, live=live_objects, next_missing_runs=next_missing,
                 owned_live_count=owned_live, max_delete_ratio=max_delete_ratio,
-                live_duplicates=duplicates)
+                live_duplicates=duplicates, renamed=moved, index=index)
+
+
+def match_renames(
+    desired: Mapping[str, Mapping[Key, DesiredObject]], live: Mapping[str, Mapping[Key, LiveObject]]
+) -> dict[tuple[str, Key], Key]:
+    """(type, live key) -> desired key, for objects whose stable key matches across a rename."""
+    renames: dict[tuple[str, Key], Key] = {}
+    for t in TYPES.values():
+        if not t.stable_key:
+            continue
+        wanted, present = desired.get(t.name, {}), live.get(t.name, {})
+        gone: dict[Key, Key] = {}
+        for key, obj in present.items():
+            stable = stable_key_of(t, obj.fields)
+            if key not in wanted and stable is not None:
+                gone.setdefault(stable, key)
+        for key, obj in wanted.items():
+            stable = stable_key_of(t, obj.fields) if key not in present else None
+            old = gone.pop(stable, None) if stable is not None else None
+            if old is not None:
+                renames[(t.name, old)] = key
+    return renames
 
 
 def _plan_desired(

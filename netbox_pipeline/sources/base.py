@@ -52,6 +52,8 @@ class SourceResult:
     raw_records: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
     observed_at: datetime | None = None
+    # Said once per run, for the run's log and metadata (e.g. "no raw sockets: no MACs").
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:

@@ -27,6 +27,21 @@ def _collect_filesystem(config: PipelineConfig, instance, observed_at: datetime)
     )
 
 
+def _collect_nmap(config: PipelineConfig, instance, observed_at: datetime) -> SourceResult:
+    from netbox_pipeline.sources.nmap import collect_nmap
+
+    return collect_nmap(instance, observed_at, defaults=config.defaults.model_dump())
+
+
+def _collect_proxmox(config: PipelineConfig, instance, observed_at: datetime) -> SourceResult:
+    from netbox_pipeline.sources.proxmox import collect_proxmox
+
+    ca_cert = config.resolve_path(instance.ca_cert) if instance.ca_cert else None
+    return collect_proxmox(instance, observed_at=observed_at, defaults=config.defaults.model_dump(), ca_cert=ca_cert)
+
+
 SOURCES: dict[str, SourceKind] = {
     "filesystem": SourceKind("filesystem", "filesystem_inventory", "Hand-kept inventory files (YAML, JSON, CSV)", _collect_filesystem),
+    "nmap": SourceKind("nmap", "nmap_scan", "Network discovery with nmap: live IPs, MACs and vendors, services, OS guesses", _collect_nmap),
+    "proxmox": SourceKind("proxmox", "proxmox_inventory", "Proxmox VE clusters: nodes, VMs and containers", _collect_proxmox),
 }

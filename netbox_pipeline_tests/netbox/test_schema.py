@@ -50,9 +50,9 @@ def recorded(version: str, name: str) -> dict:
 
 def test_registry_is_in_dependency_order():
     assert list(TYPES) == [
-        "tags", "manufacturers", "sites", "device_roles", "device_types", "platforms",
+        "tags", "manufacturers", "sites", "device_roles", "device_types", "platforms", "vlans",
         "cluster_types", "clusters", "devices", "interfaces", "virtual_machines", "vm_interfaces",
-        "mac_addresses", "ip_addresses", "services",
+        "virtual_disks", "mac_addresses", "ip_addresses", "services",
     ]
     seen: set[str] = set()
     for name, t in TYPES.items():
@@ -74,8 +74,8 @@ def test_reference_types_are_never_prunable_and_statuses_are_declared():
         if t.offline_status:
             assert "status" in t.managed and "status" in t.choices
     assert {t.name for t in TYPES.values() if t.prunable} == {
-        "devices", "interfaces", "virtual_machines", "vm_interfaces", "mac_addresses",
-        "ip_addresses", "services"}
+        "devices", "interfaces", "virtual_machines", "vm_interfaces", "virtual_disks",
+        "mac_addresses", "ip_addresses", "services"}
 
 
 def test_lookup_helpers():

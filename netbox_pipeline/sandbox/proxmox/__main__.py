@@ -1,0 +1,3 @@
+from netbox_pipeline.sandbox.proxmox.server import main
+
+main()
