@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = command("bench", "benchmark a first sync and a no-op rerun against the sandbox", _bench)
     bench.add_argument("--devices", type=int, default=1000, help="devices to generate (default 1000)")
     bench.add_argument("--output", default="docs/benchmarks.md", help="report file (default docs/benchmarks.md)")
+    bench.add_argument("--chunk-size", type=int, default=100, help="objects per bulk write in the pipeline (default 100)")
     return parser
 
 
@@ -181,8 +182,9 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    print("netbox-pipeline bench: not available in this version yet", file=sys.stderr)
-    return EXIT_USAGE
+    from netbox_pipeline.bench import run_bench
+
+    return run_bench(args.devices, args.output, chunk_size=args.chunk_size)
 
 
 def _sandbox(args: argparse.Namespace) -> int:

@@ -1,0 +1,114 @@
+"""The benchmark: a small real run (correctness only, never timing) and its pure pieces."""
+
+import math
+from datetime import UTC, datetime
+
+import pytest
+
+from netbox_pipeline import bench
+from netbox_pipeline.bench import BenchResult, Phase, endpoint_of, expected_requests, findings, measure, render_report
+from netbox_pipeline.cli import main
+from netbox_pipeline.netbox.schema import TYPES
+from netbox_pipeline.sandbox.netbox import RequestLogEntry
+
+DEVICES = 20
+SECTIONS = (
+    "# Benchmarks", "## Machine", "## Summary", "## Expected against measured (pipeline)", "## Pipeline first sync",
+    "## Pipeline no-op rerun", "## Naive first run", "## Naive rerun", "## Real NetBox for context",
+)
+
+
+@pytest.fixture(scope="module")
+def measured() -> BenchResult:
+    progress: list[str] = []
+    result = measure(DEVICES, out=progress.append)
+    assert sum(1 for line in progress if line.endswith("…")) == 4  # one start line per phase
+    return result
+
+
+def test_every_phase_succeeds_and_both_sides_write_the_same_objects(measured):
+    assert measured.ok, {k: p.error for k, p in measured.phases.items()}
+    assert measured.objects["devices"] == DEVICES
+    assert measured.objects["interfaces"] == measured.objects["ip_addresses"] == 2 * DEVICES
+    assert measured.objects == measured.naive_objects
+
+
+def test_pipeline_rerun_only_reads_and_naive_loop_makes_more_requests(measured):
+    phases = measured.phases
+    assert phases["pipeline_rerun"].writes == 0
+    assert phases["pipeline_rerun"].total == len(TYPES) + 1  # one page per type plus the version check
+    assert phases["naive_rerun"].writes == 0
+    assert phases["naive_first"].total > phases["pipeline_first"].total
+    assert phases["naive_rerun"].total > phases["pipeline_rerun"].total
+
+
+def test_pipeline_matches_the_request_formula(measured):
+    assert findings(measured) == []
+    expected = expected_requests(measured.objects, measured.second_pass, measured.chunk_size)
+    first = measured.phases["pipeline_first"]
+    assert first.total == sum(row["first_reads"] + row["first_writes"] for row in expected.values())
+
+
+def test_report_has_every_section_and_the_measured_numbers(measured):
+    report = render_report(measured)
+    for section in SECTIONS:
+        assert f"\n{section}\n" in f"\n{report}"
+    rerun = measured.phases["pipeline_rerun"]
+    assert f"| pipeline no-op rerun | {rerun.total} | {rerun.total} | 0 |" in report
+    assert "in-memory sandbox" in report and "> 30 s" in report
+    assert "No deviation from the formula" in report
+
+
+def test_cli_writes_the_report(measured, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(bench, "measure", lambda devices, **_: measured)  # the real run is the fixture's
+    output = tmp_path / "docs" / "benchmarks.md"
+    assert main(["bench", "--devices", str(DEVICES), "--output", str(output)]) == 0
+    assert output.read_text().startswith("# Benchmarks\n")
+    assert "report written to" in capsys.readouterr().out
+
+
+def test_cli_refuses_zero_devices(capsys):
+    assert main(["bench", "--devices", "0"]) == 2
+    assert "--devices 0" in capsys.readouterr().err
+
+
+def test_endpoint_of_drops_api_prefix_and_detail_id():
+    assert endpoint_of("/api/dcim/devices/") == "dcim/devices"
+    assert endpoint_of("/api/dcim/devices/12/") == "dcim/devices"
+    assert endpoint_of("/api/status/") == "status"
+
+
+def test_expected_requests_formula():
+    table = expected_requests({"devices": 1000, "interfaces": 2000}, {"devices": 1000, "interfaces": 2000}, 100)
+    assert table["dcim/devices"] == {"first_reads": 1, "first_writes": 20, "rerun_reads": 1}
+    assert table["dcim/interfaces"] == {"first_reads": 1, "first_writes": 40, "rerun_reads": 2}
+    assert table["ipam/vlans"] == {"first_reads": 1, "first_writes": 0, "rerun_reads": 1}
+    assert table["status"]["first_reads"] == 1
+    assert len(table) == len(TYPES) + 1
+    assert expected_requests({"devices": 101}, {}, 50)["dcim/devices"]["first_writes"] == math.ceil(101 / 50)
+
+
+def _phase(label: str, *requests: tuple[str, str]) -> Phase:
+    return Phase(label, [RequestLogEntry(m, p, "", 200, 0.001, 0) for m, p in requests], 1.0)
+
+
+def test_findings_name_a_write_on_the_rerun_and_an_extra_read():
+    reads = [("GET", f"/api/{t.endpoint}/") for t in TYPES.values()]
+    result = BenchResult(
+        devices=1, chunk_size=100, started_at=datetime.now(UTC), machine={},
+        phases={
+            "pipeline_first": _phase("pipeline first sync", *reads, ("GET", "/api/dcim/devices/")),
+            "pipeline_rerun": _phase("pipeline no-op rerun", *reads, ("PATCH", "/api/dcim/devices/")),
+            "naive_first": _phase("naive first run"), "naive_rerun": _phase("naive rerun"),
+        },
+        objects={"devices": 1}, second_pass={}, naive_objects={"devices": 1}, rss_before_kib=0, rss_pipeline_kib=0,
+    )
+    problems = findings(result)
+    assert any("rerun made 1 write request(s): dcim/devices PATCH=1" in p for p in problems)
+    assert any("first sync: dcim/devices read 2 page(s), expected 1" in p for p in problems)
+    assert "## Deviations" in render_report(result)
+
+
+def test_cli_refuses_a_chunk_size_the_config_would_reject(capsys):
+    assert main(["bench", "--devices", "5", "--chunk-size", "5000"]) == 2
+    assert "--chunk-size 5000" in capsys.readouterr().err
