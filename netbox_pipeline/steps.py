@@ -14,7 +14,7 @@ from netbox_pipeline.config import PipelineConfig
 from netbox_pipeline.model import RECORD_TYPES, Inventory, key_text, record_type_of
 from netbox_pipeline.netbox.apply import Phase, TypeResult, apply_slice, build_id_index
 from netbox_pipeline.netbox.client import NetBoxClient
-from netbox_pipeline.netbox.schema import READ_PARAMS, TYPES, LiveState, build_live
+from netbox_pipeline.netbox.schema import READ_PARAMS, TYPES, LiveIndex, LiveState, build_live
 from netbox_pipeline.reconcile.desired import Problem, desired_objects
 from netbox_pipeline.reconcile.diff import jsonable
 from netbox_pipeline.reconcile.merge import merge
@@ -281,13 +281,16 @@ def apply_type(
     """Apply one type's slice of the plan once; a plan already applied for this slice is a no-op."""
     marker = f"{planned.run_id}:{type_name}:{phase}"
     items = [i for i in planned.plan.items if i.type == type_name]
+    dry_run = planned.dry_run or config.netbox.dry_run
+    if not any(_writes_in_phase(item, phase) for item in items):
+        # Nothing to write: count what is unchanged, touch neither NetBox nor the staging DB.
+        return apply_slice(None, type_name, items, LiveIndex(), phase=phase, dry_run=True)
     with staging.session() as session:
         if _already_applied(session, marker):
             log.info("%s (%s) of plan %s was applied before; nothing to do", type_name, phase, planned.run_id)
             return TypeResult(type_name, phase)
-        known = {key: entry["netbox_id"] for key, entry in store.load_object_map(session).items() if entry.get("netbox_id")}
+        known = store.netbox_ids(session, referenced_types(type_name))
     index = build_id_index(planned.plan.items, known)
-    dry_run = planned.dry_run or config.netbox.dry_run
     result = apply_slice(
         None if dry_run else client, type_name, items, index, phase=phase,
         chunk_size=config.netbox.chunk_size, dry_run=dry_run, owner_tag=planned.owner_tag,
@@ -299,6 +302,21 @@ def apply_type(
             _remember_written(session, run_id, result)
         store.finish_run(session, run_id, "failed" if result.failures else "success", counts=result.counts())
     return result
+
+
+def _writes_in_phase(item: PlanItem, phase: Phase) -> bool:
+    if phase == "delete":
+        return item.action == "delete"
+    return item.action in ("create", "update") and bool(item.first_pass() if phase == "first" else item.second_pass())
+
+
+def referenced_types(type_name: str) -> set[str]:
+    """The type itself and every type its fields (second-pass ones included) point at."""
+    nbtype = TYPES[type_name]
+    targets = {type_name, *nbtype.refs.values()}
+    for generic in nbtype.generic_refs.values():
+        targets.update(generic.targets)
+    return targets
 
 
 def _apply_runs(session, plan_run_id: str) -> list[dict[str, Any]]:

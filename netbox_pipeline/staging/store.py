@@ -495,6 +495,14 @@ def load_object_map(session: Session, object_type: str | None = None) -> dict[Ke
     return {(e.object_type, e.natural_key): _row_dict(e) for e in session.scalars(query)}
 
 
+def netbox_ids(session: Session, object_types: Iterable[str]) -> dict[Key, int]:
+    """(object type, natural key) -> NetBox id for the given types, in one query."""
+    query = select(ObjectMapEntry.object_type, ObjectMapEntry.natural_key, ObjectMapEntry.netbox_id).where(
+        ObjectMapEntry.object_type.in_(sorted(set(object_types))), ObjectMapEntry.netbox_id.is_not(None)
+    )
+    return {(t, k): i for t, k, i in session.execute(query)}
+
+
 def _object_map_ids(session: Session, keys: Iterable[Key]) -> dict[Key, int]:
     """Ids of the given keys' rows, in one query (by object type, filtered here)."""
     wanted = set(keys)
