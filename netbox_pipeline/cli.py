@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     netbox.add_argument("--token", default=None, help="API token to accept (default: $NETBOX_TOKEN, else the recorded one)")
     netbox.add_argument("--state-file", default=None, help="keep the objects in this JSON file between runs")
 
+    proxmox = sandbox_kinds.add_parser("proxmox", help="a Proxmox VE API stand-in over TLS on loopback")
+    proxmox.set_defaults(handler=_sandbox_proxmox)
+    proxmox.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only; default 127.0.0.1)")
+    proxmox.add_argument("--port", type=int, default=8006, help="port (default 8006; 0 picks a free one)")
+
     sync = command("sync", "run the pipeline headless through Dagster (runs show in the UI)", _sync)
     sync.add_argument("--dry-run", action="store_true", help="read everything, write nothing, record the plan")
     sync.add_argument("--source", action="append", metavar="KIND[:INSTANCE]", help="refresh only this source (repeatable)")
@@ -199,6 +204,16 @@ def _sandbox_netbox(args: argparse.Namespace) -> int:
     from netbox_pipeline.sandbox.netbox import serve_forever
 
     serve_forever(args.host, args.port, args.netbox_version, args.token or os.environ.get("NETBOX_TOKEN"), args.state_file)
+    return EXIT_OK
+
+
+def _sandbox_proxmox(args: argparse.Namespace) -> int:
+    if not _is_loopback(args.host):
+        print(f"error: --host {args.host}: the sandbox listens on loopback only", file=sys.stderr)
+        return EXIT_USAGE
+    from netbox_pipeline.sandbox.proxmox import serve_forever
+
+    serve_forever(args.host, args.port)
     return EXIT_OK
 
 

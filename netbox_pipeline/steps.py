@@ -14,7 +14,7 @@ from netbox_pipeline.config import PipelineConfig
 from netbox_pipeline.model import RECORD_TYPES, Inventory, key_text, record_type_of
 from netbox_pipeline.netbox.apply import Phase, TypeResult, apply_slice, build_id_index
 from netbox_pipeline.netbox.client import NetBoxClient
-from netbox_pipeline.netbox.schema import READ_PARAMS, TYPES, LiveIndex, LiveState, build_live
+from netbox_pipeline.netbox.schema import CUSTOM_FIELDS, READ_PARAMS, TYPES, LiveIndex, LiveState, build_live
 from netbox_pipeline.reconcile.desired import Problem, desired_objects
 from netbox_pipeline.reconcile.diff import jsonable
 from netbox_pipeline.reconcile.merge import merge
@@ -38,6 +38,7 @@ class CollectSummary:
     counts: dict[str, int]
     errors: list[RecordError] = field(default_factory=list)
     run_id: str = ""
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -66,9 +67,10 @@ def collect_source(config: PipelineConfig, staging, kind: str, instance_name: st
         store.record_snapshot(
             session, run_id, kind, instance_name, snapshot_rows(result), status=result.status, error=result.error
         )
-        counts = {**result.counts(), "record_errors": len(result.errors)}
+        counts = {**result.counts(), "record_errors": len(result.errors), "warnings": len(result.warnings)}
         store.finish_run(session, run_id, "success" if result.status == "ok" else "failed", counts=counts, error=result.error)
-    return CollectSummary(kind, instance_name, result.status, result.error, result.counts(), list(result.errors), run_id)
+    return CollectSummary(kind, instance_name, result.status, result.error, result.counts(), list(result.errors), run_id,
+                          list(result.warnings))
 
 
 def snapshot_rows(result: SourceResult) -> list[dict[str, Any]]:
@@ -363,8 +365,10 @@ def record_missing_runs(config: PipelineConfig, staging, planned: PlannedSync) -
     """After a real (not dry) apply: persist each owned object's consecutive-absence count."""
     if planned.dry_run or config.netbox.dry_run:
         return 0
+    renames = {(type_name, key_text(old)): key_text(new) for (type_name, old), new in planned.plan.renamed.items()}
     updates = {(type_name, key_text(key)): runs for (type_name, key), runs in planned.plan.next_missing_runs.items()}
     with staging.session() as session:
+        store.rename_object_map(session, renames)  # a renamed VM's entries (and its children's) follow it
         return store.set_missing_runs(session, updates)
 
 
@@ -388,7 +392,11 @@ def empty_instances(config: PipelineConfig, staging, inventory: InventoryBuild) 
 
 
 def ensure_custom_fields(config: PipelineConfig, client: NetBoxClient | None, planned: PlannedSync) -> list[str]:
-    """Create the text custom fields the plan writes and NetBox lacks (4.6 rejects unknown keys)."""
+    """Create the custom fields the plan writes and NetBox lacks (4.6 rejects unknown keys).
+
+    Fields the pipeline declares (`schema.CUSTOM_FIELDS`, e.g. the Proxmox VMID) get their type;
+    keys from inventory files are text fields.
+    """
     wanted: dict[str, set[str]] = {}
     for item in planned.plan.items:
         if item.action in ("create", "update"):
@@ -399,14 +407,19 @@ def ensure_custom_fields(config: PipelineConfig, client: NetBoxClient | None, pl
     existing = {cf["name"]: cf for cf in client.list_all("extras/custom-fields")}
     created = []
     for name, content_types in sorted(wanted.items()):
+        declared = CUSTOM_FIELDS.get(name)
+        content_types |= set(declared.object_types) if declared else set()
         if name in existing:
             have = set(existing[name].get("object_types") or [])
             if not content_types <= have:
                 client.request("PATCH", f"extras/custom-fields/{existing[name]['id']}", json={"object_types": sorted(have | content_types)})
             continue
         client.request("POST", "extras/custom-fields", json={
-            "name": name, "label": name.replace("_", " ").capitalize(), "type": "text",
-            "object_types": sorted(content_types), "description": f"Set by {planned.owner_tag}",
+            "name": name,
+            "label": declared.label if declared else name.replace("_", " ").capitalize(),
+            "type": declared.type if declared else "text",
+            "object_types": sorted(content_types),
+            "description": declared.description if declared else f"Set by {planned.owner_tag}",
         })
         created.append(name)
     return created

@@ -11,7 +11,7 @@ import json
 
 import dagster as dg
 
-from netbox_pipeline.config import PipelineConfig
+from netbox_pipeline.config import PipelineConfig, ScheduleConfig
 from netbox_pipeline.defs.resources import PipelineResource
 from netbox_pipeline.sources.registry import SOURCES
 
@@ -33,10 +33,12 @@ def build_refresh_jobs(config: PipelineConfig) -> list:
 
 
 def build_schedules(config: PipelineConfig) -> list[dg.ScheduleDefinition]:
+    """One schedule per configured source kind: its `schedules:` entry, else the kind's default, stopped."""
     schedules = []
-    for kind, settings in config.schedules.items():
-        if kind not in config.sources.configured_kinds() or kind not in SOURCES:
+    for kind in config.sources.configured_kinds():
+        if kind not in SOURCES:
             continue
+        settings = config.schedules.get(kind) or ScheduleConfig(cron=SOURCES[kind].default_cron)
         instances = [instance.name for instance in config.sources.instances(kind)]
         schedules.append(_schedule(kind, settings.cron, settings.timezone, settings.enabled, instances))
     return schedules

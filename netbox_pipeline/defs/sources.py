@@ -40,12 +40,16 @@ def _source_asset(config: PipelineConfig, kind: str) -> dg.AssetsDefinition:
                 description=f"{kind}:{summary.instance} failed: {summary.error}",
                 metadata={"instance": summary.instance, "error": summary.error or ""},
             )
+        for warning in summary.warnings:
+            context.log.warning("%s:%s: %s", kind, summary.instance, warning)
         for error in summary.errors:
             context.log.warning("%s:%s: %s", kind, summary.instance, error)
         metadata = {"records": dg.MetadataValue.int(sum(summary.counts.values())), "record_errors": dg.MetadataValue.int(len(summary.errors))}
         metadata.update({f"records_{name}": dg.MetadataValue.int(n) for name, n in summary.counts.items()})
         if summary.errors:
             metadata["errors"] = dg.MetadataValue.md(_error_table(summary.errors))
+        if summary.warnings:
+            metadata["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in summary.warnings[:100]))
         return dg.MaterializeResult(
             metadata=metadata,
             check_results=[

@@ -17,6 +17,8 @@ class SourceKind:
     asset_name: str
     description: str
     collect: Callable[[PipelineConfig, object, datetime], SourceResult]
+    # The schedule a kind gets when `schedules:` does not name it (stopped until enabled).
+    default_cron: str = "0 * * * *"
 
 
 def _collect_filesystem(config: PipelineConfig, instance, observed_at: datetime) -> SourceResult:
@@ -41,7 +43,7 @@ def _collect_proxmox(config: PipelineConfig, instance, observed_at: datetime) ->
 
 
 SOURCES: dict[str, SourceKind] = {
-    "filesystem": SourceKind("filesystem", "filesystem_inventory", "Hand-kept inventory files (YAML, JSON, CSV)", _collect_filesystem),
+    "filesystem": SourceKind("filesystem", "filesystem_inventory", "Hand-kept inventory files (YAML, JSON, CSV)", _collect_filesystem, "*/15 * * * *"),
     "nmap": SourceKind("nmap", "nmap_scan", "Network discovery with nmap: live IPs, MACs and vendors, services, OS guesses", _collect_nmap),
     "proxmox": SourceKind("proxmox", "proxmox_inventory", "Proxmox VE clusters: nodes, VMs and containers", _collect_proxmox),
 }

@@ -566,6 +566,20 @@ def set_missing_runs(session: Session, updates: Mapping[Key, int]) -> int:
     return len(rows)
 
 
+def rename_object_map(session: Session, renames: Mapping[Key, str]) -> int:
+    """Move entries to new natural keys ((type, old key) -> new key); an entry already at the new key wins."""
+    ids = _object_map_ids(session, renames)
+    taken = _object_map_ids(session, [(key[0], new) for key, new in renames.items()])
+    moves = [{"id": ids[key], "natural_key": new, "updated_at": utcnow()}
+             for key, new in renames.items() if key in ids and (key[0], new) not in taken]
+    if moves:
+        session.execute(update(ObjectMapEntry), moves)
+    stale = [ids[key] for key, new in renames.items() if key in ids and (key[0], new) in taken]
+    for chunk in _chunks(stale):
+        session.execute(delete(ObjectMapEntry).where(ObjectMapEntry.id.in_(chunk)))
+    return len(moves)
+
+
 def delete_object_map(session: Session, keys: Iterable[Key]) -> int:
     """Forget entries (after their NetBox objects were deleted); returns how many were removed."""
     ids = list(_object_map_ids(session, keys).values())

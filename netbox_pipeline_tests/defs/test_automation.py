@@ -99,3 +99,13 @@ def test_a_refreshed_source_makes_eager_downstream_assets_run(config_file):
         result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=quiet.cursor)
         assert result.get_num_requested(dg.AssetKey("inventory")) == 1
         assert result.get_num_requested(dg.AssetKey("filesystem_inventory")) == 0  # sources are never re-pulled by automation
+
+
+def test_every_configured_kind_gets_a_stopped_default_schedule(tmp_path):
+    path = tmp_path / "netbox_pipeline.yaml"
+    path.write_text("sources:\n  filesystem:\n    - {name: a, path: a.yaml}\n  nmap:\n    - {name: lab, hosts: 127.0.0.1/32}\n")
+    defs = build_definitions(load_config(path))
+    nmap = defs.get_schedule_def("nmap_schedule")
+    files = defs.get_schedule_def("filesystem_schedule")
+    assert (nmap.cron_schedule, nmap.default_status) == ("0 * * * *", dg.DefaultScheduleStatus.STOPPED)
+    assert (files.cron_schedule, files.default_status) == ("*/15 * * * *", dg.DefaultScheduleStatus.STOPPED)

@@ -413,3 +413,29 @@ def test_runs_of_finds_runs_by_kind_and_instance_prefix(staging_url):
         assert [r["id"] for r in store.runs_of(session, "apply", "plan-1:")] == [first, second]
         assert store.runs_of(session, "apply", "plan_1") == []  # "_" is literal, not a wildcard
     db.dispose()
+
+
+def test_rename_object_map_moves_entries_and_keeps_an_existing_target(staging_url):
+    from netbox_pipeline.staging import store
+    from netbox_pipeline.staging.db import open_staging
+
+    db = open_staging(staging_url)
+    with db.session() as session:
+        store.upsert_object_map(session, [
+            {"object_type": "virtual_machines", "natural_key": "pve/old-name", "netbox_id": 7},
+            {"object_type": "vm_interfaces", "natural_key": "pve/old-name/net0", "netbox_id": 8},
+            {"object_type": "vm_interfaces", "natural_key": "pve/new-name/net1", "netbox_id": 9},
+            {"object_type": "vm_interfaces", "natural_key": "pve/old-name/net1", "netbox_id": 10},
+        ])
+    with db.session() as session:
+        moved = store.rename_object_map(session, {
+            ("virtual_machines", "pve/old-name"): "pve/new-name",
+            ("vm_interfaces", "pve/old-name/net0"): "pve/new-name/net0",
+            ("vm_interfaces", "pve/old-name/net1"): "pve/new-name/net1",
+        })
+    with db.session() as session:
+        entries = {key: e["netbox_id"] for key, e in store.load_object_map(session).items()}
+    assert moved == 2
+    assert entries == {("virtual_machines", "pve/new-name"): 7, ("vm_interfaces", "pve/new-name/net0"): 8,
+                       ("vm_interfaces", "pve/new-name/net1"): 9}
+    db.dispose()
