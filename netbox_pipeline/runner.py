@@ -85,8 +85,14 @@ def run_sync(config_path: str | None = None, *, sources: list[str] | None = None
 
 
 def _first_error(result) -> str | None:
+    """Why a run failed, in the words that help: a failed blocking check's finding, else the step's error."""
     if result.success:
         return None
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR and evaluation.description:
+                return f"check {evaluation.check_name} failed: {evaluation.description}"
     for event in result.all_events:
         if event.is_step_failure:
             data = event.step_failure_data
@@ -94,11 +100,6 @@ def _first_error(result) -> str | None:
             if data and data.user_failure_data and data.user_failure_data.description:
                 message = data.user_failure_data.description
             return f"{event.step_key}: {message}"
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
-                return f"check {evaluation.check_name} failed: {evaluation.description or ''}".strip()
     return "run failed"
 
 

@@ -20,6 +20,7 @@ import yaml
 
 SITE_NETWORKS = ("192.0.2.0/24", "198.51.100.0/24")
 VM_NETWORK = "203.0.113.0/24"
+FIRST_HOST = 49  # index into a /24's hosts: .50
 BENCH_NETWORK = "198.18.0.0/15"
 DEMO_CLUSTER = "pve-demo"
 
@@ -61,7 +62,8 @@ def demo_records(
     if len(sites) > len(SITE_NETWORKS):
         raise ValueError(f"at most {len(SITE_NETWORKS)} sites (one documentation /24 each)")
     rng = random.Random(seed)
-    free = {site: _hosts(net)[10:] for site, net in zip(sites, SITE_NETWORKS)}
+    # From .50 up: the low addresses belong to the demo's other sources (the Proxmox sandbox's nodes).
+    free = {site: _hosts(net)[FIRST_HOST:] for site, net in zip(sites, SITE_NETWORKS)}
     used_macs: set[str] = set()
     device_records: list[dict[str, Any]] = []
     for index in range(devices):
