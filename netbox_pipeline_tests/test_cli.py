@@ -79,3 +79,24 @@ def test_sandbox_netbox_command_serves_until_stopped():
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+
+
+def test_sandbox_proxmox_command_serves_tls_with_the_printed_ca_and_token():
+    import re
+    import signal
+
+    import requests
+
+    process = subprocess.Popen([CLI, "sandbox", "proxmox", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]
+        url = re.search(r"on (https://127\.0\.0\.1:\d+/api2/json)", lines[0]).group(1)
+        user, token_name, secret = re.search(r"user (\S+), token_name (\S+), token_value (\S+)", lines[1]).groups()
+        ca = re.search(r"CA certificate: (\S+)", lines[2]).group(1)
+        header = {"Authorization": f"PVEAPIToken={user}!{token_name}={secret}"}
+        answer = requests.get(f"{url}/version", headers=header, verify=ca, timeout=10)
+        assert answer.status_code == 200 and "version" in answer.json()["data"]
+        assert requests.get(f"{url}/version", headers={"Authorization": f"PVEAPIToken={user}!{token_name}=wrong"}, verify=ca, timeout=10).status_code == 401
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
