@@ -55,3 +55,29 @@ def test_instance_file_disables_telemetry_and_nux(tmp_path, monkeypatch):
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
     finally:
         instance.dispose()
+
+
+def test_postgres_instance_variant_keeps_runs_in_postgres(tmp_path, monkeypatch, postgres_url):
+    """dagster.postgres.yaml, as documented, against the local PostgreSQL (psycopg2 scheme)."""
+    import sqlalchemy as sa
+
+    database = postgres_url.rsplit("/", 1)[1]
+    (tmp_path / "dagster.yaml").write_text((REPO_ROOT / "dagster.postgres.yaml").read_text())
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    for name, value in {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_DB": database, "DAGSTER_PG_USER": "postgres", "DAGSTER_PG_PASSWORD": ""}.items():
+        monkeypatch.setenv(name, value)
+
+    @dg.asset
+    def probe() -> int:
+        return 1
+
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize([probe], instance=instance)
+        assert result.success
+        run_ids = [run.run_id for run in instance.get_runs()]
+    assert result.run_id in run_ids
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("select run_id from runs")).scalars().all()
+    engine.dispose()
+    assert result.run_id in stored

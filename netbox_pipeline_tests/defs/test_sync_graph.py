@@ -203,3 +203,18 @@ def test_unknown_source_selection_is_a_clear_error(make_estate):
     estate = make_estate()
     with pytest.raises(ValueError, match=r"--source filesystem:nope: no such configured source instance \(configured: filesystem:rack\)"):
         estate.sync(sources=["filesystem:nope"])
+
+
+def test_offline_mode_retires_a_missing_device_instead_of_deleting_it(make_estate):
+    filler = {"devices": [{"name": f"edge-{n}", "site": "home", "role": "switch", "manufacturer": "Acme", "model": "SW-1"} for n in range(30)]}
+    estate = make_estate(files={"rack": small_estate(), "edge": filler}, extra_config="deletion: {mode: offline, grace_runs: 2}")
+    assert estate.sync().success
+    data = small_estate()
+    del data["devices"][2]
+    estate.write_inventory(data)
+    assert estate.sync().success
+    assert estate.by_name("devices")["db-01"]["status"]["value"] == "active"
+    assert estate.sync().success
+    db = estate.by_name("devices")["db-01"]
+    assert db["status"]["value"] == "offline"
+    assert not [e for e in estate.writes() if e.method == "DELETE" and e.path == "/api/dcim/devices/"]
