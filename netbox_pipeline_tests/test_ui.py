@@ -1,0 +1,77 @@
+"""The real Dagster webserver and daemon (`dagster dev`) on the code location, through GraphQL.
+
+Nothing is launched by hand: the file sensor's first tick refreshes every inventory file, and the
+automation sensor then runs inventory → plan → NetBox, so the estate lands in the NetBox sandbox.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from netbox_pipeline_tests.conftest import REPO_ROOT
+
+QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes { location { name }
+  assetNodes { assetKey { path } } sensors { name sensorState { status } } schedules { name scheduleState { status } } } } } }"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def test_dagster_dev_serves_the_location_and_sensors_sync_the_estate(make_estate, tmp_path):
+    estate = make_estate()
+    home = tmp_path / "ui_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
+    port = _free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "NETBOX_PIPELINE_CONFIG": str(estate.config_path)}
+    dagster = str(Path(sys.executable).parent / "dagster")
+    log = open(tmp_path / "dagster-dev.log", "w")
+    process = subprocess.Popen([dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+                               cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def graphql():
+            try:
+                answer = requests.post(f"{url}/graphql", json={"query": QUERY}, timeout=10)
+                return answer.json()["data"]["repositoriesOrError"].get("nodes") if answer.ok else None
+            except (requests.ConnectionError, ValueError, KeyError):
+                return None
+
+        (location,) = _wait(graphql, 120, "the webserver to serve the code location")
+        assert location["location"]["name"] == "netbox_pipeline"
+        assets = {"/".join(a["assetKey"]["path"]) for a in location["assetNodes"]}
+        assert {"filesystem_inventory", "inventory", "sync_plan", "netbox_devices", "netbox_prune"} <= assets
+        sensors = {s["name"]: s["sensorState"]["status"] for s in location["sensors"]}
+        assert sensors == {"inventory_files_sensor": "RUNNING", "netbox_pipeline_automation": "RUNNING"}
+        assert {s["name"]: s["scheduleState"]["status"] for s in location["schedules"]} == {"filesystem_schedule": "STOPPED"}
+
+        _wait(lambda: len(estate.objects("devices")) == 3 and len(estate.objects("virtual_machines")) == 2, 300,
+              "the sensors and automation to sync the estate into NetBox")
+        assert sorted(estate.by_name("devices")) == ["db-01", "web-01", "web-02"]
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        log.close()
