@@ -1,8 +1,11 @@
 """The imperative shell: each pipeline stage as a plain function over config, staging DB and NetBox.
 
 Dagster assets (defs/) and the CLI call these; the decisions themselves are made by the pure
-core (sources/, reconcile/, netbox/schema.py). Every stage reads its input from the staging DB and
-writes its result there, keyed by run, so any stage can be re-run alone.
+core (sources/, reconcile/, netbox/schema.py). Sources write their snapshots to the staging DB and
+the inventory is merged from there, so one instance can be re-pulled alone and a failed one keeps
+its last good data. The merged inventory, NetBox's live state and the plan travel between assets
+as Dagster outputs; every stage also records its result in the staging DB (history, plan items,
+applied changes with before/after, the object map), keyed by run.
 """
 
 import logging
