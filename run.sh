@@ -2,7 +2,7 @@
 # One entry point for a fresh checkout: it bootstraps .venv, then runs what you ask.
 #
 #   ./run.sh demo [--ui]    set up, then run the demo sync against local sandboxes
-#   ./run.sh test [ARGS]    set up (venv, PostgreSQL running, nmap installed), then the whole test suite
+#   ./run.sh test [ARGS]    set up (venv, PostgreSQL running, nmap and chromium installed), then the whole test suite
 #   ./run.sh ui             open the Dagster UI (http://127.0.0.1:3000) on the persistent .dagster_home
 #   ./run.sh setup          only set up
 #   ./run.sh cli ARGS       run `netbox-pipeline ARGS` inside the venv
@@ -76,6 +76,13 @@ ensure_nmap() {
     apt_install nmap iproute2 || log "warning: nmap is not installed and could not be installed"
 }
 
+ensure_chromium() {
+    # The UI test drives the real Dagster webserver in a headless browser (Debian's chromium).
+    command -v chromium >/dev/null && return 0
+    log "installing chromium (Debian package, for the browser test of the Dagster UI)"
+    apt_install chromium || log "warning: chromium is not installed and could not be installed"
+}
+
 cmd=${1:-help}
 shift || true
 case "$cmd" in
@@ -86,7 +93,7 @@ case "$cmd" in
         exec "$BIN/netbox-pipeline" demo "$@" ;;
     test)
         setup_venv; setup_dagster_home
-        ensure_postgres; ensure_nmap
+        ensure_postgres; ensure_nmap; ensure_chromium
         exec "$BIN/python" -m pytest "$@" ;;
     ui)
         setup_venv; setup_dagster_home

@@ -5,6 +5,7 @@ automation sensor then runs inventory → plan → NetBox, so the estate lands i
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,7 +15,11 @@ from pathlib import Path
 
 import requests
 
-from netbox_pipeline_tests.conftest import REPO_ROOT
+from netbox_pipeline_tests.conftest import REPO_ROOT, require_real
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage", "--virtual-time-budget=20000", "--window-size=1600,1000"]
 
 QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes { location { name }
   assetNodes { assetKey { path } } sensors { name sensorState { status } } schedules { name scheduleState { status } } } } } }"""
@@ -67,6 +72,13 @@ def test_dagster_dev_serves_the_location_and_sensors_sync_the_estate(make_estate
         _wait(lambda: len(estate.objects("devices")) == 3 and len(estate.objects("virtual_machines")) == 2, 300,
               "the sensors and automation to sync the estate into NetBox")
         assert sorted(estate.by_name("devices")) == ["db-01", "web-01", "web-02"]
+
+        # What a person sees: the pages rendered by a real headless browser.
+        lineage = _render(f"{url}/asset-groups", tmp_path / "lineage")
+        assert all(group in lineage for group in ("sources", "inventory", "plan", "netbox"))
+        plan_page = _wait(lambda: _plan_page_when_synced(url, tmp_path), 120, "the plan page to show the synced plan")
+        assert "Create / update / unchanged / orphan / delete per object" in plan_page
+        assert "netbox_pipeline_automation" in plan_page
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -75,3 +87,22 @@ def test_dagster_dev_serves_the_location_and_sensors_sync_the_estate(make_estate
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
         log.close()
+
+
+def _render(page_url: str, where: Path) -> str:
+    """The DOM of a page after a headless Chromium ran its scripts; a screenshot lands beside it."""
+    chromium = shutil.which("chromium")
+    require_real(chromium is not None, "chromium (Debian package) for the browser test")
+    where.mkdir(parents=True, exist_ok=True)
+    base = [chromium, *CHROMIUM_FLAGS]
+    subprocess.run([*base, f"--user-data-dir={where / 'shot-profile'}", f"--screenshot={where / 'page.png'}", page_url],
+                   capture_output=True, timeout=120)
+    dom = subprocess.run([*base, f"--user-data-dir={where / 'dom-profile'}", "--dump-dom", page_url],
+                         capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    return dom.stdout
+
+
+def _plan_page_when_synced(url: str, tmp_path: Path) -> str | None:
+    page = _render(f"{url}/assets/sync_plan", tmp_path / "plan")
+    return page if "unchanged" in page and "changes" in page else None
