@@ -44,6 +44,8 @@ class Provenance(BaseModel):
     record_id: str
     location: str | None = None
     observed_at: datetime
+    # Filled from the configuration's defaults, not given by the source: any given value wins.
+    defaulted: bool = False
 
 
 class _Input(BaseModel):

@@ -74,7 +74,10 @@ class Estate:
 
 @pytest.fixture
 def make_estate(tmp_path, monkeypatch):
-    """make_estate(version="4.4", staging_url=None, files={"rack": data}, extra_config="") -> Estate"""
+    """make_estate(version="4.4", staging_url=None, files={"rack": data}, extra_config="") -> Estate
+
+    `extra_config` is appended after the filesystem entries (under `sources:` when indented).
+    """
     started: list[NetBoxSandbox] = []
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
@@ -96,7 +99,7 @@ def make_estate(tmp_path, monkeypatch):
             f"netbox: {{url: '{sandbox.url}', token: '${{TEST_NETBOX_TOKEN}}', chunk_size: 2}}",
             f"staging: {{url: '{staging_url or 'sqlite:///state/staging.sqlite'}'}}",
             "sources:",
-            "  filesystem:",
+            *(["  filesystem:"] if files else []),  # files={}: no filesystem instance (extra_config adds others)
             *[f"    - {{name: {name}, path: inventory/{name}.yaml}}" for name in files],
             extra_config,
         ]

@@ -241,14 +241,22 @@ def _pick(
     knowing = [m for m in ranker.sort(members, name) if getattr(m.record, name) is not None]
     if not knowing:
         return None
-    distinct = {_comparable(name, getattr(m.record, name)) for m in knowing}
+    # A value a source gave beats one filled from defaults; precedence orders each group (stable sort).
+    knowing.sort(key=lambda m: _defaulted(m, name))
+    given = [m for m in knowing if not _defaulted(m, name)]
+    distinct = {_comparable(name, getattr(m.record, name)) for m in given}
     if len(distinct) > 1:
         inventory.conflicts.append(Conflict(
             record_type=record_type, key=group_key, field=name,
             message=f"sources disagree on {name}; {knowing[0].label} wins by precedence",
-            values={m.label: getattr(m.record, name) for m in knowing},
+            values={m.label: getattr(m.record, name) for m in given},
         ))
     return knowing[0]
+
+
+def _defaulted(member: _Contribution, name: str) -> bool:
+    entry = member.record.provenance.get(name)
+    return bool(entry and entry.defaulted)
 
 
 def _comparable(name: str, value: Any) -> Any:

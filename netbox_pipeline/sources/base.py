@@ -129,13 +129,14 @@ def stamp_provenance(
     defaulted = set(defaulted)
     provenance: dict[str, Provenance] = {}
 
-    def entry(where: str | None) -> Provenance:
+    def entry(where: str | None, defaulted: bool = False) -> Provenance:
         return Provenance(
             source_kind=source_kind,
             instance=instance,
             record_id=record_id,
             location=where,
             observed_at=observed_at,
+            defaulted=defaulted,
         )
 
     for name in type(record).model_fields:
@@ -156,5 +157,5 @@ def stamp_provenance(
             for cf_name in value:
                 provenance[f"custom_fields.{cf_name}"] = entry(location)
             continue
-        provenance[name] = entry(default_location if name in defaulted else location)
+        provenance[name] = entry(default_location, True) if name in defaulted else entry(location)
     record.provenance = provenance  # type: ignore[attr-defined]

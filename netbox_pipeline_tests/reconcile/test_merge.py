@@ -159,3 +159,17 @@ def test_clusters_and_standalone_ips_merge_by_key():
     assert (address.address, address.dns_name) == ("192.0.2.9/24", "host.lan")
     assert inventory.counts() == {"devices": 0, "virtual_machines": 0, "clusters": 1, "services": 0,
                                   "ip_addresses": 1}
+
+
+def test_a_value_a_source_gave_beats_one_filled_from_defaults_whatever_the_precedence():
+    file_device = Device(name="nas", site="home", manufacturer="Generic", role="server")
+    stamp_provenance(file_device, source_kind="filesystem", instance="rack", record_id="rack#0", location="rack:1",
+                     observed_at=NOW, defaulted={"manufacturer"})
+    inventory = merge([
+        SourceResult("filesystem", "rack", records=[file_device], observed_at=NOW),
+        result("nmap", "lan", Device(name="nas", site="home", manufacturer="Synology", role="nas")),
+    ], PRECEDENCE)
+    (device,) = inventory.devices
+    assert device.manufacturer == "Synology" and device.provenance["manufacturer"].source_kind == "nmap"
+    assert device.role == "server"  # given by both: precedence decides
+    assert not [c for c in inventory.conflicts if c.field == "manufacturer"]  # a default losing is no disagreement
