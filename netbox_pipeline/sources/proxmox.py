@@ -121,6 +121,8 @@ def connect(config: Any, ca_cert: Path | None = None) -> Any:
     from proxmoxer import ProxmoxAPI
 
     where = f"{config.host}:{config.port}"
+    if config.verify_ssl and ca_cert is not None and not Path(ca_cert).is_file():
+        raise ProxmoxFetchError(f"proxmox {where}: ca_cert {ca_cert} is not a readable file (a PEM CA certificate)")
     verify = _verify(config, ca_cert)
     if verify is False:
         _accept_unverified(config.host)

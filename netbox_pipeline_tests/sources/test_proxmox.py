@@ -254,6 +254,12 @@ def test_verify_ssl_refuses_the_self_signed_certificate(pve):
     assert "ca_cert" in result.error and SECRET not in result.error
 
 
+def test_a_missing_ca_cert_file_is_named(pve, tmp_path):
+    result = collect(pve, ca_cert=tmp_path / "nope.pem")
+    assert result.status == "failed"
+    assert result.error == f"proxmox 127.0.0.1:{pve.port}: ca_cert {tmp_path / 'nope.pem'} is not a readable file (a PEM CA certificate)"
+
+
 def test_verify_ssl_false_accepts_it(pve):
     assert collect(pve, ca_cert=None, verify_ssl=False).status == "ok"
 
