@@ -118,9 +118,8 @@ def _print_applied(outcome) -> None:
     from netbox_pipeline.staging.db import open_staging
 
     db = open_staging(load_config().staging_url)
-    dagster_ids = {run.run_id for run in outcome.runs}
     with db.session() as session:
-        applied = [r for r in store.list_runs(session, limit=500) if r["kind"] == "apply" and r.get("dagster_run_id") in dagster_ids]
+        applied = store.runs_of_dagster_runs(session, "apply", [run.run_id for run in outcome.runs])
     totals: dict[str, dict[str, int]] = {}
     for run in applied:
         row = totals.setdefault(run["source_kind"], {})

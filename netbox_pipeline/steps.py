@@ -197,6 +197,7 @@ class PlannedSync:
     dry_run: bool
     owner_tag: str
     instances_seen: list[tuple[str, str]] = field(default_factory=list)
+    emptied_instances: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def blocking_problems(self) -> list[Problem]:
@@ -213,7 +214,8 @@ def make_plan(
         defaults={"device_role": defaults.device_role, "manufacturer": defaults.manufacturer, "model": defaults.device_type},
     )
     with staging.session() as session:
-        object_map = _object_map_for_plan(store.load_object_map(session), desired, live)
+        staged = store.load_object_map(session)
+    object_map = _object_map_for_plan(staged, desired, live)
     plan = build_plan(
         desired,
         live,
@@ -231,7 +233,8 @@ def make_plan(
         run_id = store.start_run(session, "plan", dagster_run_id=dagster_run_id, dry_run=config.netbox.dry_run)
         store.save_plan(session, run_id, [_plan_row(item) for item in plan.items])
         store.finish_run(session, run_id, "success", counts=plan.totals())
-    return PlannedSync(plan, problems, run_id, config.netbox.dry_run, config.netbox.owner_tag, sorted(inventory.healthy_instances))
+    return PlannedSync(plan, problems, run_id, config.netbox.dry_run, config.netbox.owner_tag,
+                       sorted(inventory.healthy_instances), empty_instances(staged, inventory))
 
 
 def _plan_row(item: PlanItem) -> dict[str, Any]:
@@ -375,22 +378,21 @@ def record_missing_runs(config: PipelineConfig, staging, planned: PlannedSync) -
         return store.set_missing_runs(session, updates)
 
 
-def empty_instances(config: PipelineConfig, staging, inventory: InventoryBuild) -> list[tuple[str, str]]:
+def empty_instances(staged: dict, inventory: InventoryBuild) -> list[tuple[str, str]]:
     """Instances whose newest pull succeeded with no records although they own NetBox objects.
 
     A file emptied by mistake looks exactly like a source whose every device was retired; the
     pipeline refuses to guess and blocks the apply until someone looks.
     """
-    with staging.session() as session:
-        owned: dict[tuple[str, str], int] = {}
-        for entry in store.load_object_map(session).values():
-            for text in entry.get("source_kinds") or []:
-                kind, _, name = text.partition(":")
-                owned[(kind, name)] = owned.get((kind, name), 0) + 1
+    owned: set[tuple[str, str]] = set()
+    for entry in staged.values():
+        for text in entry.get("source_kinds") or []:
+            kind, _, name = text.partition(":")
+            owned.add((kind, name))
     return sorted(
         instance
         for instance, status in inventory.instance_status.items()
-        if status == "ok" and instance not in inventory.healthy_instances and owned.get(instance)
+        if status == "ok" and instance not in inventory.healthy_instances and instance in owned
     )
 
 

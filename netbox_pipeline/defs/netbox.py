@@ -106,9 +106,7 @@ def netbox_primary_ips(context: dg.AssetExecutionContext, pipeline: PipelineReso
     for type_name in SECOND_PASS_TYPES:
         result = apply_type(config, staging, client, sync_plan, type_name, "second", dagster_run_id=context.run.run_id)
         _log(context, result, sync_plan.dry_run)
-        total.updated += result.updated
-        total.requests += result.requests
-        total.changes += result.changes
+        total.absorb(result)
     return dg.MaterializeResult(metadata=_metadata(total), check_results=[_check("netbox_primary_ips", total)])
 
 
@@ -133,9 +131,7 @@ def netbox_prune(context: dg.AssetExecutionContext, pipeline: PipelineResource, 
         if any(i.type == type_name and i.action == "delete" for i in sync_plan.plan.items):
             result = apply_type(config, staging, client, sync_plan, type_name, "delete", dagster_run_id=context.run.run_id)
             _log(context, result, sync_plan.dry_run)
-            total.deleted += result.deleted
-            total.requests += result.requests
-            total.changes += result.changes
+            total.absorb(result)
     record_missing_runs(config, staging, sync_plan)
     if total.failures:
         raise dg.Failure(description=total.failure_summary(), metadata=_metadata(total))

@@ -4,7 +4,7 @@ import dagster as dg
 
 from netbox_pipeline.defs.resources import PipelineResource
 from netbox_pipeline.model import key_text
-from netbox_pipeline.steps import InventoryBuild, empty_instances, make_plan, netbox_client, read_netbox
+from netbox_pipeline.steps import InventoryBuild, make_plan, netbox_client, read_netbox
 
 DELETION_GUARD = "deletion_ratio"
 RULES_CHECK = "netbox_rules"
@@ -45,7 +45,7 @@ def sync_plan(context: dg.AssetExecutionContext, pipeline: PipelineResource, inv
     plan = planned.plan
     totals = plan.totals()
     ratio = plan.delete_ratio()
-    emptied = empty_instances(config, pipeline.staging(), inventory)
+    emptied = planned.emptied_instances
     problems = planned.blocking_problems
     metadata = {action: dg.MetadataValue.int(n) for action, n in totals.items()}
     metadata.update(

@@ -62,6 +62,12 @@ class TypeResult:
     requests: int = 0
     changes: list[AppliedChange] = field(default_factory=list)
 
+    def absorb(self, other: "TypeResult") -> None:
+        """Add another type's counts and changes (for steps that apply several types)."""
+        for name in ("created", "updated", "deleted", "unchanged", "skipped", "requests"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.changes += other.changes
+
     @property
     def failures(self) -> list[AppliedChange]:
         return [c for c in self.changes if c.status == "failed"]

@@ -139,6 +139,14 @@ def list_runs(session: Session, limit: int = 50) -> list[dict[str, Any]]:
     return [_row_dict(r) for r in rows]
 
 
+def runs_of_dagster_runs(session: Session, kind: str, dagster_run_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """Runs of one kind recorded by the given Dagster runs, oldest first."""
+    rows = session.scalars(
+        select(Run).where(Run.kind == kind, Run.dagster_run_id.in_(sorted(set(dagster_run_ids)))).order_by(Run.started_at, Run.id)
+    )
+    return [_row_dict(r) for r in rows]
+
+
 def runs_of(session: Session, kind: str, instance_prefix: str) -> list[dict[str, Any]]:
     """Runs of one kind whose `instance` starts with a prefix (e.g. the apply runs of one plan), oldest first."""
     rows = session.scalars(

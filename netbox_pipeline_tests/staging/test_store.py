@@ -439,3 +439,17 @@ def test_rename_object_map_moves_entries_and_keeps_an_existing_target(staging_ur
     assert entries == {("virtual_machines", "pve/new-name"): 7, ("vm_interfaces", "pve/new-name/net0"): 8,
                        ("vm_interfaces", "pve/new-name/net1"): 9}
     db.dispose()
+
+
+def test_runs_of_dagster_runs_selects_by_kind_and_dagster_run(staging_url):
+    from netbox_pipeline.staging import store
+    from netbox_pipeline.staging.db import open_staging
+
+    db = open_staging(staging_url)
+    with db.session() as session:
+        mine = store.start_run(session, "apply", dagster_run_id="d-1", instance="p:devices:first")
+        store.start_run(session, "plan", dagster_run_id="d-1")
+        store.start_run(session, "apply", dagster_run_id="d-2", instance="p:sites:first")
+    with db.session() as session:
+        assert [r["id"] for r in store.runs_of_dagster_runs(session, "apply", ["d-1", "d-9"])] == [mine]
+    db.dispose()
