@@ -248,7 +248,12 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from netbox_pipeline.staging.db import current_revision, downgrade, mask_url, upgrade
+    from netbox_pipeline.staging.db import (
+        current_revision,
+        downgrade,
+        mask_url,
+        upgrade,
+    )
 
     url = load_config().staging_url
     before = current_revision(url)

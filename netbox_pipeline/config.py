@@ -17,14 +17,31 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 CONFIG_ENV_VAR = "NETBOX_PIPELINE_CONFIG"
 DEFAULT_CONFIG_FILE = "netbox_pipeline.yaml"
 ENV_PREFIX = "NETBOX_PIPELINE_"
 OWNER_TAG = "netbox-pipeline"
-SOURCE_KINDS = ("filesystem", "nmap", "proxmox", "home_assistant", "truenas")
+
+from netbox_pipeline.sources import SOURCES
+from netbox_pipeline.sources.base import error_path
+from netbox_pipeline.sources.contract import InstanceConfig
 
 _VAR_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -87,15 +104,16 @@ class DeletionConfig(_Strict):
 
 
 class PrecedenceConfig(_Strict):
-    default: list[str] = Field(default_factory=lambda: ["filesystem", "proxmox", "truenas", "home_assistant", "nmap"])
+    # The order of the registered kinds: most trusted first (sources/__init__.py).
+    default: list[str] = Field(default_factory=lambda: list(SOURCES))
     fields: dict[str, list[str]] = Field(default_factory=dict, description="Per-field override, e.g. serial: [truenas, filesystem]")
 
     @field_validator("default")
     @classmethod
     def _known_kinds(cls, value: list[str]) -> list[str]:
-        unknown = [kind for kind in value if kind not in SOURCE_KINDS]
+        unknown = [kind for kind in value if kind not in SOURCES]
         if unknown:
-            raise ValueError(f"unknown source kind(s) {unknown}; known: {list(SOURCE_KINDS)}")
+            raise ValueError(f"unknown source kind(s) {unknown}; known: {list(SOURCES)}")
         return value
 
 
@@ -108,126 +126,16 @@ class ScheduleConfig(_Strict):
 # --- sources ------------------------------------------------------------------------------------
 
 
-_INSTANCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+def _build_sources_model() -> type[BaseModel]:
+    """`sources:` has one list per registered kind, each entry validated by that kind's model."""
+    fields = {kind: (list[source.config_model], Field(default_factory=list)) for kind, source in SOURCES.items()}
+    return create_model("SourcesConfig", __base__=_SourcesBase, **fields)
 
 
-class _Instance(_Strict):
-    name: str = Field(pattern=_INSTANCE_NAME, description="Instance name; unique within its kind")
-
-
-class FilesystemSourceConfig(_Instance):
-    path: str = Field(description="YAML, JSON or CSV inventory file; relative to the config file")
-
-
-class NmapSourceConfig(_Instance):
-    """One network to scan with nmap (see docs/source-nmap.md)."""
-
-    hosts: str | list[str] = Field(
-        description="IPv4 targets: addresses, CIDR networks (10.0.0.0/24), nmap octet ranges "
-        "(10.0.0.1-50, 10.0.1,3.1-254), full ranges (10.0.0.10-10.0.1.20); a list or separated by "
-        "spaces or commas"
-    )
-    site: str | None = Field(None, description="Site of discovered devices; default: defaults.site")
-    role: str | None = Field(None, description="Device role of discovered devices; default: defaults.device_role")
-    tags: list[str] = Field(default_factory=list, description="Tags put on every record this target produces")
-    arguments: str = Field("-T4", description="Extra nmap arguments for the discovery pass (-sn and -n are added)")
-    service_arguments: str | None = Field(
-        None, description="nmap arguments for the service pass on the hosts found, e.g. "
-        "'-sV -T4 -p 22,80,443'; none: no service pass"
-    )
-    os_detection: bool = Field(False, description="Guess the OS (-O --osscan-guess); needs root or CAP_NET_RAW")
-    os_min_accuracy: int = Field(90, ge=0, le=100, description="Lowest OS-guess accuracy (%) that sets the platform")
-    unknown_hosts: Literal["device", "ip_only"] = Field(
-        "device", description="A live host becomes a discovered device (MAC, services) or only an IP address"
-    )
-    device_name: str = Field(
-        "host-{ip_dashed}", description="Name pattern of discovered devices; placeholders: "
-        + ", ".join("{" + p + "}" for p in ("ip", "ip_dashed", "mac", "hostname", "dns_name", "instance"))
-    )
-    device_status: str = Field("active", description="Status of discovered devices")
-    resolve_dns: bool = Field(False, description="Reverse-resolve names (otherwise nmap runs with -n)")
-    max_addresses: int = Field(65536, ge=1, description="Largest target (addresses) scanned without allow_large")
-    allow_large: bool = Field(False, description="Scan targets larger than max_addresses")
-    timeout_s: float = Field(600.0, gt=0, description="Whole scan of this target (all passes), seconds")
-    nmap_path: str | None = Field(None, description="nmap executable; default: nmap on PATH")
-
-    @field_validator("device_status")
-    @classmethod
-    def _device_status(cls, value: str) -> str:
-        from netbox_pipeline.model import DEVICE_STATUSES
-
-        lowered = value.strip().lower()
-        if lowered not in DEVICE_STATUSES:
-            raise ValueError(f"invalid device status {value!r}; expected one of {', '.join(sorted(DEVICE_STATUSES))}")
-        return lowered
-
+class _SourcesBase(_Strict):
     @model_validator(mode="after")
-    def _checked(self) -> "NmapSourceConfig":
-        # Errors name the instance: the loader's location alone is a list index.
-        from netbox_pipeline.sources.nmap import check_arguments, check_name_pattern, parse_targets
-
-        size = sum(t.size for t in parse_targets(self.hosts, instance=self.name))
-        if size > self.max_addresses and not self.allow_large:
-            raise ValueError(
-                f"nmap instance {self.name!r}: hosts cover {size} addresses, more than max_addresses "
-                f"{self.max_addresses}; narrow the target or set allow_large: true"
-            )
-        check_arguments(self.arguments, instance=self.name, field="arguments")
-        if self.service_arguments is not None:
-            check_arguments(self.service_arguments, instance=self.name, field="service_arguments")
-        check_name_pattern(self.device_name, instance=self.name)
-        return self
-
-    def targets(self) -> list[str]:
-        """The targets in nmap's syntax (full ranges become CIDR blocks)."""
-        from netbox_pipeline.sources.nmap import parse_targets
-
-        return [spec for t in parse_targets(self.hosts, instance=self.name) for spec in t.nmap_specs]
-
-
-class ProxmoxSourceConfig(_Instance):
-    host: str = Field(description="Any node of the cluster (name or address)")
-    port: int = Field(8006, ge=1, le=65535)
-    user: str = Field("root@pam", pattern=r"^[^@!\s]+@[^@!\s]+$", description="USER@REALM owning the token")
-    token_name: str | None = Field(None, description="API token id (the part after '!'); needs PVEAuditor on /")
-    token_value: SecretStr | None = Field(None, description="API token secret; from the environment only")
-    password: SecretStr | None = Field(None, description="Password (ticket auth) when no token is given")
-    verify_ssl: bool = Field(True, description="Verify the TLS certificate; false accepts any certificate")
-    ca_cert: str | None = Field(None, description="CA bundle (PEM) to verify a self-signed PVE certificate")
-    timeout_s: float = Field(30.0, gt=0, description="Per-request timeout in seconds")
-    site: str | None = Field(None, description="Site of the nodes and the cluster; default: defaults.site")
-    cluster_name: str | None = Field(None, description="Cluster name for a standalone node (else its node name)")
-    node_role: str | None = Field(None, description="Device role of the nodes; default: defaults.device_role")
-    node_manufacturer: str | None = Field(None, description="Default: defaults.manufacturer")
-    node_device_type: str | None = Field(None, description="Default: defaults.device_type")
-    vm_role: str | None = Field(None, description="Role of QEMU VMs; default: defaults.vm_role")
-    container_role: str | None = Field(None, description="Role of LXC containers; default: vm_role")
-
-
-class HomeAssistantSourceConfig(_Instance):
-    url: str
-    token: SecretStr | None = None
-    verify_ssl: bool = True
-    site: str | None = None
-
-
-class TrueNASSourceConfig(_Instance):
-    url: str
-    api_key: SecretStr | None = None
-    verify_ssl: bool = True
-    site: str | None = None
-
-
-class SourcesConfig(_Strict):
-    filesystem: list[FilesystemSourceConfig] = Field(default_factory=list)
-    nmap: list[NmapSourceConfig] = Field(default_factory=list)
-    proxmox: list[ProxmoxSourceConfig] = Field(default_factory=list)
-    home_assistant: list[HomeAssistantSourceConfig] = Field(default_factory=list)
-    truenas: list[TrueNASSourceConfig] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> "SourcesConfig":
-        for kind in SOURCE_KINDS:
+    def _unique_names(self) -> "_SourcesBase":
+        for kind in SOURCES:
             seen: set[str] = set()
             for instance in getattr(self, kind):
                 if instance.name in seen:
@@ -235,11 +143,14 @@ class SourcesConfig(_Strict):
                 seen.add(instance.name)
         return self
 
-    def instances(self, kind: str) -> list[_Instance]:
+    def instances(self, kind: str) -> list[InstanceConfig]:
         return list(getattr(self, kind))
 
     def configured_kinds(self) -> list[str]:
-        return [kind for kind in SOURCE_KINDS if getattr(self, kind)]
+        return [kind for kind in SOURCES if getattr(self, kind)]
+
+
+SourcesConfig = _build_sources_model()
 
 
 # --- the whole file -----------------------------------------------------------------------------
@@ -257,9 +168,15 @@ class PipelineConfig(BaseSettings):
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     precedence: PrecedenceConfig = Field(default_factory=PrecedenceConfig)
     deletion: DeletionConfig = Field(default_factory=DeletionConfig)
-    schedules: dict[Literal["filesystem", "nmap", "proxmox", "home_assistant", "truenas"], ScheduleConfig] = Field(
-        default_factory=dict
-    )
+    schedules: dict[str, ScheduleConfig] = Field(default_factory=dict, description="Per source kind")
+
+    @field_validator("schedules")
+    @classmethod
+    def _schedule_kinds(cls, value: dict[str, ScheduleConfig]) -> dict[str, ScheduleConfig]:
+        unknown = sorted(set(value) - set(SOURCES))
+        if unknown:
+            raise ValueError(f"unknown source kind(s) {unknown}; known: {list(SOURCES)}")
+        return value
 
     # Set by load_config, never by the file or the environment.
     _config_path: Path | None = PrivateAttr(None)
@@ -416,13 +333,14 @@ def _located_errors(exc: ValidationError, path: Path, node) -> list[str]:
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown key (not a setting; check the spelling)"
+            if len(loc) == 2 and loc[0] == "sources":
+                message = (f"unknown source kind {loc[1]!r}: this version has no collector for it "
+                           f"(known kinds: {', '.join(SOURCES)})")
         problems.append(f"{_where(path, node, loc)}: {_dotted(loc)}: {message}")
     return problems
 
 
 def _dotted(loc: tuple) -> str:
-    from netbox_pipeline.sources.base import error_path
-
     return error_path(loc) or "(top level)"
 
 

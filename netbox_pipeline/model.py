@@ -6,6 +6,7 @@ source, and the plan never writes or compares it.
 """
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -356,3 +357,75 @@ def _flatten(key: Any) -> list[Any]:
             out.extend(_flatten(part))
         return out
     return [key]
+
+
+# --- what a source returns ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """One bad record (or one bad field of it), located precisely enough to fix by hand."""
+
+    instance: str
+    location: str  # "path:line" (CSV: "path:row")
+    record_key: str | None
+    field: str | None  # e.g. "interfaces[1].mac"
+    message: str
+
+    def __str__(self) -> str:
+        where = self.location
+        if self.record_key:
+            where += f" {self.record_key}"
+        if self.field:
+            where += f" field {self.field}"
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "instance": self.instance,
+            "location": self.location,
+            "record_key": self.record_key,
+            "field": self.field,
+            "message": self.message,
+        }
+
+
+@dataclass
+class SourceResult:
+    source_kind: str
+    instance: str
+    status: Literal["ok", "failed"] = "ok"
+    error: str | None = None
+    records: list[Record] = field(default_factory=list)
+    # As received, for the staging DB: {record_type, record_key, location, payload}.
+    raw_records: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RecordError] = field(default_factory=list)
+    observed_at: datetime | None = None
+    # Said once per run, for the run's log and metadata (e.g. "no raw sockets: no MACs").
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        """Succeeded with at least one record: only then may its absences count towards pruning."""
+        return self.status == "ok" and len(self.records) > 0
+
+    def of_type(self, record_type: str) -> list[Record]:
+        return [r for r in self.records if record_type_of(r) == record_type]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for record in self.records:
+            name = record_type_of(record)
+            out[name] = out.get(name, 0) + 1
+        return out
+
+
+@dataclass(frozen=True)
+class CustomField:
+    """A custom field a source writes: created in NetBox with this type (4.6 rejects undeclared ones)."""
+
+    name: str
+    type: str  # NetBox custom field type: "integer", "text", ...
+    object_types: tuple[str, ...]  # content types, e.g. "virtualization.virtualmachine"
+    label: str
+    description: str

@@ -13,7 +13,7 @@ import dagster as dg
 from netbox_pipeline.config import PipelineConfig, load_config
 from netbox_pipeline.defs import SYNC_JOB, build_definitions
 from netbox_pipeline.defs.automation import refresh_job_name
-from netbox_pipeline.sources.registry import SOURCES
+from netbox_pipeline.sources import SOURCES
 
 INSTANCE_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
 # Every event still goes to the run's event log (the UI); the terminal gets warnings and errors.
@@ -50,7 +50,7 @@ def dagster_home(config: PipelineConfig) -> Path:
 
 def parse_selection(config: PipelineConfig, selection: list[str] | None) -> list[tuple[str, str]]:
     """`KIND` or `KIND:INSTANCE` → configured (kind, instance) pairs; unknown names are errors."""
-    configured = [(kind, i.name) for kind in config.sources.configured_kinds() if kind in SOURCES for i in config.sources.instances(kind)]
+    configured = [(kind, i.name) for kind in config.sources.configured_kinds() for i in config.sources.instances(kind)]
     if not selection:
         return configured
     chosen = []

@@ -14,16 +14,35 @@ from datetime import UTC, datetime
 from typing import Any
 
 from netbox_pipeline.config import PipelineConfig
-from netbox_pipeline.model import RECORD_TYPES, Inventory, key_text, record_type_of
+from netbox_pipeline.model import (
+    RECORD_TYPES,
+    Inventory,
+    RecordError,
+    SourceResult,
+    key_text,
+    record_type_of,
+)
 from netbox_pipeline.netbox.apply import Phase, TypeResult, apply_slice, build_id_index
 from netbox_pipeline.netbox.client import NetBoxClient
-from netbox_pipeline.netbox.schema import CUSTOM_FIELDS, READ_PARAMS, TYPES, LiveIndex, LiveState, build_live
+from netbox_pipeline.netbox.schema import (
+    READ_PARAMS,
+    TYPES,
+    LiveIndex,
+    LiveState,
+    build_live,
+)
 from netbox_pipeline.reconcile.desired import Problem, desired_objects
 from netbox_pipeline.reconcile.diff import jsonable
 from netbox_pipeline.reconcile.merge import merge
-from netbox_pipeline.reconcile.plan import Plan, PlanItem, blocking, build_plan, validate_plan
-from netbox_pipeline.sources.base import RecordError, SourceResult
-from netbox_pipeline.sources.registry import SOURCES
+from netbox_pipeline.reconcile.plan import (
+    Plan,
+    PlanItem,
+    blocking,
+    build_plan,
+    validate_plan,
+)
+from netbox_pipeline.sources import SOURCES, declared_custom_fields, stable_keys
+from netbox_pipeline.sources.contract import CollectContext
 from netbox_pipeline.staging import store
 
 log = logging.getLogger(__name__)
@@ -56,12 +75,16 @@ def find_instance(config: PipelineConfig, kind: str, name: str):
     raise KeyError(f"no {kind} source instance named {name!r} in the configuration (configured: {known})")
 
 
+def collect_context(config: PipelineConfig, observed_at: datetime) -> CollectContext:
+    return CollectContext(observed_at, config.defaults.model_dump(), config.resolve_path)
+
+
 def collect_source(config: PipelineConfig, staging, kind: str, instance_name: str, *, dagster_run_id: str | None = None) -> CollectSummary:
     """Pull one source instance and keep its snapshot; a failure is recorded, never raised here."""
     instance = find_instance(config, kind, instance_name)
     observed_at = datetime.now(UTC)
     try:
-        result = SOURCES[kind].collect(config, instance, observed_at)
+        result = SOURCES[kind].collect(instance, collect_context(config, observed_at))
     except Exception as exc:  # a collector bug must fail this instance only, with a message
         log.exception("%s:%s collector crashed", kind, instance_name)
         result = SourceResult(kind, instance_name, status="failed", error=f"{type(exc).__name__}: {exc}", observed_at=observed_at)
@@ -227,6 +250,7 @@ def make_plan(
         deletion_mode=config.deletion.mode,
         max_delete_ratio=config.deletion.max_ratio,
         owner_tag=config.netbox.owner_tag,
+        stable_keys=stable_keys(),
     )
     problems = validate_plan(plan, desired)
     with staging.session() as session:
@@ -399,7 +423,7 @@ def empty_instances(staged: dict, inventory: InventoryBuild) -> list[tuple[str, 
 def ensure_custom_fields(config: PipelineConfig, client: NetBoxClient | None, planned: PlannedSync) -> list[str]:
     """Create the custom fields the plan writes and NetBox lacks (4.6 rejects unknown keys).
 
-    Fields the pipeline declares (`schema.CUSTOM_FIELDS`, e.g. the Proxmox VMID) get their type;
+    Fields a source declares (`SourceKind.custom_fields`, e.g. the Proxmox VMID) get their type;
     keys from inventory files are text fields.
     """
     wanted: dict[str, set[str]] = {}
@@ -409,10 +433,11 @@ def ensure_custom_fields(config: PipelineConfig, client: NetBoxClient | None, pl
                 wanted.setdefault(name, set()).add(TYPES[item.type].content_type)
     if not wanted or client is None or planned.dry_run or config.netbox.dry_run:
         return []
+    declared_fields = declared_custom_fields()
     existing = {cf["name"]: cf for cf in client.list_all("extras/custom-fields")}
     created = []
     for name, content_types in sorted(wanted.items()):
-        declared = CUSTOM_FIELDS.get(name)
+        declared = declared_fields.get(name)
         content_types |= set(declared.object_types) if declared else set()
         if name in existing:
             have = set(existing[name].get("object_types") or [])

@@ -87,6 +87,35 @@ def test_unknown_section_is_an_error(tmp_path):
     assert "sourcez: unknown key" in problems_of(path)[0]
 
 
+def test_a_source_kind_with_no_collector_is_a_located_error(tmp_path):
+    # Accepting it would give a green run that never looked at the system the user configured.
+    path = write(tmp_path, """
+        sources:
+          filesystem:
+            - {name: rack, path: rack.yaml}
+          snmp:
+            - {name: core, host: 127.0.0.1}
+    """)
+    assert problems_of(path) == [
+        f"{path}:6: sources.snmp: unknown source kind 'snmp': this version has no collector for it "
+        "(known kinds: filesystem, proxmox, nmap)"
+    ]
+
+
+def test_every_registered_kind_is_a_sources_key_with_its_own_model():
+    from netbox_pipeline.config import SourcesConfig
+    from netbox_pipeline.sources import SOURCES
+
+    assert set(SourcesConfig.model_fields) == set(SOURCES)
+    for kind, source in SOURCES.items():
+        assert SourcesConfig.model_fields[kind].annotation == list[source.config_model]
+
+
+def test_schedules_name_registered_kinds_only(tmp_path):
+    path = write(tmp_path, "schedules: {snmp: {cron: '0 * * * *'}}\n")
+    assert "unknown source kind(s) ['snmp']" in problems_of(path)[0]
+
+
 def test_wrong_type_and_range(tmp_path):
     path = write(tmp_path, """
         netbox: {chunk_size: 0}

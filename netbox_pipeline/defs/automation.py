@@ -13,7 +13,7 @@ import dagster as dg
 
 from netbox_pipeline.config import PipelineConfig, ScheduleConfig
 from netbox_pipeline.defs.resources import PipelineResource
-from netbox_pipeline.sources.registry import SOURCES
+from netbox_pipeline.sources import SOURCES
 
 FILE_SENSOR = "inventory_files_sensor"
 AUTOMATION_SENSOR = "netbox_pipeline_automation"
@@ -28,7 +28,6 @@ def build_refresh_jobs(config: PipelineConfig) -> list:
         dg.define_asset_job(refresh_job_name(kind), selection=dg.AssetSelection.assets(SOURCES[kind].asset_name),
                             description=f"Re-pull {kind} sources (choose the instances as partitions)")
         for kind in config.sources.configured_kinds()
-        if kind in SOURCES
     ]
 
 
@@ -36,8 +35,6 @@ def build_schedules(config: PipelineConfig) -> list[dg.ScheduleDefinition]:
     """One schedule per configured source kind: its `schedules:` entry, else the kind's default, stopped."""
     schedules = []
     for kind in config.sources.configured_kinds():
-        if kind not in SOURCES:
-            continue
         settings = config.schedules.get(kind) or ScheduleConfig(cron=SOURCES[kind].default_cron)
         instances = [instance.name for instance in config.sources.instances(kind)]
         schedules.append(_schedule(kind, settings.cron, settings.timezone, settings.enabled, instances))

@@ -13,7 +13,14 @@ from netbox_pipeline.defs.resources import PipelineResource
 from netbox_pipeline.model import key_text
 from netbox_pipeline.netbox.apply import TypeResult
 from netbox_pipeline.netbox.schema import TYPES, second_pass_fields
-from netbox_pipeline.steps import PlannedSync, apply_type, ensure_custom_fields, netbox_client, record_missing_runs, rejected_in_plan
+from netbox_pipeline.steps import (
+    PlannedSync,
+    apply_type,
+    ensure_custom_fields,
+    netbox_client,
+    record_missing_runs,
+    rejected_in_plan,
+)
 
 POOL = "netbox_writes"
 NO_REJECTIONS = "no_rejections"

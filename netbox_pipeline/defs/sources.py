@@ -8,7 +8,7 @@ import dagster as dg
 
 from netbox_pipeline.config import PipelineConfig
 from netbox_pipeline.defs.resources import PipelineResource
-from netbox_pipeline.sources.registry import SOURCES
+from netbox_pipeline.sources import SOURCES
 from netbox_pipeline.steps import collect_source
 
 RECORD_CHECK = "records_valid"
@@ -19,7 +19,7 @@ def source_partitions(config: PipelineConfig, kind: str) -> dg.StaticPartitionsD
 
 
 def build_source_assets(config: PipelineConfig) -> list[dg.AssetsDefinition]:
-    return [_source_asset(config, kind) for kind in config.sources.configured_kinds() if kind in SOURCES]
+    return [_source_asset(config, kind) for kind in config.sources.configured_kinds()]
 
 
 def _source_asset(config: PipelineConfig, kind: str) -> dg.AssetsDefinition:

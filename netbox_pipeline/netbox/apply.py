@@ -13,7 +13,13 @@ from typing import Any, Literal
 
 from netbox_pipeline.model import key_text
 from netbox_pipeline.netbox.client import BulkOutcome, NetBoxClient, NetBoxError
-from netbox_pipeline.netbox.schema import LiveIndex, UnresolvedReference, from_live, get_type, to_payload
+from netbox_pipeline.netbox.schema import (
+    LiveIndex,
+    UnresolvedReference,
+    from_live,
+    get_type,
+    to_payload,
+)
 from netbox_pipeline.reconcile.diff import jsonable
 from netbox_pipeline.reconcile.plan import PlanItem
 

@@ -8,13 +8,13 @@ re-reads by natural key first, so no duplicate is ever made).
 """
 
 import logging
-from urllib.parse import urlsplit, urlunsplit
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pynetbox
 import requests

@@ -83,9 +83,6 @@ class NetBoxType:
     # Live keys of second-pass references, built from the nested object and the owner's key,
     # because the referenced type is read after this one.
     live_keys: Mapping[str, Callable[[Mapping[str, Any], Key], Key]] = field(default_factory=dict)
-    # An identity that survives a rename: fields (a custom field as "custom_fields.<name>") that
-    # match a desired object to a live one when their natural keys differ (see `stable_key`).
-    stable_key: tuple[str, ...] = ()
 
     @property
     def compared(self) -> tuple[str, ...]:
@@ -204,7 +201,6 @@ VIRTUAL_MACHINES = NetBoxType(
     choices=("status",), second_pass=("primary_ip4",), live_keys={"primary_ip4": _primary_ip_key},
     prunable=True, offline_status="offline", create_only={"status": "active"},
     # A hypervisor's own id: a VM renamed there is renamed here, not duplicated.
-    stable_key=("cluster", "custom_fields.proxmox_vmid"),
 )
 VM_INTERFACES = NetBoxType(
     name="vm_interfaces", endpoint="virtualization/interfaces",
@@ -271,25 +267,6 @@ _REGISTRATION: tuple[NetBoxType, ...] = (
 )
 TYPES: dict[str, NetBoxType] = {t.name: t for t in _REGISTRATION}
 _BY_CONTENT_TYPE: dict[str, NetBoxType] = {t.content_type: t for t in _REGISTRATION}
-
-
-@dataclass(frozen=True)
-class CustomField:
-    """A custom field the pipeline writes; NetBox 4.6 rejects values of undeclared ones."""
-
-    name: str
-    type: str  # NetBox custom field type: "integer", "text", ...
-    object_types: tuple[str, ...]
-    label: str
-    description: str
-
-
-CUSTOM_FIELDS: dict[str, CustomField] = {
-    cf.name: cf for cf in (
-        CustomField("proxmox_vmid", "integer", ("virtualization.virtualmachine",), "Proxmox VMID",
-                    "The VM or container id in its Proxmox VE cluster (identity across renames)"),
-    )
-}
 
 
 def get_type(nbtype: "NetBoxType | str") -> NetBoxType:
@@ -388,13 +365,17 @@ def key_from_fields(nbtype: "NetBoxType | str", fields: Mapping[str, Any]) -> Ke
     return tuple(parts)
 
 
-def stable_key_of(nbtype: "NetBoxType | str", fields: Mapping[str, Any]) -> Key | None:
-    """The rename-proof identity of an object in comparison form; None when it has none."""
+def stable_key_of(nbtype: "NetBoxType | str", stable_key: tuple[str, ...], fields: Mapping[str, Any]) -> Key | None:
+    """The rename-proof identity of an object in comparison form; None when it has none.
+
+    `stable_key` names fields (a custom field as "custom_fields.<name>") that a source declares
+    as an identity surviving renames (sources' `SourceKind.stable_keys`).
+    """
     t = get_type(nbtype)
-    if not t.stable_key:
+    if not stable_key:
         return None
     parts: list[Any] = []
-    for name in t.stable_key:
+    for name in stable_key:
         if name.startswith("custom_fields."):
             value = normalise_custom_fields(fields.get("custom_fields")).get(name.split(".", 1)[1])
         else:

@@ -11,7 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from netbox_pipeline.netbox.schema import NetBoxType, get_type, normalise_field, values_equal
+from netbox_pipeline.netbox.schema import (
+    NetBoxType,
+    get_type,
+    normalise_field,
+    values_equal,
+)
 from netbox_pipeline.reconcile.normalise import normalise_custom_fields, normalise_tags
 
 DriftPolicy = Literal["overwrite", "keep"]

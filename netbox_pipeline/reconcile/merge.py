@@ -26,13 +26,13 @@ from netbox_pipeline.model import (
     IPAddress,
     Provenance,
     Service,
+    SourceResult,
     VirtualMachine,
     VMInterface,
     key_text,
     record_type_of,
 )
 from netbox_pipeline.reconcile.normalise import fold_name, ip_host, slugify
-from netbox_pipeline.sources.base import SourceResult
 
 DEFAULT_PRECEDENCE: dict[str, list[str]] = {
     "default": ["filesystem", "proxmox", "truenas", "home_assistant", "nmap"],

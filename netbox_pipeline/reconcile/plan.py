@@ -196,9 +196,10 @@ def build_plan(
     deletion_mode: DeletionMode = "delete",
     max_delete_ratio: float = 0.1,
     owner_tag: str = OWNER_TAG,
+    stable_keys: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Plan:
     live_objects, duplicates = _live_by_type(live)
-    renames = match_renames(desired, live_objects)
+    renames = match_renames(desired, live_objects, stable_keys or {})
     moved: dict[tuple[str, Key], Key] = {}
     if renames:
         live_objects, moved = rekey_live(live_objects, renames)
@@ -250,21 +251,21 @@ def build_plan(
 
 
 def match_renames(
-    desired: Mapping[str, Mapping[Key, DesiredObject]], live: Mapping[str, Mapping[Key, LiveObject]]
+    desired: Mapping[str, Mapping[Key, DesiredObject]], live: Mapping[str, Mapping[Key, LiveObject]],
+    stable_keys: Mapping[str, tuple[str, ...]],
 ) -> dict[tuple[str, Key], Key]:
     """(type, live key) -> desired key, for objects whose stable key matches across a rename."""
     renames: dict[tuple[str, Key], Key] = {}
-    for t in TYPES.values():
-        if not t.stable_key:
-            continue
+    for type_name, stable_key in stable_keys.items():
+        t = TYPES[type_name]
         wanted, present = desired.get(t.name, {}), live.get(t.name, {})
         gone: dict[Key, Key] = {}
         for key, obj in present.items():
-            stable = stable_key_of(t, obj.fields)
+            stable = stable_key_of(t, stable_key, obj.fields)
             if key not in wanted and stable is not None:
                 gone.setdefault(stable, key)
         for key, obj in wanted.items():
-            stable = stable_key_of(t, obj.fields) if key not in present else None
+            stable = stable_key_of(t, stable_key, obj.fields) if key not in present else None
             old = gone.pop(stable, None) if stable is not None else None
             if old is not None:
                 renames[(t.name, old)] = key

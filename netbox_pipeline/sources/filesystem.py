@@ -17,16 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
-from netbox_pipeline.model import RECORD_TYPES, key_text
+from netbox_pipeline.model import RECORD_TYPES, RecordError, SourceResult, key_text
 from netbox_pipeline.sources.base import (
-    RecordError,
-    SourceResult,
     failed_result,
     stamp_provenance,
     validation_problems,
 )
+from netbox_pipeline.sources.contract import CollectContext, InstanceConfig, SourceKind
 
 SOURCE_KIND = "filesystem"
 
@@ -483,3 +482,25 @@ def parse_interfaces_cell(cell: str) -> list[dict[str, Any]]:
                 interface[key] = value
         interfaces.append(interface)
     return interfaces
+
+
+# --- configuration and registration ---------------------------------------------------------
+
+
+class FilesystemSourceConfig(InstanceConfig):
+    path: str = Field(description="YAML, JSON or CSV inventory file; relative to the config file")
+
+
+def _collect(instance: FilesystemSourceConfig, context: CollectContext) -> SourceResult:
+    return read_inventory_file(context.resolve_path(instance.path), instance.name,
+                               observed_at=context.observed_at, defaults=context.defaults)
+
+
+KIND = SourceKind(
+    kind=SOURCE_KIND,
+    asset_name="filesystem_inventory",
+    description="Hand-kept inventory files (YAML, JSON, CSV)",
+    config_model=FilesystemSourceConfig,
+    collect=_collect,
+    default_cron="*/15 * * * *",
+)

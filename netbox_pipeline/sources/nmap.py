@@ -25,23 +25,92 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import nmap
-from pydantic import ValidationError
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from netbox_pipeline.config import NmapSourceConfig
-from netbox_pipeline.model import Device, IPAddress, Record, Service, key_text, record_type_of
+from netbox_pipeline.model import (
+    DEVICE_STATUSES,
+    Device,
+    IPAddress,
+    Record,
+    RecordError,
+    Service,
+    SourceResult,
+    key_text,
+    record_type_of,
+)
 from netbox_pipeline.reconcile.normalise import normalise_mac
 from netbox_pipeline.sources.base import (
-    RecordError,
-    SourceResult,
     failed_result,
     stamp_provenance,
     validation_problems,
 )
+from netbox_pipeline.sources.contract import CollectContext, InstanceConfig, SourceKind
 
 SOURCE_KIND = "nmap"
+
+
+class NmapSourceConfig(InstanceConfig):
+    """One network to scan with nmap (see docs/source-nmap.md)."""
+
+    hosts: str | list[str] = Field(
+        description="IPv4 targets: addresses, CIDR networks (10.0.0.0/24), nmap octet ranges "
+        "(10.0.0.1-50, 10.0.1,3.1-254), full ranges (10.0.0.10-10.0.1.20); a list or separated by "
+        "spaces or commas"
+    )
+    site: str | None = Field(None, description="Site of discovered devices; default: defaults.site")
+    role: str | None = Field(None, description="Device role of discovered devices; default: defaults.device_role")
+    tags: list[str] = Field(default_factory=list, description="Tags put on every record this target produces")
+    arguments: str = Field("-T4", description="Extra nmap arguments for the discovery pass (-sn and -n are added)")
+    service_arguments: str | None = Field(
+        None, description="nmap arguments for the service pass on the hosts found, e.g. "
+        "'-sV -T4 -p 22,80,443'; none: no service pass"
+    )
+    os_detection: bool = Field(False, description="Guess the OS (-O --osscan-guess); needs root or CAP_NET_RAW")
+    os_min_accuracy: int = Field(90, ge=0, le=100, description="Lowest OS-guess accuracy (%) that sets the platform")
+    unknown_hosts: Literal["device", "ip_only"] = Field(
+        "device", description="A live host becomes a discovered device (MAC, services) or only an IP address"
+    )
+    device_name: str = Field(
+        "host-{ip_dashed}", description="Name pattern of discovered devices; placeholders: "
+        + ", ".join("{" + p + "}" for p in ("ip", "ip_dashed", "mac", "hostname", "dns_name", "instance"))
+    )
+    device_status: str = Field("active", description="Status of discovered devices")
+    resolve_dns: bool = Field(False, description="Reverse-resolve names (otherwise nmap runs with -n)")
+    max_addresses: int = Field(65536, ge=1, description="Largest target (addresses) scanned without allow_large")
+    allow_large: bool = Field(False, description="Scan targets larger than max_addresses")
+    timeout_s: float = Field(600.0, gt=0, description="Whole scan of this target (all passes), seconds")
+    nmap_path: str | None = Field(None, description="nmap executable; default: nmap on PATH")
+
+    @field_validator("device_status")
+    @classmethod
+    def _device_status(cls, value: str) -> str:
+        lowered = value.strip().lower()
+        if lowered not in DEVICE_STATUSES:
+            raise ValueError(f"invalid device status {value!r}; expected one of {', '.join(sorted(DEVICE_STATUSES))}")
+        return lowered
+
+    @model_validator(mode="after")
+    def _checked(self) -> "NmapSourceConfig":
+        # Errors name the instance: the loader's location alone is a list index.
+        size = sum(t.size for t in parse_targets(self.hosts, instance=self.name))
+        if size > self.max_addresses and not self.allow_large:
+            raise ValueError(
+                f"nmap instance {self.name!r}: hosts cover {size} addresses, more than max_addresses "
+                f"{self.max_addresses}; narrow the target or set allow_large: true"
+            )
+        check_arguments(self.arguments, instance=self.name, field="arguments")
+        if self.service_arguments is not None:
+            check_arguments(self.service_arguments, instance=self.name, field="service_arguments")
+        check_name_pattern(self.device_name, instance=self.name)
+        return self
+
+    def targets(self) -> list[str]:
+        """The targets in nmap's syntax (full ranges become CIDR blocks)."""
+        return [spec for t in parse_targets(self.hosts, instance=self.name) for spec in t.nmap_specs]
+
 INTERFACE_NAME = "nmap0"
 DESCRIPTION_MAX = 200  # NetBox's limit for service descriptions
 CAP_NET_RAW = 13
@@ -592,3 +661,19 @@ def _build(cls: type, payload: dict[str, Any], result: SourceResult, location: s
             result.errors.append(RecordError(result.instance, location, str(payload.get("name") or
                                              payload.get("address")), path or None, message))
         return None
+
+
+# --- registration ---------------------------------------------------------------------------
+
+
+def _collect(instance: NmapSourceConfig, context: CollectContext) -> SourceResult:
+    return collect_nmap(instance, context.observed_at, defaults=context.defaults)
+
+
+KIND = SourceKind(
+    kind=SOURCE_KIND,
+    asset_name="nmap_scan",
+    description="Network discovery with nmap: live IPs, MACs and vendors, services, OS guesses",
+    config_model=NmapSourceConfig,
+    collect=_collect,
+)

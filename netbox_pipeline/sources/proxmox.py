@@ -19,12 +19,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import Field, SecretStr, ValidationError
 
 from netbox_pipeline.model import (
     Cluster,
+    CustomField,
     Device,
     Interface,
+    RecordError,
+    SourceResult,
     VirtualDisk,
     VirtualMachine,
     VMInterface,
@@ -33,17 +36,16 @@ from netbox_pipeline.model import (
 )
 from netbox_pipeline.reconcile.normalise import fold_name, normalise_mac
 from netbox_pipeline.sources.base import (
-    RecordError,
-    SourceResult,
     failed_result,
     stamp_provenance,
     validation_problems,
 )
+from netbox_pipeline.sources.contract import CollectContext, InstanceConfig, SourceKind
 
 SOURCE_KIND = "proxmox"
 CLUSTER_TYPE = "Proxmox VE"
 NODE_PLATFORM = "Proxmox VE"
-VMID_FIELD = "proxmox_vmid"  # netbox.schema.CUSTOM_FIELDS declares it
+VMID_FIELD = "proxmox_vmid"  # declared in KIND.custom_fields; a VM's identity across renames
 
 QEMU_PLATFORMS = {
     "l26": "Linux", "l24": "Linux", "win11": "Windows 11", "win10": "Windows 10", "win8": "Windows 8",
@@ -90,7 +92,7 @@ def collect_proxmox(
     config: Any, *, observed_at: datetime, defaults: Mapping[str, Any] | None = None,
     ca_cert: Path | None = None,
 ) -> SourceResult:
-    """One configured cluster (`config.ProxmoxSourceConfig`) -> its SourceResult; never raises."""
+    """One configured cluster (`ProxmoxSourceConfig`) -> its SourceResult; never raises."""
     defaults = defaults or {}
     where = f"{config.host}:{config.port}"
     secrets = [s.get_secret_value() for s in (config.token_value, config.password) if s is not None]
@@ -611,3 +613,43 @@ def usable_address(value: Any) -> str | None:
         return None
     return str(interface)
 
+
+# --- configuration and registration ---------------------------------------------------------
+
+
+class ProxmoxSourceConfig(InstanceConfig):
+    host: str = Field(description="Any node of the cluster (name or address)")
+    port: int = Field(8006, ge=1, le=65535)
+    user: str = Field("root@pam", pattern=r"^[^@!\s]+@[^@!\s]+$", description="USER@REALM owning the token")
+    token_name: str | None = Field(None, description="API token id (the part after '!'); needs PVEAuditor on /")
+    token_value: SecretStr | None = Field(None, description="API token secret; from the environment only")
+    password: SecretStr | None = Field(None, description="Password (ticket auth) when no token is given")
+    verify_ssl: bool = Field(True, description="Verify the TLS certificate; false accepts any certificate")
+    ca_cert: str | None = Field(None, description="CA bundle (PEM) to verify a self-signed PVE certificate")
+    timeout_s: float = Field(30.0, gt=0, description="Per-request timeout in seconds")
+    site: str | None = Field(None, description="Site of the nodes and the cluster; default: defaults.site")
+    cluster_name: str | None = Field(None, description="Cluster name for a standalone node (else its node name)")
+    node_role: str | None = Field(None, description="Device role of the nodes; default: defaults.device_role")
+    node_manufacturer: str | None = Field(None, description="Default: defaults.manufacturer")
+    node_device_type: str | None = Field(None, description="Default: defaults.device_type")
+    vm_role: str | None = Field(None, description="Role of QEMU VMs; default: defaults.vm_role")
+    container_role: str | None = Field(None, description="Role of LXC containers; default: vm_role")
+
+
+def _collect(instance: ProxmoxSourceConfig, context: CollectContext) -> SourceResult:
+    ca_cert = context.resolve_path(instance.ca_cert) if instance.ca_cert else None
+    return collect_proxmox(instance, observed_at=context.observed_at, defaults=context.defaults, ca_cert=ca_cert)
+
+
+KIND = SourceKind(
+    kind=SOURCE_KIND,
+    asset_name="proxmox_inventory",
+    description="Proxmox VE clusters: nodes, VMs and containers",
+    config_model=ProxmoxSourceConfig,
+    collect=_collect,
+    custom_fields=(
+        CustomField(VMID_FIELD, "integer", ("virtualization.virtualmachine",), "Proxmox VMID",
+                    "The VM or container id in its Proxmox VE cluster (identity across renames)"),
+    ),
+    stable_keys={"virtual_machines": ("cluster", f"custom_fields.{VMID_FIELD}")},
+)

@@ -2,10 +2,8 @@ from datetime import datetime, timezone
 
 from pydantic import ValidationError
 
-from netbox_pipeline.model import Device
+from netbox_pipeline.model import Device, RecordError, SourceResult
 from netbox_pipeline.sources.base import (
-    RecordError,
-    SourceResult,
     error_path,
     failed_result,
     stamp_provenance,

@@ -9,7 +9,10 @@ import yaml
 
 from netbox_pipeline.model import Device, VirtualMachine
 from netbox_pipeline.sandbox.demo_estate import interfaces_cell
-from netbox_pipeline.sources.filesystem import parse_interfaces_cell, read_inventory_file
+from netbox_pipeline.sources.filesystem import (
+    parse_interfaces_cell,
+    read_inventory_file,
+)
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 GOOD = {"name": "good-1", "site": "home"}

@@ -15,15 +15,17 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from netbox_pipeline.config import ConfigError, NmapSourceConfig, PipelineConfig, load_config
+from netbox_pipeline.config import ConfigError, PipelineConfig, load_config
 from netbox_pipeline.model import Device, IPAddress, Service
 from netbox_pipeline.netbox.schema import build_live
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
 from netbox_pipeline.reconcile.plan import build_plan, validate_plan
+from netbox_pipeline.sources import SOURCES
 from netbox_pipeline.sources.base import SourceResult
 from netbox_pipeline.sources.filesystem import read_inventory_file
 from netbox_pipeline.sources.nmap import (
+    NmapSourceConfig,
     Privileges,
     collect_nmap,
     combine_scans,
@@ -32,7 +34,7 @@ from netbox_pipeline.sources.nmap import (
     parse_targets,
     scan_plan,
 )
-from netbox_pipeline.sources.registry import SOURCES
+from netbox_pipeline.steps import collect_context
 from netbox_pipeline_tests.conftest import REPO_ROOT, require_real
 from netbox_pipeline_tests.reconcile.test_plan import FakeNetBox, writes
 from netbox_pipeline_tests.sources.nmap_lab import HOSTS, SCAN_PORTS, SCANNER_IP
@@ -466,7 +468,7 @@ def lab_instance(nmap_lab) -> NmapSourceConfig:
 def lab_scan(lab_instance) -> SourceResult:
     """`nmap_scan` materialised through the registry, as root, against the lab."""
     pipeline = PipelineConfig(sources={"nmap": [lab_instance.model_dump()]})
-    result = SOURCES["nmap"].collect(pipeline, pipeline.sources.nmap[0], NOW)
+    result = SOURCES["nmap"].collect(pipeline.sources.nmap[0], collect_context(pipeline, NOW))
     assert result.status == "ok", result.error
     return result
 
@@ -542,7 +544,7 @@ def test_lab_unprivileged_scan_records_ips_and_services_but_no_macs_and_says_why
     code = (
         "import json, sys\n"
         "from datetime import datetime, timezone\n"
-        "from netbox_pipeline.config import NmapSourceConfig\n"
+        "from netbox_pipeline.sources.nmap import NmapSourceConfig\n"
         "from netbox_pipeline.sources.nmap import collect_nmap\n"
         "c = NmapSourceConfig(name='lab', hosts=sys.argv[1], site='lab', os_detection=True,\n"
         "                     service_arguments='-sV -T4 -p ' + sys.argv[2], timeout_s=120)\n"

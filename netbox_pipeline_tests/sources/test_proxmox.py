@@ -7,14 +7,16 @@ from datetime import datetime, timezone
 import pytest
 from pydantic import SecretStr
 
-from netbox_pipeline.config import Defaults, ProxmoxSourceConfig, load_config
-from netbox_pipeline.netbox.schema import CUSTOM_FIELDS, build_live
+from netbox_pipeline.config import Defaults, load_config
+from netbox_pipeline.netbox.schema import build_live
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
 from netbox_pipeline.reconcile.plan import build_plan, validate_plan
 from netbox_pipeline.sandbox.proxmox import ProxmoxSandbox
+from netbox_pipeline.sources import SOURCES, declared_custom_fields, stable_keys
 from netbox_pipeline.sources.proxmox import (
     VMID_FIELD,
+    ProxmoxSourceConfig,
     agent_enabled,
     cluster_name_of,
     collect_proxmox,
@@ -30,7 +32,7 @@ from netbox_pipeline.sources.proxmox import (
     unique_guest_names,
     usable_address,
 )
-from netbox_pipeline.sources.registry import SOURCES
+from netbox_pipeline.steps import collect_context
 from netbox_pipeline_tests.reconcile.test_plan import FakeNetBox
 
 NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)
@@ -377,7 +379,7 @@ sources:
 """)
     config = load_config(path)
     (instance,) = config.sources.proxmox
-    result = SOURCES["proxmox"].collect(config, instance, NOW)
+    result = SOURCES["proxmox"].collect(instance, collect_context(config, NOW))
     assert result.status == "ok", result.error
     vms = by_name(result, "virtual_machine")
     assert (vms["web01"].role, vms["dns01"].role, vms["web01"].site) == ("Guest", "Container", "Basement")
@@ -423,7 +425,7 @@ def plan_for(pve_results, netbox: ProxmoxFakeNetBox, **options):
     desired = desired_objects(merge(results), defaults=DEFAULTS)
     healthy = {(r.source_kind, r.instance) for r in results if r.healthy}
     plan = build_plan(desired, build_live(netbox.snapshot()), object_map=netbox.stored_object_map(),
-                      healthy_instances=healthy, **options)
+                      healthy_instances=healthy, stable_keys=stable_keys(), **options)
     return desired, plan
 
 
@@ -536,7 +538,7 @@ def test_agent_error_on_one_vm_leaves_the_rest_intact(synced):
 
 
 def test_vmid_custom_field_is_declared():
-    spec = CUSTOM_FIELDS[VMID_FIELD]
+    spec = declared_custom_fields()[VMID_FIELD]
     assert (spec.type, spec.object_types) == ("integer", ("virtualization.virtualmachine",))
 
 

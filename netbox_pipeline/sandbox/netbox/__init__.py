@@ -8,7 +8,13 @@
 from .allowlist import ALLOWED_MISMATCHES
 from .faults import Faults
 from .reqlog import RequestLogEntry
-from .server import DEFAULT_V1_TOKEN, DEFAULT_V2_TOKEN, NetBoxSandbox, main, serve_forever
+from .server import (
+    DEFAULT_V1_TOKEN,
+    DEFAULT_V2_TOKEN,
+    NetBoxSandbox,
+    main,
+    serve_forever,
+)
 
 __all__ = [
     "ALLOWED_MISMATCHES", "DEFAULT_V1_TOKEN", "DEFAULT_V2_TOKEN", "Faults", "NetBoxSandbox", "RequestLogEntry",

@@ -5,7 +5,13 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from .resources import BY_ENDPOINT, BY_OBJECT_TYPE, GENERIC, Resource, endpoint_for_schema
+from .resources import (
+    BY_ENDPOINT,
+    BY_OBJECT_TYPE,
+    GENERIC,
+    Resource,
+    endpoint_for_schema,
+)
 from .store import Record, Store
 
 CF_DATA_TYPES = {

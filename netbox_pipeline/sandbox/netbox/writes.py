@@ -9,7 +9,14 @@ from typing import Any
 
 from . import rules
 from .render import Context, custom_fields_for
-from .resources import BY_ENDPOINT, BY_OBJECT_TYPE, GENERIC, GENERIC_TARGETS, Resource, endpoint_for_schema
+from .resources import (
+    BY_ENDPOINT,
+    BY_OBJECT_TYPE,
+    GENERIC,
+    GENERIC_TARGETS,
+    Resource,
+    endpoint_for_schema,
+)
 from .store import Record
 
 REQUIRED = "This field is required."

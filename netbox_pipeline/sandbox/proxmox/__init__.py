@@ -5,8 +5,24 @@
         ...  # point proxmoxer at pve.host / pve.port, trusting pve.ca_cert_path
 """
 
-from .estate import AGENT_ERROR, AGENT_NOT_RUNNING, AGENT_OK, Cluster, Guest, Nic, Node, generate_cluster
-from .server import DEFAULT_SECRET, DEFAULT_TOKEN_ID, ProxmoxSandbox, RequestLogEntry, main, serve_forever
+from .estate import (
+    AGENT_ERROR,
+    AGENT_NOT_RUNNING,
+    AGENT_OK,
+    Cluster,
+    Guest,
+    Nic,
+    Node,
+    generate_cluster,
+)
+from .server import (
+    DEFAULT_SECRET,
+    DEFAULT_TOKEN_ID,
+    ProxmoxSandbox,
+    RequestLogEntry,
+    main,
+    serve_forever,
+)
 
 __all__ = [
     "AGENT_ERROR", "AGENT_NOT_RUNNING", "AGENT_OK", "Cluster", "DEFAULT_SECRET", "DEFAULT_TOKEN_ID", "Guest",
