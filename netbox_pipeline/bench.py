@@ -294,7 +294,7 @@ def naive_sync(url: str, token: str, devices: list[dict[str, Any]]) -> int:
 
 
 def _slug(name: str) -> str:
-    from netbox_pipeline.reconcile.normalise import slugify
+    from netbox_pipeline.values import slugify
 
     return slugify(name)
 

@@ -122,7 +122,7 @@ def _print_applied(outcome) -> None:
         applied = store.runs_of_dagster_runs(session, "apply", [run.run_id for run in outcome.runs])
     totals: dict[str, dict[str, int]] = {}
     for run in applied:
-        row = totals.setdefault(run["source_kind"], {})
+        row = totals.setdefault(run["object_type"], {})
         for name, n in (run.get("counts") or {}).items():
             row[name] = row.get(name, 0) + n
     changed = {t: c for t, c in totals.items() if any(c.get(k) for k in ("created", "updated", "deleted", "failed"))}
@@ -238,10 +238,11 @@ def _history(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs recorded yet in {db.url_for_display}")
         return EXIT_OK
-    print(f"{'started (UTC)':<20} {'kind':<10} {'source':<24} {'status':<8} {'dry':<4} counts")
+    print(f"{'started (UTC)':<20} {'kind':<10} {'source / type':<24} {'status':<8} {'dry':<4} counts")
     for run in runs:
         started = run["started_at"].strftime("%Y-%m-%d %H:%M:%S") if run.get("started_at") else "-"
-        source = ":".join(p for p in (run.get("source_kind"), run.get("instance")) if p) or "-"
+        parts = (run.get("object_type"), run.get("phase")) if run.get("object_type") else (run.get("source_kind"), run.get("instance"))
+        source = ":".join(p for p in parts if p) or "-"
         counts = ", ".join(f"{k}={v}" for k, v in sorted((run.get("counts") or {}).items()))
         print(f"{started:<20} {run['kind']:<10} {source:<24} {run['status']:<8} {'yes' if run.get('dry_run') else 'no':<4} {counts}")
     return EXIT_OK

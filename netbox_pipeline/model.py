@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from netbox_pipeline.reconcile.normalise import (
+from netbox_pipeline.values import (
     fold_name,
     ip_host,
     normalise_ip,

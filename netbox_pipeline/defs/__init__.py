@@ -9,9 +9,8 @@ from netbox_pipeline.defs.automation import (
     build_refresh_jobs,
     build_schedules,
 )
-from netbox_pipeline.defs.inventory import build_inventory_asset
 from netbox_pipeline.defs.netbox import NETBOX_ASSETS
-from netbox_pipeline.defs.plan import netbox_snapshot, sync_plan
+from netbox_pipeline.defs.plan import build_planning_assets
 from netbox_pipeline.defs.resources import PipelineResource
 from netbox_pipeline.defs.sources import build_source_assets
 
@@ -27,7 +26,7 @@ def build_definitions(config: PipelineConfig, *, force_dry_run: bool = False) ->
     sensors = build_file_sensor(config)
     if source_assets:
         # Without any source there is nothing to merge, plan or write.
-        assets += [build_inventory_asset([a.key for a in source_assets]), netbox_snapshot, sync_plan, *NETBOX_ASSETS]
+        assets += [build_planning_assets([a.key for a in source_assets]), *NETBOX_ASSETS]
         downstream = dg.AssetSelection.groups(*DOWNSTREAM_GROUPS)
         jobs.append(dg.define_asset_job(SYNC_JOB, selection=downstream, description="Merge, plan and write to NetBox from the latest snapshots"))
         sensors.append(build_automation_sensor(downstream))
@@ -37,8 +36,7 @@ def build_definitions(config: PipelineConfig, *, force_dry_run: bool = False) ->
         schedules=build_schedules(config),
         sensors=sensors,
         resources={
+            # No IO manager: assets pass nothing in memory; the staging DB is the one data plane.
             "pipeline": PipelineResource(config_path=config_path, force_dry_run=force_dry_run),
-            # Explicit, so that in-process runs (the CLI) keep outputs where the UI's runs find them.
-            "io_manager": dg.FilesystemIOManager(),
         },
     )

@@ -13,14 +13,8 @@ from netbox_pipeline.defs.resources import PipelineResource
 from netbox_pipeline.model import key_text
 from netbox_pipeline.netbox.apply import TypeResult
 from netbox_pipeline.netbox.schema import TYPES, second_pass_fields
-from netbox_pipeline.steps import (
-    PlannedSync,
-    apply_type,
-    ensure_custom_fields,
-    netbox_client,
-    record_missing_runs,
-    rejected_in_plan,
-)
+from netbox_pipeline.stages.apply import apply_type, ensure_custom_fields, plan_to_apply, plan_totals, rejected_in_plan
+from netbox_pipeline.stages.plan import netbox_client
 
 POOL = "netbox_writes"
 NO_REJECTIONS = "no_rejections"
@@ -49,9 +43,29 @@ def _check(asset: str, result: TypeResult) -> dg.AssetCheckResult:
     )
 
 
-def _client(pipeline: PipelineResource, planned: PlannedSync):
-    config = pipeline.config()
-    return None if (planned.dry_run or config.netbox.dry_run) else netbox_client(config)
+class _Slice:
+    """The plan this step applies (the one its Dagster run made, else the newest) and how to write it."""
+
+    def __init__(self, context: dg.AssetExecutionContext, pipeline: PipelineResource):
+        self.config, self.staging = pipeline.config(), pipeline.staging()
+        self.run_id = context.run.run_id
+        self.plan_run_id, plan_dry_run = plan_to_apply(self.staging, self.run_id)
+        self.dry_run = plan_dry_run or self.config.netbox.dry_run
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None and not self.dry_run:
+            self._client = netbox_client(self.config)
+        return self._client
+
+    def apply(self, type_name: str, phase: str) -> TypeResult:
+        return apply_type(self.config, self.staging, self.client, self.plan_run_id, type_name, phase,
+                          dry_run=self.dry_run, dagster_run_id=self.run_id)
+
+    def count(self, action: str) -> int:
+        """How many items of an action the whole plan has (its run's counts)."""
+        return plan_totals(self.staging, self.plan_run_id).get(action, 0)
 
 
 def _log(context, result: TypeResult, dry_run: bool) -> None:
@@ -63,15 +77,14 @@ def _log(context, result: TypeResult, dry_run: bool) -> None:
 
 @dg.asset(
     group_name="netbox", pool=POOL, kinds={"netbox"}, automation_condition=dg.AutomationCondition.eager(),
-    check_specs=[dg.AssetCheckSpec(NO_REJECTIONS, asset="netbox_bootstrap")],
+    deps=["sync_plan"], check_specs=[dg.AssetCheckSpec(NO_REJECTIONS, asset="netbox_bootstrap")],
     description="The owner tag, per-source tags and the custom fields the plan writes.",
 )
-def netbox_bootstrap(context: dg.AssetExecutionContext, pipeline: PipelineResource, sync_plan: PlannedSync):
-    config = pipeline.config()
-    client = _client(pipeline, sync_plan)
-    result = apply_type(config, pipeline.staging(), client, sync_plan, "tags", "first", dagster_run_id=context.run.run_id)
-    created_fields = ensure_custom_fields(config, client, sync_plan)
-    _log(context, result, sync_plan.dry_run)
+def netbox_bootstrap(context: dg.AssetExecutionContext, pipeline: PipelineResource):
+    plan = _Slice(context, pipeline)
+    result = plan.apply("tags", "first")
+    created_fields = ensure_custom_fields(plan.config, plan.staging, plan.client, plan.plan_run_id, dry_run=plan.dry_run)
+    _log(context, result, plan.dry_run)
     metadata = _metadata(result)
     metadata["custom_fields_created"] = dg.MetadataValue.int(len(created_fields))
     return dg.MaterializeResult(metadata=metadata, check_results=[_check("netbox_bootstrap", result)])
@@ -79,7 +92,8 @@ def netbox_bootstrap(context: dg.AssetExecutionContext, pipeline: PipelineResour
 
 def _type_asset(type_name: str) -> dg.AssetsDefinition:
     nbtype = TYPES[type_name]
-    deps = sorted({asset_name(d) if d not in BOOTSTRAP_TYPES else "netbox_bootstrap" for d in nbtype.dependencies()} | {"netbox_bootstrap"})
+    deps = sorted({asset_name(d) if d not in BOOTSTRAP_TYPES else "netbox_bootstrap" for d in nbtype.dependencies()}
+                  | {"netbox_bootstrap", "sync_plan"})
     name = asset_name(type_name)
 
     @dg.asset(
@@ -88,9 +102,10 @@ def _type_asset(type_name: str) -> dg.AssetsDefinition:
         check_specs=[dg.AssetCheckSpec(NO_REJECTIONS, asset=name)],
         description=f"NetBox {nbtype.endpoint}: creates and updates from the plan (natural key {', '.join(nbtype.natural_key)}).",
     )
-    def _apply(context: dg.AssetExecutionContext, pipeline: PipelineResource, sync_plan: PlannedSync):
-        result = apply_type(pipeline.config(), pipeline.staging(), _client(pipeline, sync_plan), sync_plan, type_name, "first", dagster_run_id=context.run.run_id)
-        _log(context, result, sync_plan.dry_run)
+    def _apply(context: dg.AssetExecutionContext, pipeline: PipelineResource):
+        plan = _Slice(context, pipeline)
+        result = plan.apply(type_name, "first")
+        _log(context, result, plan.dry_run)
         return dg.MaterializeResult(metadata=_metadata(result), check_results=[_check(name, result)])
 
     return _apply
@@ -102,48 +117,45 @@ SECOND_PASS_TYPES = [name for name in TYPES if second_pass_fields(name)]
 
 @dg.asset(
     group_name="netbox", pool=POOL, kinds={"netbox"}, automation_condition=dg.AutomationCondition.eager(),
-    deps=[asset_name(name) for name in TYPES if name not in BOOTSTRAP_TYPES],
+    deps=["sync_plan", *(asset_name(name) for name in TYPES if name not in BOOTSTRAP_TYPES)],
     check_specs=[dg.AssetCheckSpec(NO_REJECTIONS, asset="netbox_primary_ips")],
     description="Second pass once every object exists: primary IPs of devices and VMs, primary MACs of interfaces.",
 )
-def netbox_primary_ips(context: dg.AssetExecutionContext, pipeline: PipelineResource, sync_plan: PlannedSync):
-    config, staging = pipeline.config(), pipeline.staging()
-    client = _client(pipeline, sync_plan)
+def netbox_primary_ips(context: dg.AssetExecutionContext, pipeline: PipelineResource):
+    plan = _Slice(context, pipeline)
     total = TypeResult("primary_ips", "second")
     for type_name in SECOND_PASS_TYPES:
-        result = apply_type(config, staging, client, sync_plan, type_name, "second", dagster_run_id=context.run.run_id)
-        _log(context, result, sync_plan.dry_run)
+        result = plan.apply(type_name, "second")
+        _log(context, result, plan.dry_run)
         total.absorb(result)
     return dg.MaterializeResult(metadata=_metadata(total), check_results=[_check("netbox_primary_ips", total)])
 
 
 @dg.asset(
     group_name="netbox", pool=POOL, kinds={"netbox"}, automation_condition=dg.AutomationCondition.eager(),
-    deps=["netbox_primary_ips"],
+    deps=["sync_plan", "netbox_primary_ips"],
     description="Last: deletes (or retires) owned objects missing for deletion.grace_runs successful runs, children first. "
     "Fails the run, deleting nothing, when any object of this sync was rejected.",
 )
-def netbox_prune(context: dg.AssetExecutionContext, pipeline: PipelineResource, sync_plan: PlannedSync) -> dg.MaterializeResult:
-    config, staging = pipeline.config(), pipeline.staging()
-    rejected = rejected_in_plan(staging, sync_plan.run_id)
+def netbox_prune(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
+    plan = _Slice(context, pipeline)
+    rejected = rejected_in_plan(plan.staging, plan.plan_run_id)
     if rejected:
         lines = [f"{c['object_type']} {c['natural_key']} ({c['action']}): {c['error']}" for c in rejected[:100]]
         raise dg.Failure(
             description=f"{len(rejected)} object(s) were rejected by NetBox in this sync; nothing was pruned:\n" + "\n".join(lines),
             metadata={"rejected": len(rejected)},
         )
-    client = _client(pipeline, sync_plan)
     total = TypeResult("prune", "delete")
     for type_name in reversed(list(TYPES)):
-        if any(i.type == type_name and i.action == "delete" for i in sync_plan.plan.items):
-            result = apply_type(config, staging, client, sync_plan, type_name, "delete", dagster_run_id=context.run.run_id)
-            _log(context, result, sync_plan.dry_run)
-            total.absorb(result)
-    record_missing_runs(config, staging, sync_plan)
+        result = plan.apply(type_name, "delete")
+        if result.changes:
+            _log(context, result, plan.dry_run)
+        total.absorb(result)
     if total.failures:
         raise dg.Failure(description=total.failure_summary(), metadata=_metadata(total))
     metadata = _metadata(total)
-    metadata["orphans"] = dg.MetadataValue.int(sum(1 for i in sync_plan.plan.items if i.action == "orphan"))
+    metadata["orphans"] = dg.MetadataValue.int(plan.count("orphan"))
     return dg.MaterializeResult(metadata=metadata)
 
 

@@ -1,85 +1,116 @@
-"""NetBox's live state and the plan, with the blocking checks that guard every write."""
+"""The planning step: merged inventory, NetBox's live state and the plan, with the blocking checks.
+
+One step materialises the three assets, so neither the inventory nor NetBox's live state ever
+crosses a step boundary: the plan goes to the staging DB, and the NetBox assets load their slice
+of it from there.
+"""
 
 import dagster as dg
 
 from netbox_pipeline.defs.resources import PipelineResource
 from netbox_pipeline.model import key_text
-from netbox_pipeline.steps import InventoryBuild, make_plan, netbox_client, read_netbox
+from netbox_pipeline.stages.inventory import InventoryBuild, build_inventory
+from netbox_pipeline.stages.plan import PlanOutcome, make_plan, netbox_client, read_netbox
 
 DELETION_GUARD = "deletion_ratio"
 RULES_CHECK = "netbox_rules"
 EMPTY_SOURCES = "no_emptied_sources"
+EAGER = dg.AutomationCondition.eager()
 
 
-@dg.asset(
-    group_name="plan",
-    deps=["inventory"],
-    automation_condition=dg.AutomationCondition.eager(),
-    kinds={"netbox"},
-    description="Live state of every managed NetBox type: one paginated read per type.",
-)
-def netbox_snapshot(context: dg.AssetExecutionContext, pipeline: PipelineResource):
-    config = pipeline.config()
-    client = netbox_client(config)
-    live, counts = read_netbox(client, owner_tag=config.netbox.owner_tag)
-    for duplicate in live.duplicates[:50]:
-        context.log.warning("NetBox holds %s %s more than once (id %s left alone)", duplicate.type, key_text(duplicate.key), duplicate.id)
-    metadata = {f"objects_{name}": dg.MetadataValue.int(n) for name, n in counts.items()}
-    metadata.update(netbox_version=client.version(), requests=dg.MetadataValue.int(client.stats.total))
-    return dg.MaterializeResult(value=live, metadata=metadata)
+def build_planning_assets(source_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        name="plan_sync",
+        specs=[
+            dg.AssetSpec("inventory", group_name="inventory", deps=source_keys, automation_condition=EAGER,
+                         description="Latest good snapshot of every source instance, merged: identity, precedence, "
+                         "provenance. History in the staging DB."),
+            dg.AssetSpec("netbox_snapshot", group_name="plan", deps=["inventory"], automation_condition=EAGER, kinds={"netbox"},
+                         description="Live state of every managed NetBox type: one paginated read per type."),
+            dg.AssetSpec("sync_plan", group_name="plan", deps=["inventory", "netbox_snapshot"], automation_condition=EAGER,
+                         description="Create / update / unchanged / orphan / delete per object, managed fields only; "
+                         "stored in the staging DB, one slice per NetBox type."),
+        ],
+        check_specs=[
+            dg.AssetCheckSpec(DELETION_GUARD, asset="sync_plan", blocking=True,
+                              description="planned deletions stay under deletion.max_ratio of owned objects"),
+            dg.AssetCheckSpec(RULES_CHECK, asset="sync_plan", blocking=True,
+                              description="nothing NetBox would reject (manufacturers, duplicate names, primary IPs, identity collisions)"),
+            dg.AssetCheckSpec(EMPTY_SOURCES, asset="sync_plan", blocking=True,
+                              description="no source instance that owns objects suddenly returned nothing"),
+        ],
+    )
+    def plan_sync(context: dg.AssetExecutionContext, pipeline: PipelineResource):
+        config, staging = pipeline.config(), pipeline.staging()
+        built = build_inventory(config, staging, dagster_run_id=context.run.run_id)
+        yield dg.MaterializeResult(asset_key="inventory", metadata=_inventory_metadata(context, built))
+        client = netbox_client(config)
+        try:
+            live, counts = read_netbox(client, owner_tag=config.netbox.owner_tag)
+        except Exception as exc:  # the asset that failed, in the words of the innermost cause
+            raise dg.Failure(description=f"netbox_snapshot: reading NetBox failed: {_innermost(exc)}") from exc
+        for duplicate in live.duplicates[:50]:
+            context.log.warning("NetBox holds %s %s more than once (id %s left alone)", duplicate.type, key_text(duplicate.key), duplicate.id)
+        metadata = {f"objects_{name}": dg.MetadataValue.int(n) for name, n in counts.items()}
+        metadata.update(netbox_version=client.version(), requests=dg.MetadataValue.int(client.stats.total))
+        yield dg.MaterializeResult(asset_key="netbox_snapshot", metadata=metadata)
+        planned = make_plan(config, staging, built, live, dagster_run_id=context.run.run_id)
+        yield dg.MaterializeResult(asset_key="sync_plan", metadata=_plan_metadata(planned))
+        yield from _plan_checks(planned)
+
+    return plan_sync
 
 
-@dg.asset(
-    group_name="plan",
-    automation_condition=dg.AutomationCondition.eager(),
-    check_specs=[
-        dg.AssetCheckSpec(DELETION_GUARD, asset="sync_plan", blocking=True, description="planned deletions stay under deletion.max_ratio of owned objects"),
-        dg.AssetCheckSpec(RULES_CHECK, asset="sync_plan", blocking=True, description="nothing NetBox would reject (manufacturers, duplicate names, primary IPs, identity collisions)"),
-        dg.AssetCheckSpec(EMPTY_SOURCES, asset="sync_plan", blocking=True, description="no source instance that owns objects suddenly returned nothing"),
-    ],
-    description="Create / update / unchanged / orphan / delete per object, managed fields only.",
-)
-def sync_plan(context: dg.AssetExecutionContext, pipeline: PipelineResource, inventory: InventoryBuild, netbox_snapshot):
-    config = pipeline.config()
-    planned = make_plan(config, pipeline.staging(), inventory, netbox_snapshot, dagster_run_id=context.run.run_id)
-    plan = planned.plan
-    totals = plan.totals()
-    ratio = plan.delete_ratio()
-    emptied = planned.emptied_instances
-    problems = planned.blocking_problems
-    metadata = {action: dg.MetadataValue.int(n) for action, n in totals.items()}
+def _innermost(exc: BaseException) -> str:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return str(exc)
+
+
+def _inventory_metadata(context, built: InventoryBuild) -> dict:
+    for conflict in built.inventory.conflicts[:100]:
+        context.log.warning("conflict: %s %s: %s", conflict.record_type, "/".join(conflict.key), conflict.message)
+    unhealthy = sorted(f"{k}:{i}" for (k, i), s in built.instance_status.items() if (k, i) not in built.healthy_instances)
+    metadata = {f"{name}": dg.MetadataValue.int(n) for name, n in built.inventory.counts().items()}
+    metadata.update(
+        conflicts=dg.MetadataValue.int(len(built.inventory.conflicts)),
+        new=dg.MetadataValue.int(built.history.get("new", 0)),
+        changed=dg.MetadataValue.int(built.history.get("changed", 0)),
+        unhealthy_instances=dg.MetadataValue.text(", ".join(unhealthy) or "none"),
+    )
+    return metadata
+
+
+def _plan_metadata(planned: PlanOutcome) -> dict:
+    metadata = {action: dg.MetadataValue.int(n) for action, n in planned.plan.totals().items()}
     metadata.update(
         dry_run=dg.MetadataValue.bool(planned.dry_run),
-        delete_ratio=dg.MetadataValue.float(round(ratio, 4)),
-        changes=dg.MetadataValue.md(plan_markdown(plan)),
+        delete_ratio=dg.MetadataValue.float(round(planned.plan.delete_ratio(), 4)),
+        changes=dg.MetadataValue.md(plan_markdown(planned.plan)),
         staging_plan_run=dg.MetadataValue.text(planned.run_id),
     )
-    return dg.MaterializeResult(
-        value=planned,
-        metadata=metadata,
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=DELETION_GUARD,
-                passed=plan.deletion_guard_ok(config.deletion.max_ratio),
-                metadata={"delete_ratio": round(ratio, 4), "max_ratio": config.deletion.max_ratio, "deletions": len(plan.deletions())},
-                description=None if plan.deletion_guard_ok(config.deletion.max_ratio) else
-                f"{len(plan.deletions())} deletions are {ratio:.0%} of owned objects (limit {config.deletion.max_ratio:.0%}); nothing was written",
-            ),
-            dg.AssetCheckResult(
-                check_name=RULES_CHECK,
-                passed=not problems,
-                metadata={"problems": len(problems)},
-                description="; ".join(p.message for p in problems[:20]) or None,
-            ),
-            dg.AssetCheckResult(
-                check_name=EMPTY_SOURCES,
-                passed=not emptied,
-                metadata={"emptied": ", ".join(f"{k}:{i}" for k, i in emptied) or "none"},
-                description=None if not emptied else
-                "returned no records but own objects in NetBox: " + ", ".join(f"{k}:{i}" for k, i in emptied)
-                + " (fix the source; nothing is deleted meanwhile)",
-            ),
-        ],
+    return metadata
+
+
+def _plan_checks(planned: PlanOutcome):
+    plan, ratio, emptied, problems = planned.plan, planned.plan.delete_ratio(), planned.emptied_instances, planned.blocking_problems
+    limit = planned.max_delete_ratio
+    yield dg.AssetCheckResult(
+        asset_key="sync_plan", check_name=DELETION_GUARD, passed=planned.deletion_guard_ok,
+        metadata={"delete_ratio": round(ratio, 4), "max_ratio": limit, "deletions": len(plan.deletions())},
+        description=None if planned.deletion_guard_ok else
+        f"{len(plan.deletions())} deletions are {ratio:.0%} of owned objects (limit {limit:.0%}); nothing was written",
+    )
+    yield dg.AssetCheckResult(
+        asset_key="sync_plan", check_name=RULES_CHECK, passed=not problems, metadata={"problems": len(problems)},
+        description="; ".join(p.message for p in problems[:20]) or None,
+    )
+    yield dg.AssetCheckResult(
+        asset_key="sync_plan", check_name=EMPTY_SOURCES, passed=not emptied,
+        metadata={"emptied": ", ".join(f"{k}:{i}" for k, i in emptied) or "none"},
+        description=None if not emptied else
+        "returned no records but own objects in NetBox: " + ", ".join(f"{k}:{i}" for k, i in emptied)
+        + " (fix the source; nothing is deleted meanwhile)",
     )
 
 

@@ -9,7 +9,7 @@ import dagster as dg
 from netbox_pipeline.config import PipelineConfig
 from netbox_pipeline.defs.resources import PipelineResource
 from netbox_pipeline.sources import SOURCES
-from netbox_pipeline.steps import collect_source
+from netbox_pipeline.stages.collect import collect_source
 
 RECORD_CHECK = "records_valid"
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from netbox_pipeline.model import key_text
 from netbox_pipeline.netbox.client import BulkOutcome, NetBoxClient, NetBoxError
+from netbox_pipeline.netbox.items import PlanItem
 from netbox_pipeline.netbox.schema import (
     LiveIndex,
     UnresolvedReference,
@@ -20,8 +21,7 @@ from netbox_pipeline.netbox.schema import (
     get_type,
     to_payload,
 )
-from netbox_pipeline.reconcile.diff import jsonable
-from netbox_pipeline.reconcile.plan import PlanItem
+from netbox_pipeline.values import jsonable
 
 log = logging.getLogger(__name__)
 
@@ -98,17 +98,22 @@ class TypeResult:
 
 
 def build_id_index(items: Iterable[PlanItem], known_ids: dict[tuple[str, str], int]) -> LiveIndex:
-    """id <-> natural key for every object the plan touches or references.
+    """id <-> natural key for every object the plan touches or references."""
+    return index_ids(((item.type, item.key, item.netbox_id) for item in items), known_ids)
+
+
+def index_ids(entries: Iterable[tuple[str, Key, int | None]], known_ids: dict[tuple[str, str], int]) -> LiveIndex:
+    """id <-> natural key from (type, key, id known to the plan) entries.
 
     `known_ids` maps (type, key text) to ids written by earlier steps (the staging object map),
     so a step in another process sees the objects created upstream in the same sync.
     """
     index = LiveIndex()
-    for item in items:
-        netbox_id = item.netbox_id or known_ids.get((item.type, key_text(item.key)))
+    for type_name, key, plan_id in entries:
+        netbox_id = plan_id or known_ids.get((type_name, key_text(key)))
         if netbox_id:
-            index.id_to_key[(item.type, netbox_id)] = item.key
-            index.key_to_id[(item.type, item.key)] = netbox_id
+            index.id_to_key[(type_name, netbox_id)] = key
+            index.key_to_id[(type_name, key)] = netbox_id
     return index
 
 

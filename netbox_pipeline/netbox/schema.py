@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from netbox_pipeline.reconcile.normalise import (
+from netbox_pipeline.values import (
     fold_name,
     ip_equal,
     ip_host,

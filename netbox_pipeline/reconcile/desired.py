@@ -19,7 +19,7 @@ from netbox_pipeline.model import (
     key_text,
 )
 from netbox_pipeline.netbox.schema import OWNER_TAG, TYPES, Key, key_from_fields
-from netbox_pipeline.reconcile.normalise import ip_host, normalise_number, slugify
+from netbox_pipeline.values import ip_host, normalise_number, slugify
 
 SOURCE_TAG_PREFIX = "source-"
 FALLBACKS = {

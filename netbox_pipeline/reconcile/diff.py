@@ -17,7 +17,7 @@ from netbox_pipeline.netbox.schema import (
     normalise_field,
     values_equal,
 )
-from netbox_pipeline.reconcile.normalise import normalise_custom_fields, normalise_tags
+from netbox_pipeline.values import jsonable, normalise_custom_fields, normalise_tags
 
 DriftPolicy = Literal["overwrite", "keep"]
 
@@ -84,17 +84,6 @@ def _change(t: NetBoxType, name: str, wanted: Any, current: Any) -> tuple[Any, A
         return {k: live_cf.get(k) for k in differing}, differing, differing
     after = normalise_field(t, name, wanted)
     return normalise_field(t, name, current), after, after
-
-
-def jsonable(value: Any) -> Any:
-    """Comparison form -> plain JSON (tuples as lists), stable for hashing and storage."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(jsonable(v) for v in value)
-    return value
 
 
 def hash_managed(fields: Mapping[str, Any]) -> str:

@@ -32,7 +32,7 @@ from netbox_pipeline.model import (
     key_text,
     record_type_of,
 )
-from netbox_pipeline.reconcile.normalise import fold_name, ip_host, slugify
+from netbox_pipeline.values import fold_name, ip_host, slugify
 
 DEFAULT_PRECEDENCE: dict[str, list[str]] = {
     "default": ["filesystem", "proxmox", "truenas", "home_assistant", "nmap"],

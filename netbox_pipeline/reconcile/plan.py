@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from netbox_pipeline.model import key_text
+from netbox_pipeline.netbox.items import ACTIONS, PlanItem
 from netbox_pipeline.netbox.schema import (
     OWNER_TAG,
     TYPES,
@@ -34,7 +35,6 @@ from netbox_pipeline.netbox.schema import (
     normalise_field,
     rekey_index,
     rekey_live,
-    split_second_pass,
     stable_key_of,
 )
 from netbox_pipeline.reconcile.desired import DesiredObject, DesiredObjects, Problem
@@ -42,53 +42,11 @@ from netbox_pipeline.reconcile.diff import (
     DriftPolicy,
     diff_fields,
     hash_managed,
-    jsonable,
     managed_view,
 )
 
-Action = Literal["create", "update", "unchanged", "orphan", "delete", "skip"]
-ACTIONS: tuple[str, ...] = ("create", "update", "unchanged", "orphan", "delete", "skip")
 DeletionMode = Literal["delete", "offline"]
 ObjectMap = Mapping[tuple[str, Key], Mapping[str, Any]]
-
-
-@dataclass
-class PlanItem:
-    type: str
-    key: Key
-    action: Action
-    netbox_id: int | None = None
-    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # field -> (live, new)
-    payload_fields: dict[str, Any] = field(default_factory=dict)  # comparison form; to_payload
-    reason: str = ""
-    drift: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # field -> (written, live)
-    desired_hash: str | None = None
-    # What to remember as "last written" after a successful write (managed fields, normalised).
-    written_fields: dict[str, Any] = field(default_factory=dict)
-    instances: tuple[tuple[str, str], ...] = ()
-    missing_runs: int = 0
-    removal: bool = False  # a delete, or an update that retires (offline status)
-    # The natural key NetBox (and the object map) knows it by, when this run renames it.
-    renamed_from: Key | None = None
-
-    def first_pass(self) -> dict[str, Any]:
-        return split_second_pass(self.type, self.payload_fields)[0]
-
-    def second_pass(self) -> dict[str, Any]:
-        return split_second_pass(self.type, self.payload_fields)[1]
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "key": key_text(self.key),
-            "action": self.action,
-            "netbox_id": self.netbox_id,
-            "changes": {k: jsonable(list(v)) for k, v in self.changes.items()},
-            "reason": self.reason,
-            "drift": {k: jsonable(list(v)) for k, v in self.drift.items()},
-            "desired_hash": self.desired_hash,
-            "missing_runs": self.missing_runs,
-        }
 
 
 @dataclass
@@ -184,22 +142,31 @@ def _parent_key(t: NetBoxType, fields: Mapping[str, Any]) -> tuple[str, Key] | N
     return (value[0], tuple(value[1]))
 
 
+@dataclass(frozen=True)
+class SyncPolicy:
+    """The operator's choices that shape a plan, built once from the configuration."""
+
+    adopt: bool | frozenset[str] = False
+    drift_policy: DriftPolicy = "overwrite"
+    grace_runs: int = 3
+    deletion_mode: DeletionMode = "delete"
+    max_delete_ratio: float = 0.1
+    owner_tag: str = OWNER_TAG
+    # NetBox type -> fields identifying an object across renames (declared by the sources).
+    stable_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
 def build_plan(
     desired: Mapping[str, Mapping[Key, DesiredObject]],
     live: "LiveState | Mapping[str, Any]",
     *,
     object_map: ObjectMap | None = None,
     healthy_instances: Iterable[tuple[str, str]] = (),
-    adopt: bool | Iterable[str] = False,
-    drift_policy: DriftPolicy = "overwrite",
-    grace_runs: int = 3,
-    deletion_mode: DeletionMode = "delete",
-    max_delete_ratio: float = 0.1,
-    owner_tag: str = OWNER_TAG,
-    stable_keys: Mapping[str, tuple[str, ...]] | None = None,
+    policy: SyncPolicy = SyncPolicy(),
 ) -> Plan:
+    adopt, drift_policy, owner_tag = policy.adopt, policy.drift_policy, policy.owner_tag
     live_objects, duplicates = _live_by_type(live)
-    renames = match_renames(desired, live_objects, stable_keys or {})
+    renames = match_renames(desired, live_objects, policy.stable_keys)
     moved: dict[tuple[str, Key], Key] = {}
     if renames:
         live_objects, moved = rekey_live(live_objects, renames)
@@ -240,13 +207,13 @@ def build_plan(
                 continue
             parent = _parent_key(t, obj.fields)
             parent_gone = parent is not None and parent[1] not in desired.get(parent[0], {})
-            item = _plan_orphan(t, obj, entry, healthy, grace_runs, deletion_mode, parent_gone)
+            item = _plan_orphan(t, obj, entry, healthy, policy.grace_runs, policy.deletion_mode, parent_gone)
             next_missing[(t.name, key)] = item.missing_runs
             (deletions if item.action == "delete" else items).append(item)
     order = {name: i for i, name in enumerate(TYPES)}
     deletions.sort(key=lambda i: (-order[i.type], i.key))
     return Plan(items=items + deletions, live=live_objects, next_missing_runs=next_missing,
-                owned_live_count=owned_live, max_delete_ratio=max_delete_ratio,
+                owned_live_count=owned_live, max_delete_ratio=policy.max_delete_ratio,
                 live_duplicates=duplicates, renamed=moved, index=index)
 
 

@@ -41,13 +41,13 @@ from netbox_pipeline.model import (
     key_text,
     record_type_of,
 )
-from netbox_pipeline.reconcile.normalise import normalise_mac
 from netbox_pipeline.sources.base import (
     failed_result,
     stamp_provenance,
     validation_problems,
 )
 from netbox_pipeline.sources.contract import CollectContext, InstanceConfig, SourceKind
+from netbox_pipeline.values import normalise_mac
 
 SOURCE_KIND = "nmap"
 

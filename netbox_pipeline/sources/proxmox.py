@@ -34,13 +34,13 @@ from netbox_pipeline.model import (
     key_text,
     record_type_of,
 )
-from netbox_pipeline.reconcile.normalise import fold_name, normalise_mac
 from netbox_pipeline.sources.base import (
     failed_result,
     stamp_provenance,
     validation_problems,
 )
 from netbox_pipeline.sources.contract import CollectContext, InstanceConfig, SourceKind
+from netbox_pipeline.values import fold_name, normalise_mac
 
 SOURCE_KIND = "proxmox"
 CLUSTER_TYPE = "Proxmox VE"

@@ -81,7 +81,7 @@ class Base(DeclarativeBase):
 
 class Run(Base):
     __tablename__ = "runs"
-    __table_args__ = (Index(None, "kind", "started_at"),)
+    __table_args__ = (Index(None, "kind", "started_at"), Index(None, "plan_run_id", "object_type", "phase"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     dagster_run_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -94,6 +94,12 @@ class Run(Base):
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     counts: Mapped[dict[str, Any] | None] = mapped_column(Json)
     error: Mapped[str | None] = mapped_column(Text)
+    # An apply run writes one type's slice of one plan in one phase ("first", "second", "delete").
+    plan_run_id: Mapped[str | None] = mapped_column(String(36))
+    object_type: Mapped[str | None] = mapped_column(String(64))
+    phase: Mapped[str | None] = mapped_column(String(16))
+    # Plan-level facts the NetBox steps need (custom fields wanted, emptied instances, ...).
+    details: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class SourceSnapshot(Base):
@@ -196,6 +202,10 @@ class PlanItem(Base):
     changes: Mapped[dict[str, Any] | None] = mapped_column(Json)  # field -> [before, after]
     desired: Mapped[dict[str, Any] | None] = mapped_column(Json)
     reason: Mapped[str | None] = mapped_column(Text)
+    # Everything apply needs (netbox.items.PlanItem.to_stored), and which passes write.
+    item: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    writes_first: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    writes_second: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class AppliedChange(Base):

@@ -90,6 +90,10 @@ def start_run(
     source_kind: str | None = None,
     instance: str | None = None,
     dry_run: bool = False,
+    plan_run_id: str | None = None,
+    object_type: str | None = None,
+    phase: str | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> str:
     """Record a run as running; returns its id (a uuid string)."""
     run_id = str(uuid.uuid4())
@@ -103,6 +107,10 @@ def start_run(
                 "source_kind": source_kind,
                 "instance": instance,
                 "dry_run": dry_run,
+                "plan_run_id": plan_run_id,
+                "object_type": object_type,
+                "phase": phase,
+                "details": dict(details) if details is not None else None,
                 "status": "running",
                 "counts": {},
                 "started_at": utcnow(),
@@ -147,12 +155,10 @@ def runs_of_dagster_runs(session: Session, kind: str, dagster_run_ids: Iterable[
     return [_row_dict(r) for r in rows]
 
 
-def runs_of(session: Session, kind: str, instance_prefix: str) -> list[dict[str, Any]]:
-    """Runs of one kind whose `instance` starts with a prefix (e.g. the apply runs of one plan), oldest first."""
+def apply_runs(session: Session, plan_run_id: str) -> list[dict[str, Any]]:
+    """The apply runs of one plan (every type and phase), oldest first."""
     rows = session.scalars(
-        select(Run)
-        .where(Run.kind == kind, Run.instance.startswith(instance_prefix, autoescape=True))
-        .order_by(Run.started_at, Run.id)
+        select(Run).where(Run.kind == "apply", Run.plan_run_id == plan_run_id).order_by(Run.started_at, Run.id)
     )
     return [_row_dict(r) for r in rows]
 
@@ -419,6 +425,9 @@ def save_plan(session: Session, run_id: str, items: Sequence[Mapping[str, Any]])
                 "changes": item.get("changes"),
                 "desired": item.get("desired"),
                 "reason": item.get("reason"),
+                "item": item.get("item"),
+                "writes_first": bool(item.get("writes_first")),
+                "writes_second": bool(item.get("writes_second")),
             }
         )
     if rows:
@@ -429,6 +438,46 @@ def save_plan(session: Session, run_id: str, items: Sequence[Mapping[str, Any]])
 def plan_for_run(session: Session, run_id: str) -> list[dict[str, Any]]:
     rows = session.scalars(select(PlanItem).where(PlanItem.run_id == run_id).order_by(PlanItem.id))
     return [_row_dict(r) for r in rows]
+
+
+def plan_slice(session: Session, plan_run_id: str, object_type: str) -> list[dict[str, Any]]:
+    """The stored items (`PlanItem.to_stored`) of one type in one plan, in plan order."""
+    return list(session.scalars(
+        select(PlanItem.item).where(PlanItem.run_id == plan_run_id, PlanItem.object_type == object_type).order_by(PlanItem.id)
+    ))
+
+
+def plan_keys(session: Session, plan_run_id: str, object_types: Iterable[str]) -> list[tuple[str, Any, int | None]]:
+    """(type, stored key, NetBox id) of every item of some types in a plan: what references resolve to."""
+    rows = session.execute(
+        select(PlanItem.object_type, PlanItem.item["key"], PlanItem.netbox_id)
+        .where(PlanItem.run_id == plan_run_id, PlanItem.object_type.in_(sorted(set(object_types))))
+    )
+    return [(object_type, key, netbox_id) for object_type, key, netbox_id in rows]
+
+
+def plan_action_counts(session: Session, plan_run_id: str, object_type: str) -> dict[str, int]:
+    rows = session.execute(
+        select(PlanItem.action, func.count()).where(PlanItem.run_id == plan_run_id, PlanItem.object_type == object_type)
+        .group_by(PlanItem.action)
+    )
+    return {action: count for action, count in rows}
+
+
+def plan_writes(session: Session, plan_run_id: str, object_type: str, phase: str) -> bool:
+    """Whether one type's slice of a plan writes anything in a phase (first, second, delete)."""
+    condition = {"first": PlanItem.writes_first, "second": PlanItem.writes_second,
+                 "delete": PlanItem.action == "delete"}[phase]
+    found = select(PlanItem.id).where(PlanItem.run_id == plan_run_id, PlanItem.object_type == object_type, condition)
+    return session.scalar(found.limit(1)) is not None
+
+
+def plan_run_of_dagster_run(session: Session, dagster_run_id: str) -> str | None:
+    """The plan a Dagster run made (the NetBox steps of that run apply it)."""
+    return session.scalar(
+        select(Run.id).where(Run.kind == "plan", Run.dagster_run_id == dagster_run_id, Run.status == "success")
+        .order_by(Run.started_at.desc()).limit(1)
+    )
 
 
 def latest_plan_run_id(session: Session) -> str | None:

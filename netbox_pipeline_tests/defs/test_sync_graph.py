@@ -77,7 +77,7 @@ def test_one_changed_field_is_one_patch_with_just_that_field(make_estate, reques
     assert [(e.method, e.path) for e in writes] == [("PATCH", "/api/dcim/devices/")]
     assert estate.by_name("devices")["web-02"]["serial"] == "SN-CHANGED"
     with estate.staging().session() as session:
-        runs = [r for r in store.list_runs(session) if r["kind"] == "apply" and r["instance"].endswith(":devices:first")]
+        runs = [r for r in store.list_runs(session) if r["kind"] == "apply" and (r["object_type"], r["phase"]) == ("devices", "first")]
         changes = [c for c in store.applied_for_run(session, runs[0]["id"]) if c["status"] == "applied"]
     assert [(c["natural_key"], c["after"]) for c in changes] == [("home/web-02", {"serial": "SN-CHANGED"})]
     assert changes[0]["before"] == {"serial": "SN-web-02"}
@@ -138,7 +138,7 @@ def test_bad_records_give_located_errors_while_good_ones_land(make_estate):
         run = next(r for r in store.list_runs(session) if r["kind"] == "source")
     assert run["counts"]["record_errors"] == 1
     from netbox_pipeline.config import load_config
-    from netbox_pipeline.steps import collect_source
+    from netbox_pipeline.stages.collect import collect_source
 
     summary = collect_source(load_config(estate.config_path), estate.staging(), "filesystem", "rack")
     (error,) = summary.errors

@@ -1,7 +1,7 @@
 """apply_slice against the NetBox sandbox, with plans built by the real core from an inventory file.
 
 inventory YAML -> read_inventory_file -> merge -> desired_objects -> build_plan (live state read
-with steps.read_netbox) -> apply_slice per type in TYPES order, phase "first" then "second".
+with read_netbox) -> apply_slice per type in TYPES order, phase "first" then "second".
 """
 
 import json
@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from netbox_pipeline import steps
+from netbox_pipeline.stages.plan import read_netbox
 from netbox_pipeline.netbox.apply import TypeResult, apply_slice, build_id_index
 from netbox_pipeline.netbox.client import NetBoxClient
 from netbox_pipeline.netbox.schema import OWNER_TAG, TYPES
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
-from netbox_pipeline.reconcile.plan import Plan, build_plan
+from netbox_pipeline.reconcile.plan import Plan, SyncPolicy, build_plan
 from netbox_pipeline.sandbox.netbox import NetBoxSandbox
 from netbox_pipeline.sources.filesystem import read_inventory_file
 
@@ -55,15 +55,16 @@ def client(sandbox) -> NetBoxClient:
     return NetBoxClient(sandbox.url, sandbox.token, backoff_s=0.01)
 
 
-def plan_for(tmp_path: Path, data: dict, client: NetBoxClient, **options) -> Plan:
+def plan_for(tmp_path: Path, data: dict, client: NetBoxClient, object_map=None, **options) -> Plan:
     path = tmp_path / "rack.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     result = read_inventory_file(path, INSTANCE[1], observed_at=NOW)
     assert result.status == "ok" and not result.errors, result.errors
     desired = desired_objects(merge([result]), owner_tag=OWNER_TAG)
     assert not desired.problems
-    live, _ = steps.read_netbox(client, owner_tag=OWNER_TAG)
-    return build_plan(desired, live, healthy_instances=[INSTANCE], owner_tag=OWNER_TAG, **options)
+    live, _ = read_netbox(client, owner_tag=OWNER_TAG)
+    return build_plan(desired, live, healthy_instances=[INSTANCE], object_map=object_map,
+                      policy=SyncPolicy(owner_tag=OWNER_TAG, **options))
 
 
 def apply_plan(
@@ -89,7 +90,7 @@ def names(sandbox: NetBoxSandbox, endpoint: str = "dcim/devices") -> list[str]:
 
 def object_map_of(client: NetBoxClient) -> dict:
     """What the staging DB would hold after a sync wrote every owned object for this instance."""
-    live, _ = steps.read_netbox(client, owner_tag=OWNER_TAG)
+    live, _ = read_netbox(client, owner_tag=OWNER_TAG)
     return {(name, key): {"netbox_id": obj.id, "instances": [INSTANCE], "missing_runs": 0}
             for name, objects in live.objects.items() for key, obj in objects.items()
             if obj.owned or name == "tags"}

@@ -1,6 +1,7 @@
 import json
 
-from netbox_pipeline.reconcile.diff import diff_fields, hash_managed, jsonable, managed_view
+from netbox_pipeline.reconcile.diff import diff_fields, hash_managed, managed_view
+from netbox_pipeline.values import jsonable
 
 
 def test_only_managed_fields_with_an_opinion_are_compared():

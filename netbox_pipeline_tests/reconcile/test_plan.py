@@ -18,7 +18,7 @@ import pytest
 from netbox_pipeline.netbox.schema import TYPES, build_live, get_type, to_payload
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
-from netbox_pipeline.reconcile.plan import build_plan, validate_plan
+from netbox_pipeline.reconcile.plan import SyncPolicy, build_plan, validate_plan
 from netbox_pipeline.sandbox.demo_estate import write_demo_inventory
 from netbox_pipeline.sources.filesystem import read_inventory_file
 from netbox_pipeline_tests.conftest import NETBOX_REFERENCE_DIR, require_real
@@ -242,9 +242,9 @@ def synced(tmp_path: Path, version: str = "4.4", text: str = ESTATE):
     return desired, netbox
 
 
-def replan(desired, netbox: FakeNetBox, **options):
-    options.setdefault("healthy_instances", {FILE})
-    return build_plan(desired, build_live(netbox.snapshot()), object_map=netbox.stored_object_map(), **options)
+def replan(desired, netbox: FakeNetBox, healthy_instances=frozenset({FILE}), **options):
+    return build_plan(desired, build_live(netbox.snapshot()), object_map=netbox.stored_object_map(),
+                      healthy_instances=healthy_instances, policy=SyncPolicy(**options))
 
 
 def writes(plan) -> dict[str, int]:
@@ -434,7 +434,7 @@ def test_adoption_manages_an_unowned_device_and_adds_the_owner_tag(tmp_path):
     site = netbox.add("sites", {"name": "Home", "slug": "home"})
     netbox.add("devices", {"name": "SW-01", "site": site, "serial": "SN1", "status": "active",
                            "tags": [{"slug": "mine"}]})
-    plan = build_plan(desired, build_live(netbox.snapshot()), adopt={"devices"})
+    plan = build_plan(desired, build_live(netbox.snapshot()), policy=SyncPolicy(adopt=frozenset({"devices"})))
     item = plan.item("devices", ("home", "sw-01"))
     assert item.action == "update" and item.reason.startswith("adopted")
     assert "netbox-pipeline" in item.payload_fields["tags"] and "mine" in item.payload_fields["tags"]

@@ -20,7 +20,7 @@ from netbox_pipeline.model import Device, IPAddress, Service
 from netbox_pipeline.netbox.schema import build_live
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
-from netbox_pipeline.reconcile.plan import build_plan, validate_plan
+from netbox_pipeline.reconcile.plan import SyncPolicy, build_plan, validate_plan
 from netbox_pipeline.sources import SOURCES
 from netbox_pipeline.sources.base import SourceResult
 from netbox_pipeline.sources.filesystem import read_inventory_file
@@ -34,7 +34,7 @@ from netbox_pipeline.sources.nmap import (
     parse_targets,
     scan_plan,
 )
-from netbox_pipeline.steps import collect_context
+from netbox_pipeline.stages.collect import collect_context
 from netbox_pipeline_tests.conftest import REPO_ROOT, require_real
 from netbox_pipeline_tests.reconcile.test_plan import FakeNetBox, writes
 from netbox_pipeline_tests.sources.nmap_lab import HOSTS, SCAN_PORTS, SCANNER_IP
@@ -594,7 +594,8 @@ def test_lab_stopped_listener_loses_its_service_only_after_the_grace_runs(nmap_l
     actions = []
     for _ in range(3):
         plan = build_plan(desired, build_live(netbox.snapshot()), object_map=netbox.stored_object_map(),
-                          healthy_instances={("nmap", "lab")}, grace_runs=3, max_delete_ratio=1.0)
+                          healthy_instances={("nmap", "lab")},
+                          policy=SyncPolicy(grace_runs=3, max_delete_ratio=1.0))
         actions.append(plan.item("services", gone).action)
         assert writes(plan)["delete"] == (1 if actions[-1] == "delete" else 0)
         netbox.apply(plan)

@@ -11,7 +11,7 @@ from netbox_pipeline.config import Defaults, load_config
 from netbox_pipeline.netbox.schema import build_live
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
-from netbox_pipeline.reconcile.plan import build_plan, validate_plan
+from netbox_pipeline.reconcile.plan import SyncPolicy, build_plan, validate_plan
 from netbox_pipeline.sandbox.proxmox import ProxmoxSandbox
 from netbox_pipeline.sources import SOURCES, declared_custom_fields, stable_keys
 from netbox_pipeline.sources.proxmox import (
@@ -32,7 +32,7 @@ from netbox_pipeline.sources.proxmox import (
     unique_guest_names,
     usable_address,
 )
-from netbox_pipeline.steps import collect_context
+from netbox_pipeline.stages.collect import collect_context
 from netbox_pipeline_tests.reconcile.test_plan import FakeNetBox
 
 NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)
@@ -425,7 +425,8 @@ def plan_for(pve_results, netbox: ProxmoxFakeNetBox, **options):
     desired = desired_objects(merge(results), defaults=DEFAULTS)
     healthy = {(r.source_kind, r.instance) for r in results if r.healthy}
     plan = build_plan(desired, build_live(netbox.snapshot()), object_map=netbox.stored_object_map(),
-                      healthy_instances=healthy, stable_keys=stable_keys(), **options)
+                      healthy_instances=healthy,
+                      policy=SyncPolicy(stable_keys=stable_keys(), **options))
     return desired, plan
 
 

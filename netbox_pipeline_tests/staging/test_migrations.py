@@ -9,7 +9,7 @@ from netbox_pipeline.staging import db
 from netbox_pipeline.staging.models import STAGING_TABLES, Base
 
 EXPECTED_COLUMNS = {
-    "runs": {"id", "dagster_run_id", "kind", "source_kind", "instance", "started_at", "finished_at",
+    "runs": {"plan_run_id", "object_type", "phase", "details", "id", "dagster_run_id", "kind", "source_kind", "instance", "started_at", "finished_at",
              "status", "dry_run", "counts", "error"},
     "source_snapshots": {"id", "run_id", "source_kind", "instance", "status", "error", "record_count",
                          "content_hash", "taken_at"},
@@ -19,7 +19,7 @@ EXPECTED_COLUMNS = {
     "identity_links": {"id", "object_type", "inventory_natural_key", "source_kind", "instance",
                        "record_key", "reason", "run_id", "created_at"},
     "plan_items": {"id", "run_id", "object_type", "natural_key", "action", "netbox_id", "changes",
-                   "desired", "reason"},
+                   "desired", "reason", "item", "writes_first", "writes_second"},
     "applied_changes": {"id", "run_id", "plan_item_id", "object_type", "natural_key", "netbox_id", "action",
                         "before", "after", "status", "error", "applied_at"},
     "object_map": {"id", "object_type", "natural_key", "netbox_id", "inventory_item_key", "last_written",
@@ -106,3 +106,25 @@ def test_migration_chain_is_linear_and_located_next_to_the_package():
     revisions = list(script.walk_revisions())
     assert revisions[-1].down_revision is None
     assert revisions[-1].revision == "0001"
+    assert [r.revision for r in reversed(revisions)] == ["0001", "0002"]
+
+
+def test_0002_moves_apply_run_markers_into_columns_and_back(staging_url):
+    db.upgrade(staging_url, "0001")
+    engine = db.create_engine_for(staging_url)
+    insert = sa.text("INSERT INTO runs (id, kind, instance, started_at, status, dry_run) "
+                     "VALUES (:id, :kind, :instance, :at, 'success', false)")
+    columns = sa.text("SELECT instance, plan_run_id, object_type, phase FROM runs WHERE id = :id")
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert, {"id": "a1", "kind": "apply", "instance": "p-1:devices:first", "at": "2026-11-01 00:00:00"})
+            conn.execute(insert, {"id": "s1", "kind": "source", "instance": "rack", "at": "2026-11-01 00:00:00"})
+        db.upgrade(staging_url)
+        with engine.connect() as conn:
+            assert tuple(conn.execute(columns, {"id": "a1"}).one()) == (None, "p-1", "devices", "first")
+            assert tuple(conn.execute(columns, {"id": "s1"}).one()) == ("rack", None, None, None)
+        db.downgrade(staging_url, "0001")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT instance FROM runs WHERE id = 'a1'")).scalar() == "p-1:devices:first"
+    finally:
+        engine.dispose()

@@ -399,19 +399,20 @@ def test_field_lineage_names_the_record_location_and_the_write(staging):
     assert {row["natural_key"] for row in globbed} == {"pve1", "pve1/eth0", "pve10"}
 
 
-def test_runs_of_finds_runs_by_kind_and_instance_prefix(staging_url):
+def test_apply_runs_of_a_plan_are_found_by_column(staging_url):
     from netbox_pipeline.staging import store
     from netbox_pipeline.staging.db import open_staging
 
     db = open_staging(staging_url)
     with db.session() as session:
-        first = store.start_run(session, "apply", instance="plan-1:devices:first")
-        store.start_run(session, "apply", instance="plan-10:devices:first")
-        store.start_run(session, "plan", instance="plan-1:devices:first")
-        second = store.start_run(session, "apply", instance="plan-1:sites:first")
+        first = store.start_run(session, "apply", plan_run_id="plan-1", object_type="devices", phase="first")
+        store.start_run(session, "apply", plan_run_id="plan-10", object_type="devices", phase="first")
+        store.start_run(session, "plan", plan_run_id="plan-1", object_type="devices", phase="first")
+        second = store.start_run(session, "apply", plan_run_id="plan-1", object_type="sites", phase="first")
     with db.session() as session:
-        assert [r["id"] for r in store.runs_of(session, "apply", "plan-1:")] == [first, second]
-        assert store.runs_of(session, "apply", "plan_1") == []  # "_" is literal, not a wildcard
+        assert [r["id"] for r in store.apply_runs(session, "plan-1")] == [first, second]
+        assert [(r["object_type"], r["phase"]) for r in store.apply_runs(session, "plan-1")] == [("devices", "first"), ("sites", "first")]
+        assert store.apply_runs(session, "plan_1") == []
     db.dispose()
 
 
@@ -447,9 +448,9 @@ def test_runs_of_dagster_runs_selects_by_kind_and_dagster_run(staging_url):
 
     db = open_staging(staging_url)
     with db.session() as session:
-        mine = store.start_run(session, "apply", dagster_run_id="d-1", instance="p:devices:first")
+        mine = store.start_run(session, "apply", dagster_run_id="d-1", plan_run_id="p", object_type="devices", phase="first")
         store.start_run(session, "plan", dagster_run_id="d-1")
-        store.start_run(session, "apply", dagster_run_id="d-2", instance="p:sites:first")
+        store.start_run(session, "apply", dagster_run_id="d-2", plan_run_id="p", object_type="sites", phase="first")
     with db.session() as session:
         assert [r["id"] for r in store.runs_of_dagster_runs(session, "apply", ["d-1", "d-9"])] == [mine]
     db.dispose()

@@ -1,4 +1,6 @@
-"""Value normalisers: one canonical form per value, applied to every side before comparing.
+"""The bottom layer: plain values every module may use, importing nothing of the project.
+
+Normalisers give one canonical form per value, applied to every side before comparing.
 
 Each normaliser is idempotent (normalise(normalise(x)) == normalise(x)); the peers' most common
 bug is a phantom "change" on every run from comparing two spellings of the same value.
@@ -163,3 +165,39 @@ def normalise_custom_fields(value: Mapping[str, Any] | None) -> dict[str, Any]:
 def fold_name(value: str) -> str:
     """Name comparison where NetBox compares case-insensitively (device and VM names)."""
     return str(value).strip().casefold()
+
+
+def jsonable(value: Any) -> Any:
+    """Comparison form -> plain JSON (tuples as lists), stable for hashing and storage."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(jsonable(v) for v in value)
+    return value
+
+
+def encode_exact(value: Any) -> Any:
+    """JSON that keeps tuples and sets apart from lists, so `decode_exact` restores equal values."""
+    if isinstance(value, tuple):
+        return {"$tuple": [encode_exact(v) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        return {"$set": [encode_exact(v) for v in sorted(value, key=repr)]}
+    if isinstance(value, list):
+        return [encode_exact(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): encode_exact(v) for k, v in value.items()}
+    return value
+
+
+def decode_exact(value: Any) -> Any:
+    if isinstance(value, list):
+        return [decode_exact(v) for v in value]
+    if isinstance(value, dict):
+        if len(value) == 1 and "$tuple" in value:
+            return tuple(decode_exact(v) for v in value["$tuple"])
+        if len(value) == 1 and "$set" in value:
+            return {decode_exact(v) for v in value["$set"]}
+        return {k: decode_exact(v) for k, v in value.items()}
+    return value

@@ -1,6 +1,6 @@
 import pytest
 
-from netbox_pipeline.reconcile.normalise import (
+from netbox_pipeline.values import (
     fold_name,
     ip_equal,
     ip_host,

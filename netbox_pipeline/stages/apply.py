@@ -1,0 +1,169 @@
+"""Apply: write one NetBox type's slice of a stored plan, in one phase, once.
+
+Each call loads only what its slice needs from the staging DB: the type's plan items, and the
+keys and ids of the types they reference. A slice with nothing to write touches neither NetBox
+nor the staging DB beyond one indexed query.
+"""
+
+import logging
+from typing import Any
+
+from netbox_pipeline.config import PipelineConfig
+from netbox_pipeline.model import key_text
+from netbox_pipeline.netbox.apply import Phase, TypeResult, apply_slice, index_ids
+from netbox_pipeline.netbox.client import NetBoxClient
+from netbox_pipeline.netbox.items import PlanItem
+from netbox_pipeline.netbox.schema import TYPES, LiveIndex
+from netbox_pipeline.sources import declared_custom_fields
+from netbox_pipeline.staging import store
+from netbox_pipeline.values import decode_exact, jsonable
+
+log = logging.getLogger(__name__)
+
+
+def plan_to_apply(staging, dagster_run_id: str | None) -> tuple[str, bool]:
+    """(plan run id, dry run) of the plan a Dagster run made, else of the newest plan.
+
+    Raises LookupError when no plan was ever made (a NetBox asset materialised on its own first).
+    """
+    with staging.session() as session:
+        run_id = (store.plan_run_of_dagster_run(session, dagster_run_id) if dagster_run_id else None) \
+            or store.latest_plan_run_id(session)
+        if run_id is None:
+            raise LookupError("no sync plan exists yet: materialise sync_plan (or run `netbox-pipeline sync`) first")
+        return run_id, bool(store.get_run(session, run_id)["dry_run"])
+
+
+def plan_totals(staging, plan_run_id: str) -> dict[str, int]:
+    with staging.session() as session:
+        return dict(store.get_run(session, plan_run_id).get("counts") or {})
+
+
+def apply_type(
+    config: PipelineConfig,
+    staging,
+    client: NetBoxClient | None,
+    plan_run_id: str,
+    type_name: str,
+    phase: Phase,
+    *,
+    dry_run: bool = False,
+    dagster_run_id: str | None = None,
+) -> TypeResult:
+    """Apply one type's slice of the plan once; a slice already applied is a no-op."""
+    dry_run = dry_run or config.netbox.dry_run
+    with staging.session() as session:
+        if not store.plan_writes(session, plan_run_id, type_name, phase):
+            return _nothing_to_write(session, plan_run_id, type_name, phase)
+        if _already_applied(session, plan_run_id, type_name, phase):
+            log.info("%s (%s) of plan %s was applied before; nothing to do", type_name, phase, plan_run_id)
+            return TypeResult(type_name, phase)
+        items = [PlanItem.from_stored(stored) for stored in store.plan_slice(session, plan_run_id, type_name)]
+        index = _id_index(session, plan_run_id, type_name, items)
+    result = apply_slice(
+        None if dry_run else client, type_name, items, index, phase=phase,
+        chunk_size=config.netbox.chunk_size, dry_run=dry_run, owner_tag=config.netbox.owner_tag,
+    )
+    with staging.session() as session:
+        run_id = store.start_run(session, "apply", dagster_run_id=dagster_run_id, dry_run=dry_run,
+                                 plan_run_id=plan_run_id, object_type=type_name, phase=phase)
+        store.record_applied(session, run_id, [change.row() for change in result.changes])
+        if not dry_run:
+            _remember_written(session, run_id, result)
+        store.finish_run(session, run_id, "failed" if result.failures else "success", counts=result.counts())
+    return result
+
+
+def _nothing_to_write(session, plan_run_id: str, type_name: str, phase: Phase) -> TypeResult:
+    result = TypeResult(type_name, phase)
+    if phase == "first":  # counted once per sync, as apply_slice does
+        counts = store.plan_action_counts(session, plan_run_id, type_name)
+        result.unchanged = counts.get("unchanged", 0)
+        result.skipped = counts.get("skip", 0) + counts.get("orphan", 0)
+    return result
+
+
+def _id_index(session, plan_run_id: str, type_name: str, items: list[PlanItem]) -> LiveIndex:
+    """Ids of this slice and of every type its fields point at: from the plan, else the object map."""
+    referenced = referenced_types(type_name)
+    known = store.netbox_ids(session, referenced)
+    entries = [(item.type, item.key, item.netbox_id) for item in items]
+    entries += [(t, decode_exact(key), netbox_id)
+                for t, key, netbox_id in store.plan_keys(session, plan_run_id, referenced - {type_name})]
+    return index_ids(entries, known)
+
+
+def referenced_types(type_name: str) -> set[str]:
+    """The type itself and every type its fields (second-pass ones included) point at."""
+    nbtype = TYPES[type_name]
+    targets = {type_name, *nbtype.refs.values()}
+    for generic in nbtype.generic_refs.values():
+        targets.update(generic.targets)
+    return targets
+
+
+def _already_applied(session, plan_run_id: str, type_name: str, phase: Phase) -> bool:
+    return any(run["object_type"] == type_name and run["phase"] == phase and run["status"] == "success"
+               and not run.get("dry_run") for run in store.apply_runs(session, plan_run_id))
+
+
+def rejected_in_plan(staging, plan_run_id: str) -> list[dict[str, Any]]:
+    """Every object NetBox rejected while this plan was applied."""
+    with staging.session() as session:
+        return [change for run in store.apply_runs(session, plan_run_id)
+                for change in store.applied_for_run(session, run["id"]) if change["status"] == "failed"]
+
+
+def _remember_written(session, run_id: str, result: TypeResult) -> None:
+    written, deleted = [], []
+    for change in result.changes:
+        if change.status != "applied" or change.item is None:
+            continue
+        item = change.item
+        if item.action == "delete":
+            deleted.append((item.type, key_text(item.key)))
+            continue
+        entry = {"object_type": item.type, "natural_key": key_text(item.key), "netbox_id": item.netbox_id,
+                 "owned": True, "last_written_run_id": run_id, "last_seen_run_id": run_id,
+                 "source_kinds": [f"{kind}:{name}" for kind, name in item.instances]}
+        if result.phase == "first":
+            entry["last_written"] = jsonable(item.written_fields)
+            entry["written_hash"] = item.desired_hash
+        written.append(entry)
+    if written:
+        store.upsert_object_map(session, written)
+    if deleted:
+        store.delete_object_map(session, deleted)
+
+
+def ensure_custom_fields(config: PipelineConfig, staging, client: NetBoxClient | None, plan_run_id: str,
+                         *, dry_run: bool = False) -> list[str]:
+    """Create the custom fields the plan writes and NetBox lacks (4.6 rejects unknown keys).
+
+    Fields a source declares (`SourceKind.custom_fields`, e.g. the Proxmox VMID) get their type;
+    keys from inventory files are text fields.
+    """
+    with staging.session() as session:
+        wanted = (store.get_run(session, plan_run_id).get("details") or {}).get("custom_fields") or {}
+    if not wanted or client is None or dry_run or config.netbox.dry_run:
+        return []
+    declared_fields = declared_custom_fields()
+    existing = {cf["name"]: cf for cf in client.list_all("extras/custom-fields")}
+    created = []
+    for name, types in sorted(wanted.items()):
+        declared = declared_fields.get(name)
+        content_types = set(types) | (set(declared.object_types) if declared else set())
+        if name in existing:
+            have = set(existing[name].get("object_types") or [])
+            if not content_types <= have:
+                client.request("PATCH", f"extras/custom-fields/{existing[name]['id']}", json={"object_types": sorted(have | content_types)})
+            continue
+        client.request("POST", "extras/custom-fields", json={
+            "name": name,
+            "label": declared.label if declared else name.replace("_", " ").capitalize(),
+            "type": declared.type if declared else "text",
+            "object_types": sorted(content_types),
+            "description": declared.description if declared else f"Set by {config.netbox.owner_tag}",
+        })
+        created.append(name)
+    return created

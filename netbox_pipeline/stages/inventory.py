@@ -1,0 +1,49 @@
+"""Inventory: merge the latest good snapshot of every configured instance, with provenance."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from netbox_pipeline.config import PipelineConfig
+from netbox_pipeline.model import Inventory, key_text
+from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.stages.collect import latest_results
+from netbox_pipeline.staging import store
+
+
+@dataclass
+class InventoryBuild:
+    inventory: Inventory
+    healthy_instances: set[tuple[str, str]]
+    instance_status: dict[tuple[str, str], str]
+    history: dict[str, int]
+    run_id: str
+
+
+def build_inventory(config: PipelineConfig, staging, *, dagster_run_id: str | None = None) -> InventoryBuild:
+    """Merge the latest good snapshot of every instance; keep the versioned result."""
+    results, status = latest_results(staging, config)
+    precedence = {"default": config.precedence.default, **config.precedence.fields}
+    inventory = merge(results, precedence)
+    # An instance may count absences only if its newest pull succeeded and returned records.
+    healthy = {(r.source_kind, r.instance) for r in results if r.healthy and status.get((r.source_kind, r.instance)) == "ok"}
+    with staging.session() as session:
+        run_id = store.start_run(session, "inventory", dagster_run_id=dagster_run_id)
+        history = store.save_inventory(session, run_id, inventory_items(inventory))
+        store.finish_run(session, run_id, "success", counts={**inventory.counts(), "conflicts": len(inventory.conflicts)})
+    return InventoryBuild(inventory, healthy, status, history, run_id)
+
+
+def inventory_items(inventory: Inventory) -> list[dict[str, Any]]:
+    items = []
+    for record_type, records in (
+        ("device", inventory.devices),
+        ("virtual_machine", inventory.virtual_machines),
+        ("cluster", inventory.clusters),
+        ("service", inventory.services),
+        ("ip_address", inventory.ip_addresses),
+    ):
+        for record in records:
+            fields = record.model_dump(mode="json", exclude={"provenance"}, exclude_none=True)
+            provenance = {name: p.model_dump(mode="json") for name, p in record.provenance.items()}
+            items.append({"object_type": record_type, "natural_key": key_text(record.key), "fields": fields, "provenance": provenance})
+    return items

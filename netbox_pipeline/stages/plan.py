@@ -1,0 +1,182 @@
+"""Plan: read NetBox, diff it with the desired objects, and store the plan for the NetBox steps.
+
+The plan is stored item by item with everything apply needs (`PlanItem.to_stored`), so each
+NetBox step loads only its own type's slice. A real (not dry) plan that no blocking check stops
+also records each owned object's consecutive-absence count and follows renames in the object map
+here, so a sync in which NetBox rejects an object still counts absences toward grace deletion.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from netbox_pipeline.config import PipelineConfig
+from netbox_pipeline.model import key_text
+from netbox_pipeline.netbox.client import NetBoxClient
+from netbox_pipeline.netbox.items import PlanItem
+from netbox_pipeline.netbox.schema import READ_PARAMS, TYPES, LiveState, build_live
+from netbox_pipeline.reconcile.desired import Problem, desired_objects
+from netbox_pipeline.reconcile.plan import Plan, SyncPolicy, blocking, build_plan, validate_plan
+from netbox_pipeline.sources import stable_keys
+from netbox_pipeline.stages.inventory import InventoryBuild
+from netbox_pipeline.staging import store
+from netbox_pipeline.values import jsonable
+
+
+def netbox_client(config: PipelineConfig) -> NetBoxClient:
+    if not config.netbox.url:
+        raise ValueError("netbox.url is not set (configuration file or NETBOX_PIPELINE_NETBOX__URL)")
+    token = config.netbox.token.get_secret_value() if config.netbox.token else None
+    return NetBoxClient(
+        config.netbox.url,
+        token,
+        timeout_s=config.netbox.timeout_s,
+        retries=config.netbox.retries,
+        max_parallel=config.netbox.max_parallel,
+        verify_ssl=config.netbox.verify_ssl,
+    )
+
+
+def read_netbox(client: NetBoxClient, *, owner_tag: str) -> tuple[LiveState, dict[str, int]]:
+    """One paginated read per managed type, in dependency order."""
+    raw = {name: client.list_all(nbtype.endpoint, READ_PARAMS) for name, nbtype in TYPES.items()}
+    return build_live(raw, owner_tag=owner_tag), {name: len(objects) for name, objects in raw.items()}
+
+
+def sync_policy(config: PipelineConfig) -> SyncPolicy:
+    adopt = config.netbox.adopt
+    return SyncPolicy(
+        adopt=adopt if isinstance(adopt, bool) else frozenset(adopt),
+        drift_policy=config.netbox.drift_policy,
+        grace_runs=config.deletion.grace_runs,
+        deletion_mode=config.deletion.mode,
+        max_delete_ratio=config.deletion.max_ratio,
+        owner_tag=config.netbox.owner_tag,
+        stable_keys=stable_keys(),
+    )
+
+
+@dataclass
+class PlanOutcome:
+    """A stored plan, and what the planning step reports about it."""
+
+    plan: Plan
+    problems: list[Problem]
+    run_id: str
+    dry_run: bool
+    emptied_instances: list[tuple[str, str]] = field(default_factory=list)
+    max_delete_ratio: float = 0.1
+
+    @property
+    def blocking_problems(self) -> list[Problem]:
+        return blocking(self.problems)
+
+    @property
+    def deletion_guard_ok(self) -> bool:
+        return self.plan.deletion_guard_ok(self.max_delete_ratio)
+
+    @property
+    def blocked(self) -> bool:
+        """A blocking check fails: the NetBox steps will not run for this plan."""
+        return bool(self.blocking_problems or self.emptied_instances or not self.deletion_guard_ok)
+
+
+def make_plan(
+    config: PipelineConfig, staging, inventory: InventoryBuild, live: LiveState, *, dagster_run_id: str | None = None
+) -> PlanOutcome:
+    policy = sync_policy(config)
+    defaults = config.defaults
+    desired = desired_objects(
+        inventory.inventory,
+        owner_tag=policy.owner_tag,
+        defaults={"device_role": defaults.device_role, "manufacturer": defaults.manufacturer, "model": defaults.device_type},
+    )
+    with staging.session() as session:
+        staged = store.load_object_map(session)
+    plan = build_plan(desired, live, object_map=_object_map_for_plan(staged, desired, live),
+                      healthy_instances=inventory.healthy_instances, policy=policy)
+    dry_run = config.netbox.dry_run
+    outcome = PlanOutcome(plan, validate_plan(plan, desired), "", dry_run, empty_instances(staged, inventory),
+                          policy.max_delete_ratio)
+    with staging.session() as session:
+        outcome.run_id = store.start_run(session, "plan", dagster_run_id=dagster_run_id, dry_run=dry_run,
+                                         details={"custom_fields": wanted_custom_fields(plan.items)})
+        store.save_plan(session, outcome.run_id, [_plan_row(item) for item in plan.items])
+        if not dry_run and not outcome.blocked:
+            _record_absences(session, plan)
+        store.finish_run(session, outcome.run_id, "success", counts=plan.totals())
+    return outcome
+
+
+def _record_absences(session, plan: Plan) -> None:
+    renames = {(type_name, key_text(old)): key_text(new) for (type_name, old), new in plan.renamed.items()}
+    updates = {(type_name, key_text(key)): runs for (type_name, key), runs in plan.next_missing_runs.items()}
+    store.rename_object_map(session, renames)  # a renamed VM's entries (and its children's) follow it
+    store.set_missing_runs(session, updates)
+
+
+def wanted_custom_fields(items: list[PlanItem]) -> dict[str, list[str]]:
+    """Custom field name -> content types the plan writes it on (NetBox 4.6 rejects unknown keys)."""
+    wanted: dict[str, set[str]] = {}
+    for item in items:
+        if item.action in ("create", "update"):
+            for name in (item.payload_fields.get("custom_fields") or {}):
+                wanted.setdefault(name, set()).add(TYPES[item.type].content_type)
+    return {name: sorted(types) for name, types in sorted(wanted.items())}
+
+
+def _plan_row(item: PlanItem) -> dict[str, Any]:
+    row = item.row()
+    writes = item.action in ("create", "update")
+    return {
+        "object_type": item.type,
+        "natural_key": row["key"],
+        "action": item.action,
+        "netbox_id": item.netbox_id,
+        "changes": row["changes"] or None,
+        "desired": jsonable(item.payload_fields) or None,
+        "reason": item.reason or None,
+        "item": item.to_stored(),
+        "writes_first": writes and bool(item.first_pass()),
+        "writes_second": writes and bool(item.second_pass()),
+    }
+
+
+def _object_map_for_plan(staged: dict, desired, live: LiveState) -> dict[tuple[str, tuple], dict[str, Any]]:
+    """Staging's object map (keys as text) keyed by the natural-key tuples the plan uses."""
+    by_text: dict[tuple[str, str], tuple] = {}
+    for type_name, objects in desired.items():
+        for key in objects:
+            by_text[(type_name, key_text(key))] = key
+    for type_name, objects in live.objects.items():
+        for key in objects:
+            by_text.setdefault((type_name, key_text(key)), key)
+    out = {}
+    for (type_name, text), entry in staged.items():
+        key = by_text.get((type_name, text))
+        if key is None:
+            continue
+        out[(type_name, key)] = {
+            "last_written": entry.get("last_written"),
+            "netbox_id": entry.get("netbox_id"),
+            "missing_runs": entry.get("missing_runs") or 0,
+            "instances": [tuple(i.split(":", 1)) for i in entry.get("source_kinds") or [] if ":" in i],
+        }
+    return out
+
+
+def empty_instances(staged: dict, inventory: InventoryBuild) -> list[tuple[str, str]]:
+    """Instances whose newest pull succeeded with no records although they own NetBox objects.
+
+    A file emptied by mistake looks exactly like a source whose every device was retired; the
+    pipeline refuses to guess and blocks the apply until someone looks.
+    """
+    owned: set[tuple[str, str]] = set()
+    for entry in staged.values():
+        for text in entry.get("source_kinds") or []:
+            kind, _, name = text.partition(":")
+            owned.add((kind, name))
+    return sorted(
+        instance
+        for instance, status in inventory.instance_status.items()
+        if status == "ok" and instance not in inventory.healthy_instances and instance in owned
+    )
