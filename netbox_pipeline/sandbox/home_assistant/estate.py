@@ -162,11 +162,11 @@ def config_entry(domain: str, version: str) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "disabled_by": None, "domain": domain, "entry_id": entry_id(domain), "pref_disable_new_entities": False,
         "pref_disable_polling": False, "reason": None, "source": "user", "state": "loaded",
-        "supports_options": False, "supports_reconfigure": False, "supports_remove_device": True,
-        "supports_unload": True, "title": domain.replace("_", " ").title(),
+        "supports_options": False, "supports_remove_device": True, "supports_unload": True,
+        "title": domain.replace("_", " ").title(),
     }
     if newer(version):
-        entry.update({"error_reason_translation_key": None, "error_reason_translation_placeholders": None,
+        entry.update({"supports_reconfigure": False, "error_reason_translation_key": None, "error_reason_translation_placeholders": None,
                       "modified_at": 1735689600.0, "created_at": 1735689600.0, "num_subentries": 0})
     return dict(sorted(entry.items()))
 
@@ -174,28 +174,29 @@ def config_entry(domain: str, version: str) -> dict[str, Any]:
 def entity_entry(spec: DeviceSpec, version: str) -> dict[str, Any]:
     entity_slug = slug(spec.name_by_user or spec.name or spec.key)
     entry: dict[str, Any] = {
-        "area_id": None, "categories": {}, "config_entry_id": entry_id(spec.domain), "device_id": device_id(spec),
+        "area_id": None, "config_entry_id": entry_id(spec.domain), "device_id": device_id(spec),
         "disabled_by": None, "entity_category": None, "entity_id": f"sensor.{entity_slug}_status",
         "has_entity_name": True, "hidden_by": None, "icon": None, "id": registry_id("entity", spec.domain, spec.key),
-        "labels": [], "name": None, "options": {"conversation": {"should_expose": False}}, "original_name": "Status",
+        "labels": [], "name": None, "options": {}, "original_name": "Status",
         "platform": spec.domain, "translation_key": None, "unique_id": f"{spec.domain}-{spec.key}-status",
     }
     if newer(version):
-        entry.update({"created_at": 1735689600.0, "modified_at": 1735689600.0})
+        entry.update({"categories": {}, "created_at": 1735689600.0, "modified_at": 1735689600.0})
     return dict(sorted(entry.items()))
 
 
 def core_config(estate: Estate, version: str, url: str) -> dict[str, Any]:
-    return {
+    return {  # the home zone's `radius` arrived after 2024.3
         "allowlist_external_dirs": ["/config/www", "/config/media"], "allowlist_external_urls": [],
         "components": sorted({"api", "config", "http", "websocket_api", *estate.domains()}),
         "config_dir": "/config", "config_source": "storage", "country": "NL", "currency": "EUR", "elevation": 0,
         "external_url": None, "internal_url": url, "language": "en", "latitude": 52.3731,
-        "location_name": estate.location_name, "longitude": 4.8922, "radius": 100, "recovery_mode": False,
+        "location_name": estate.location_name, "longitude": 4.8922, "recovery_mode": False,
         "safe_mode": False, "state": "RUNNING", "time_zone": "Europe/Amsterdam",
         "unit_system": {"length": "km", "accumulated_precipitation": "mm", "mass": "g", "pressure": "Pa",
                         "temperature": "°C", "volume": "L", "wind_speed": "m/s"},
         "version": version, "whitelist_external_dirs": ["/config/www", "/config/media"],
+        **({"radius": 100} if newer(version) else {}),
     }
 
 

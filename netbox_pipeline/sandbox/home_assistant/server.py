@@ -192,10 +192,10 @@ class HomeAssistantSandbox:
             "config/entity_registry/list": lambda: [render.entity_entry(d, self.version)
                                                     for d in self.estate.devices.values()],
             "get_config": self._get_config,
+            # 2024.3 already answers the command, with no floors; floors arrive with 2024.4.
+            "config/floor_registry/list": lambda: [render.floor_entry(f, n, lv) for f, (n, lv)
+                                                   in self.estate.floors.items()] if render.newer(self.version) else [],
         }
-        if render.newer(self.version):
-            handlers["config/floor_registry/list"] = lambda: [render.floor_entry(f, n, lv) for f, (n, lv)
-                                                              in self.estate.floors.items()]
         return handlers
 
     def _config_entries(self) -> list[dict[str, Any]]:

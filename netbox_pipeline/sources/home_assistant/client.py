@@ -9,6 +9,7 @@ Every failure becomes a `HomeAssistantError` whose message names the instance's 
 wrong (refused, TLS, auth_invalid, timeout), never the token.
 """
 
+import contextlib
 import json
 import socket
 import ssl
@@ -41,6 +42,7 @@ class HomeAssistantClient:
         self.ws_url, self.where, self.timeout_s = ws_url, where, timeout_s
         self._token, self._verify_ssl, self._ca_cert = token, verify_ssl, ca_cert
         self._connection: ClientConnection | None = None
+        self._stack = contextlib.ExitStack()
         self._next_id = 1
         self.ha_version: str | None = None
 
@@ -54,9 +56,9 @@ class HomeAssistantClient:
     def open(self) -> None:
         context = self._ssl_context() if self.ws_url.startswith("wss:") else None
         try:
-            self._connection = connect(
+            self._connection = self._stack.enter_context(connect(
                 self.ws_url, ssl=context, open_timeout=self.timeout_s, close_timeout=2, proxy=None,
-                max_size=MAX_MESSAGE_BYTES, compression=None, user_agent_header="netbox-pipeline")
+                max_size=MAX_MESSAGE_BYTES, compression=None, user_agent_header="netbox-pipeline"))
             self._authenticate()
         except HomeAssistantError:
             self.close()
@@ -66,12 +68,11 @@ class HomeAssistantClient:
             raise HomeAssistantError(self.describe(exc)) from exc
 
     def close(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.close()
-            except Exception:  # closing a broken connection: nothing more to learn
-                pass
-            self._connection = None
+        self._connection = None
+        try:
+            self._stack.close()
+        except Exception:  # closing a broken connection: nothing more to learn
+            pass
 
     def call(self, command: str, **params: Any) -> Any:
         """The command's `result`; CommandError on `success: false`, HomeAssistantError otherwise."""

@@ -74,7 +74,7 @@ def normalise_snapshot(
     synced = [d for d in devices if skip_reason(d, domain_of(d, domains), options) is None]
     names = unique_names(synced)
     by_id = {d["id"]: d for d in devices}
-    places = device_locations(snapshot)
+    places = device_locations(snapshot, devices)
     entity_counts = _entity_counts(snapshot.get("entities"))
     for entry in synced:
         ha_id = str(entry["id"])
@@ -140,22 +140,33 @@ def device_record(
 
 def interfaces_of(entry: Mapping[str, Any], name: str, warnings: list[str]) -> list[Interface]:
     """One interface per MAC, bluetooth and zigbee connection (others, e.g. upnp, carry no address)."""
-    out: list[Interface] = []
-    counters: dict[str, int] = {}
-    for connection in sorted(_connections(entry)):
-        kind, value = connection
+    addresses: set[tuple[str, str]] = set()
+    for kind, value in _connections(entry):
+        if kind not in ("mac", "bluetooth", "zigbee"):
+            continue
         try:
-            if kind == "mac":
-                out.append(Interface(name=_next(counters, "eth"), mac=normalise_mac(value)))
-            elif kind == "bluetooth":
-                out.append(Interface(name=_next(counters, "bluetooth"), type=BLUETOOTH_TYPE, mac=normalise_mac(value)))
-            elif kind == "zigbee":
-                out.append(Interface(name=_next(counters, "zigbee"), type=ZIGBEE_TYPE,
-                                     description=f"IEEE {value.lower()}"))
+            addresses.add((kind, normalise_mac(value) if kind != "zigbee" else _eui64(value)))
         except ValueError:
             warnings.append(f"home assistant device {name!r} ({entry.get('id')}): {kind} connection "
                             f"{value!r} is not an address; not synced")
+    out: list[Interface] = []
+    counters: dict[str, int] = {}
+    for kind, address in sorted(addresses):
+        if kind == "mac":
+            out.append(Interface(name=_next(counters, "eth"), mac=address))
+        elif kind == "bluetooth":
+            out.append(Interface(name=_next(counters, "bluetooth"), type=BLUETOOTH_TYPE, mac=address))
+        else:
+            out.append(Interface(name=_next(counters, "zigbee"), type=ZIGBEE_TYPE, description=f"IEEE {address}"))
     return out
+
+
+def _eui64(value: str) -> str:
+    """A zigbee IEEE address (EUI-64) as HA's zha spells it: lower-case, colon-separated."""
+    digits = "".join(c for c in value.lower() if c not in ":-. ")
+    if len(digits) != 16 or any(c not in "0123456789abcdef" for c in digits):
+        raise ValueError(f"invalid EUI-64 {value!r}")
+    return ":".join(digits[i:i + 2] for i in range(0, 16, 2))
 
 
 def _connections(entry: Mapping[str, Any]) -> set[tuple[str, str]]:
@@ -238,12 +249,12 @@ def site_of(snapshot: Mapping[str, Any], options: HomeAssistantOptions) -> str |
 # --------------------------------------------------------------------------- areas and floors
 
 
-def device_locations(snapshot: Mapping[str, Any]) -> dict[str, tuple[str | None, str | None]]:
+def device_locations(snapshot: Mapping[str, Any], devices: list[Mapping[str, Any]]) -> dict[str, tuple[str | None, str | None]]:
     """HA device id -> (area name, floor name); (None, None) for a device in no area."""
     areas = {a.get("area_id"): a for a in snapshot.get("areas") or [] if isinstance(a, Mapping)}
     floors = {f.get("floor_id"): f for f in snapshot.get("floors") or [] if isinstance(f, Mapping)}
     out: dict[str, tuple[str | None, str | None]] = {}
-    for entry in snapshot.get("devices") or []:
+    for entry in devices:
         area = areas.get(entry.get("area_id")) if entry.get("area_id") else None
         floor = floors.get(area.get("floor_id")) if area and area.get("floor_id") else None
         out[str(entry.get("id"))] = (_text(area.get("name")) if area else None,
