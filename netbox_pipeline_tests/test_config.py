@@ -98,7 +98,7 @@ def test_a_source_kind_with_no_collector_is_a_located_error(tmp_path):
     """)
     assert problems_of(path) == [
         f"{path}:6: sources.snmp: unknown source kind 'snmp': this version has no collector for it "
-        "(known kinds: filesystem, proxmox, nmap)"
+        "(known kinds: filesystem, proxmox, home_assistant, nmap)"
     ]
 
 

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from netbox_pipeline.sources.home_assistant import HomeAssistantOptions, Location, locations_of, normalise_snapshot
+from netbox_pipeline.sources.home_assistant import HomeAssistantOptions, normalise_snapshot
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 OPTIONS = HomeAssistantOptions(default_site="home", role="iot", role_map={"unifi": "network"},
@@ -197,11 +197,10 @@ def test_fetch_warnings_are_kept():
     assert result.warnings == ["floors unknown"]
 
 
-def test_locations_are_the_areas_of_synced_devices_under_their_floors():
-    result = run(snapshot(device("a1", area_id="closet"), device("a2", area_id="office"),
-                          device("s1", area_id="kitchen", entry_type="service"), device("a3")))
-    assert locations_of(result) == [
-        Location("Basement", "Lab Home"),
-        Location("Network Closet", "Lab Home", "Basement", "closet"),
-        Location("Office", "Lab Home", None, "office"),
-    ]
+def test_the_area_is_the_location_and_its_floor_the_parent():
+    result = run(snapshot(device("a1", area_id="closet"), device("a2", area_id="office"), device("a3"),
+                          device("a4", area_id="deleted-area")))
+    places = {d.name: (d.location, d.location_parent) for d in result.records}
+    assert places == {"Device a1": ("Network Closet", "Basement"), "Device a2": ("Office", None),
+                      "Device a3": (None, None), "Device a4": (None, None)}
+    assert result.records[0].provenance["location"].record_id == "device/a1"

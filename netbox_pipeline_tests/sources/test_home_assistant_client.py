@@ -14,7 +14,6 @@ from netbox_pipeline.sources.home_assistant import (
     HomeAssistantConfig,
     HomeAssistantError,
     collect_home_assistant,
-    locations_of,
 )
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
@@ -70,7 +69,8 @@ def test_a_ws_url_works_as_well_as_http(ha):
 def test_wss_with_the_ca_cert(ha_tls):
     result = collect(config(ha_tls.url), ca_cert=ha_tls.ca_cert_path)
     assert result.status == "ok", result.error
-    assert {loc.name for loc in locations_of(result)} >= {"Basement", "Ground Floor", "Network Closet"}
+    places = {(d.location, d.location_parent) for d in result.records}
+    assert {("Network Closet", "Basement"), ("Living Room", "Ground Floor"), ("Office", "First Floor")} <= places
 
 
 def test_wss_with_ca_cert_from_the_config(ha_tls):

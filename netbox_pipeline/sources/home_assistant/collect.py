@@ -10,7 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from netbox_pipeline.sources.base import SourceResult, failed_result
+from netbox_pipeline.model import SourceResult
+from netbox_pipeline.sources.base import failed_result
+from netbox_pipeline.sources.contract import CollectContext
 
 from .client import CommandError, HomeAssistantClient, HomeAssistantError
 from .config import HomeAssistantConfig
@@ -80,3 +82,9 @@ def fetch_snapshot(ha: HomeAssistantClient) -> dict[str, Any]:
 
 def _scrub(message: str, secret: str) -> str:
     return message.replace(secret, "***") if secret else message
+
+
+def collect(instance: HomeAssistantConfig, context: CollectContext) -> SourceResult:
+    """The source contract's collector: `ca_cert` is relative to the configuration file."""
+    ca_cert = context.resolve_path(instance.ca_cert) if instance.ca_cert else None
+    return collect_home_assistant(instance, context.observed_at, context.defaults, ca_cert=ca_cert)

@@ -2,7 +2,9 @@
 
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
+
+from netbox_pipeline.sources.contract import InstanceConfig
 
 # Integrations whose devices are never hardware (HA's own helpers, weather and sun services).
 VIRTUAL_DOMAINS = (
@@ -12,12 +14,9 @@ VIRTUAL_DOMAINS = (
 )
 
 
-class HomeAssistantConfig(BaseModel):
+class HomeAssistantConfig(InstanceConfig):
     """One Home Assistant server, read over its WebSocket API with a long-lived access token."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Instance name; unique within its kind")
     url: str = Field(description="http(s)://host:8123 or ws(s)://host:8123/api/websocket")
     token: SecretStr = Field(description="Long-lived access token (HA profile → Security); from the environment only")
     verify_ssl: bool = Field(True, description="Verify the TLS certificate of an https/wss URL")

@@ -6,8 +6,8 @@ alias map), model, serial, `sw_version`/`hw_version` as custom fields, `connecti
 interfaces (bluetooth as an ieee802.15.1 interface, zigbee's EUI-64 as an ieee802.15.4 interface
 with the address in its description), an IP literal in `configuration_url` as that interface's
 address and the primary IPv4, `via_device_id` as the parent's name in `ha_via_device`, the
-integration domain as role (through `role_map`) and a tag `ha:<domain>`. Area and floor are kept
-per device (`device_locations`) and as a list (`locations_of`) for the NetBox location mapping.
+integration domain as role (through `role_map`) and a tag `ha:<domain>`, the area as the device's
+location and the area's floor as that location's parent.
 
 Skipped: service entries, devices of `skip_domains`, devices with nothing physical about them
 (no manufacturer, model or connections) unless `skip_virtual` is off, and disabled devices
@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from netbox_pipeline.model import Device, Interface, key_text, record_type_of
+from netbox_pipeline.model import Device, Interface, RecordError, SourceResult, key_text, record_type_of
 from netbox_pipeline.reconcile.normalise import fold_name, normalise_mac
-from netbox_pipeline.sources.base import RecordError, SourceResult, stamp_provenance, validation_problems
+from netbox_pipeline.sources.base import stamp_provenance, validation_problems
 
 SOURCE_KIND = "home_assistant"
 ID_FIELD = "ha_device_id"
@@ -52,16 +52,6 @@ class HomeAssistantOptions:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Location:
-    """An HA area (or floor) as a NetBox location under the instance's site."""
-
-    name: str
-    site: str | None
-    parent: str | None = None  # the floor's name, for an area on a floor
-    ha_id: str | None = None
-
-
 def normalise_snapshot(
     snapshot: Mapping[str, Any], options: HomeAssistantOptions, *, instance: str, observed_at: datetime,
     base_url: str = "",
@@ -82,8 +72,10 @@ def normalise_snapshot(
         parent = by_id.get(entry.get("via_device_id") or "")
         parent_name = (names.get(parent["id"]) or display_name(parent)) if parent else None
         domain = domain_of(entry, domains)
+        area, floor = places.get(ha_id, (None, None))
         try:
-            device = device_record(entry, names[ha_id], domain, site, parent_name, options, result.warnings)
+            device = device_record(entry, names[ha_id], domain, site, parent_name, options, result.warnings,
+                                   location=(area, floor))
         except ValidationError as exc:
             for path, message in validation_problems(exc):
                 result.errors.append(RecordError(instance, location, names[ha_id], path, message))
@@ -92,7 +84,6 @@ def normalise_snapshot(
                          location=location, observed_at=observed_at,
                          defaulted=_defaulted(entry, domain, options, site), default_location="config")
         result.records.append(device)
-        area, floor = places.get(ha_id, (None, None))
         result.raw_records.append({
             "record_type": record_type_of(device), "record_key": key_text(device.key), "location": location,
             "payload": {"device": dict(entry), "domain": domain, "area": area, "floor": floor,
@@ -113,7 +104,7 @@ def _defaulted(entry: Mapping[str, Any], domain: str | None, options: HomeAssist
 
 def device_record(
     entry: Mapping[str, Any], name: str, domain: str | None, site: str | None, parent_name: str | None,
-    options: HomeAssistantOptions, warnings: list[str],
+    options: HomeAssistantOptions, warnings: list[str], location: tuple[str | None, str | None] = (None, None),
 ) -> Device:
     custom_fields: dict[str, Any] = {ID_FIELD: str(entry["id"])}
     for key, value in ((VIA_FIELD, parent_name), (SW_VERSION_FIELD, _text(entry.get("sw_version"))),
@@ -129,7 +120,8 @@ def device_record(
     manufacturer = _text(entry.get("manufacturer"))
     tags = [f"ha:{domain}"] if domain else []
     return Device(
-        name=name, site=site, role=options.role_map.get(domain or "") or options.role,
+        name=name, site=site, location=location[0], location_parent=location[1] if location[0] else None,
+        role=options.role_map.get(domain or "") or options.role,
         manufacturer=options.manufacturer_aliases.get(manufacturer or "", manufacturer),
         model=_text(entry.get("model")), serial=_text(entry.get("serial_number")),
         status="offline" if entry.get("disabled_by") else "active",
@@ -260,20 +252,6 @@ def device_locations(snapshot: Mapping[str, Any], devices: list[Mapping[str, Any
         out[str(entry.get("id"))] = (_text(area.get("name")) if area else None,
                                      _text(floor.get("name")) if floor else None)
     return out
-
-
-def locations_of(result: SourceResult) -> list[Location]:
-    """The locations the synced devices are in: floors first (parents), then areas, sorted by name."""
-    floors: dict[str, Location] = {}
-    areas: dict[str, Location] = {}
-    for raw, device in zip(result.raw_records, result.records):
-        payload = raw["payload"]
-        if payload.get("floor"):
-            floors[payload["floor"]] = Location(payload["floor"], device.site)
-        if payload.get("area"):
-            areas[payload["area"]] = Location(payload["area"], device.site, payload.get("floor"),
-                                              payload["device"].get("area_id"))
-    return sorted(floors.values(), key=lambda x: x.name) + sorted(areas.values(), key=lambda x: x.name)
 
 
 def _entity_counts(entities: Any) -> dict[str, int]:
