@@ -200,5 +200,6 @@ def test_example_config_in_repo_is_valid(monkeypatch):
 
     monkeypatch.setenv("NETBOX_TOKEN", "0123456789abcdef0123456789abcdef01234567")
     monkeypatch.setenv("PVE_TOKEN", "00000000-0000-0000-0000-000000000000")
+    monkeypatch.setenv("HA_TOKEN", "eyJhbGciOiJIUzI1NiJ9.example")
     config = load_config(REPO_ROOT / "netbox_pipeline.example.yaml")
     assert config.sources.configured_kinds()
