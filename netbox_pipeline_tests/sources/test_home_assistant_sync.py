@@ -83,6 +83,13 @@ def test_first_sync_lands_devices_locations_and_macs_and_a_rerun_writes_nothing(
     assert switch["location"]["id"] == locations["Network Closet"]["id"]
     assert devices["Hallway Motion"]["location"] is None
 
+    with estate.staging().session() as session:  # what `explain "Closet Switch"` prints
+        lineage = store.field_lineage(session, "Closet Switch")
+    serial_rows = [r for r in lineage if r["field"] == "model"]
+    assert lineage, "no lineage"
+    assert serial_rows and all(r["source_kind"] == "home_assistant" and r["instance"] == "home" for r in serial_rows)
+    assert f"config/device_registry id={ha.device_id('usw-lite-8')}" in serial_rows[0]["location"]
+
     rerun = estate.sync()
     assert rerun.success, [r.error for r in rerun.runs]
     assert estate.writes() == [], [f"{e.method} {e.path}" for e in estate.writes()]
