@@ -1,6 +1,7 @@
 """python -m netbox_pipeline.sandbox.home_assistant [--port 8123] [--tls] [--newer]"""
 
 import argparse
+import signal
 import threading
 
 from . import DEFAULT_TOKEN, HA_VERSION, NEWER_HA_VERSION, HomeAssistantSandbox
@@ -20,8 +21,10 @@ def main(argv: list[str] | None = None) -> None:
                                    version=NEWER_HA_VERSION if args.newer else HA_VERSION).start()
     print(f"Home Assistant sandbox on {sandbox.url} (WebSocket {sandbox.websocket_url})", flush=True)
     print(f"  token: {args.token}" + (f"; CA certificate: {sandbox.ca_cert_path}" if args.tls else ""), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        threading.Event().wait()
+        stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
