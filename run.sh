@@ -2,7 +2,7 @@
 # One entry point for a fresh checkout: it bootstraps .venv, then runs what you ask.
 #
 #   ./run.sh demo [--ui]    set up, then run the demo sync against local sandboxes
-#   ./run.sh test [ARGS]    set up (venv, PostgreSQL running, nmap and chromium installed), then the whole test suite
+#   ./run.sh test [ARGS]    set up (venv, PostgreSQL running, nmap, chromium and a test Home Assistant installed), then the whole test suite
 #   ./run.sh ui             open the Dagster UI (http://127.0.0.1:3000) on the persistent .dagster_home
 #   ./run.sh setup          only set up
 #   ./run.sh cli ARGS       run `netbox-pipeline ARGS` inside the venv
@@ -83,6 +83,13 @@ ensure_chromium() {
     apt_install chromium || log "warning: chromium is not installed and could not be installed"
 }
 
+ensure_home_assistant() {
+    # The Home Assistant tests run a real HA 2024.3.3 from PyPI in its own venv (cached under
+    # ~/.cache/netbox_pipeline; about 700 MB, a few minutes the first time).
+    "$BIN/python" -m netbox_pipeline_tests.sources.real_ha.install >/dev/null \
+        || log "warning: Home Assistant could not be installed for the tests"
+}
+
 cmd=${1:-help}
 shift || true
 case "$cmd" in
@@ -93,7 +100,7 @@ case "$cmd" in
         exec "$BIN/netbox-pipeline" demo "$@" ;;
     test)
         setup_venv; setup_dagster_home
-        ensure_postgres; ensure_nmap; ensure_chromium
+        ensure_postgres; ensure_nmap; ensure_chromium; ensure_home_assistant
         exec "$BIN/python" -m pytest "$@" ;;
     ui)
         setup_venv; setup_dagster_home

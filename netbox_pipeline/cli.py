@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     proxmox.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only; default 127.0.0.1)")
     proxmox.add_argument("--port", type=int, default=8006, help="port (default 8006; 0 picks a free one)")
 
+    home_assistant = sandbox_kinds.add_parser("home-assistant", help="a Home Assistant stand-in (REST + WebSocket) on loopback")
+    home_assistant.set_defaults(handler=_sandbox_home_assistant)
+    home_assistant.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only; default 127.0.0.1)")
+    home_assistant.add_argument("--port", type=int, default=8123, help="port (default 8123; 0 picks a free one)")
+    home_assistant.add_argument("--tls", action="store_true", help="https/wss with a throw-away CA")
+    home_assistant.add_argument("--newer", action="store_true", help="answer like a newer HA (floors, labels)")
+
     sync = command("sync", "run the pipeline headless through Dagster (runs show in the UI)", _sync)
     sync.add_argument("--dry-run", action="store_true", help="read everything, write nothing, record the plan")
     sync.add_argument("--source", action="append", metavar="KIND[:INSTANCE]", help="refresh only this source (repeatable)")
@@ -213,6 +220,17 @@ def _sandbox_proxmox(args: argparse.Namespace) -> int:
     from netbox_pipeline.sandbox.proxmox import serve_forever
 
     serve_forever(args.host, args.port)
+    return EXIT_OK
+
+
+def _sandbox_home_assistant(args: argparse.Namespace) -> int:
+    if not _is_loopback(args.host):
+        print(f"error: --host {args.host}: the sandbox listens on loopback only", file=sys.stderr)
+        return EXIT_USAGE
+    from netbox_pipeline.sandbox.home_assistant.__main__ import main
+
+    main(["--host", args.host, "--port", str(args.port), *(["--tls"] if args.tls else []),
+          *(["--newer"] if args.newer else [])])
     return EXIT_OK
 
 

@@ -1,7 +1,8 @@
 """`netbox-pipeline demo`: the whole pipeline on a generated estate against local sandboxes.
 
 Starts fresh in its work directory every time: writes inventory files for a small estate, starts
-a NetBox sandbox and a Proxmox VE sandbox (TLS, a generated 3-node cluster) on loopback, writes a
+a NetBox sandbox, a Proxmox VE sandbox (TLS, a generated 3-node cluster) and a Home Assistant
+stand-in (a homelab's device registry with areas on floors) on loopback, writes a
 config pointing at them, runs the graph through Dagster, prints what was created, runs it again
 to show that nothing is written, and (with --ui) opens the Dagster UI on the same instance, config
 and sandboxes.
@@ -18,13 +19,16 @@ from netbox_pipeline.netbox.schema import TYPES
 from netbox_pipeline.runner import dagster_home, run_sync
 from netbox_pipeline.sandbox.demo_estate import write_demo_inventory
 from netbox_pipeline.sandbox.netbox import NetBoxSandbox
+from netbox_pipeline.sandbox.home_assistant import NEWER_HA_VERSION, HomeAssistantSandbox
 from netbox_pipeline.sandbox.proxmox import ProxmoxSandbox
 
 DEMO_TOKEN_ENV = "NETBOX_TOKEN"
 PROXMOX_TOKEN_ENV = "PVE_TOKEN"
+HA_TOKEN_ENV = "HA_TOKEN"
 
 
-def write_demo_config(workdir: Path, netbox_url: str, inventory_files: list[Path], proxmox: ProxmoxSandbox | None = None) -> Path:
+def write_demo_config(workdir: Path, netbox_url: str, inventory_files: list[Path], proxmox: ProxmoxSandbox | None = None,
+                      home_assistant: HomeAssistantSandbox | None = None) -> Path:
     lines = [
         "# Written by `netbox-pipeline demo`; points at the local NetBox sandbox.",
         "netbox:",
@@ -44,6 +48,12 @@ def write_demo_config(workdir: Path, netbox_url: str, inventory_files: list[Path
             f"    - {{name: pve-lab, host: {proxmox.host}, port: {proxmox.port}, user: '{proxmox.user}',",
             f"       token_name: {proxmox.token_name}, token_value: '${{{PROXMOX_TOKEN_ENV}}}', ca_cert: {proxmox.ca_cert_path}, site: lab}}",
         ]
+    if home_assistant is not None:
+        lines += [
+            "  home_assistant:",
+            f"    - {{name: home, url: '{home_assistant.url}', token: '${{{HA_TOKEN_ENV}}}', site: home,",
+            "       role_map: {unifi: network, zha: iot, tplink: iot, shelly: iot, reolink: camera, ipp: printer, nut: power}}",
+        ]
     lines += ["schedules:", "  filesystem: {cron: '*/15 * * * *', enabled: false}", ""]
     config = workdir / "netbox_pipeline.yaml"
     config.write_text("\n".join(lines))
@@ -58,12 +68,15 @@ def run_demo(workdir: str = ".demo", *, ui: bool = False, port: int = 0, out=pri
     files = write_demo_inventory(root / "inventory")
     sandbox = NetBoxSandbox(version="4.4", port=port, state_file=str(root / "netbox-sandbox.json")).start()
     proxmox = ProxmoxSandbox(cluster_name="lab").start()
+    home_assistant = HomeAssistantSandbox(version=NEWER_HA_VERSION).start()
     try:
         os.environ[DEMO_TOKEN_ENV] = sandbox.token
         os.environ[PROXMOX_TOKEN_ENV] = proxmox.secret
-        config_path = write_demo_config(root, sandbox.url, files, proxmox)
+        os.environ[HA_TOKEN_ENV] = home_assistant.token
+        config_path = write_demo_config(root, sandbox.url, files, proxmox, home_assistant)
         os.environ["NETBOX_PIPELINE_CONFIG"] = str(config_path)
         out(f"NetBox sandbox (4.4) on {sandbox.url}; Proxmox VE sandbox on {proxmox.url}; "
+            f"Home Assistant stand-in on {home_assistant.url}; "
             f"demo estate in {root / 'inventory'} ({len(files)} files)")
 
         status = _sync_and_report(sandbox, str(config_path), "first sync", out)
@@ -82,6 +95,7 @@ def run_demo(workdir: str = ".demo", *, ui: bool = False, port: int = 0, out=pri
             return 0 if writes == 0 else 1
         return _serve_ui(config_path, home, sandbox, out)
     finally:
+        home_assistant.stop()
         proxmox.stop()
         sandbox.stop()
 

@@ -151,6 +151,10 @@ class VirtualDisk(_Input):
 class Device(_Input):
     name: str = Field(min_length=1)
     site: str | None = None
+    # A location (room, area) within the site, by name, and the location that contains it (a
+    # floor, a building), both created under the site when missing.
+    location: str | None = None
+    location_parent: str | None = None
     role: str | None = None
     manufacturer: str | None = None
     model: str | None = None

@@ -98,7 +98,7 @@ def test_a_source_kind_with_no_collector_is_a_located_error(tmp_path):
     """)
     assert problems_of(path) == [
         f"{path}:6: sources.snmp: unknown source kind 'snmp': this version has no collector for it "
-        "(known kinds: filesystem, proxmox, nmap)"
+        "(known kinds: filesystem, proxmox, home_assistant, nmap)"
     ]
 
 
@@ -200,5 +200,6 @@ def test_example_config_in_repo_is_valid(monkeypatch):
 
     monkeypatch.setenv("NETBOX_TOKEN", "0123456789abcdef0123456789abcdef01234567")
     monkeypatch.setenv("PVE_TOKEN", "00000000-0000-0000-0000-000000000000")
+    monkeypatch.setenv("HA_TOKEN", "eyJhbGciOiJIUzI1NiJ9.example")
     config = load_config(REPO_ROOT / "netbox_pipeline.example.yaml")
     assert config.sources.configured_kinds()

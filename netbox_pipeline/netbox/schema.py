@@ -158,6 +158,19 @@ VLANS = NetBoxType(
     natural_key=("vid",), managed=("vid", "name", "tags"), reference=True,
     create_only={"status": "active"},
 )
+def _parent_location_key(nested: Mapping[str, Any], owner_key: Key) -> Key:
+    return (owner_key[0], fold_name(nested["name"]))
+
+
+# Locations within a site (rooms, areas; floors as parents), found by site and name. Like sites,
+# used when they exist and never pruned: a person may keep anything else in them. The parent is
+# set in the second pass, so a floor and its rooms can be created in one bulk request.
+LOCATIONS = NetBoxType(
+    name="locations", endpoint="dcim/locations", content_type="dcim.location",
+    natural_key=("site", "name"), folded=("name",), managed=("name", "slug", "parent", "tags"),
+    refs={"site": "sites", "parent": "locations"}, second_pass=("parent",),
+    live_keys={"parent": _parent_location_key}, reference=True, create_only={"status": "active"},
+)
 CLUSTER_TYPES = NetBoxType(
     name="cluster_types", endpoint="virtualization/cluster-types",
     content_type="virtualization.clustertype",
@@ -174,9 +187,9 @@ CLUSTERS = NetBoxType(
 DEVICES = NetBoxType(
     name="devices", endpoint="dcim/devices", content_type="dcim.device",
     natural_key=("site", "name"), folded=("name",),
-    managed=("name", "site", "role", "device_type", "platform", "serial", "asset_tag", "status",
-             "description", "cluster", "tags", "custom_fields", "primary_ip4"),
-    refs={"site": "sites", "role": "device_roles", "device_type": "device_types",
+    managed=("name", "site", "location", "role", "device_type", "platform", "serial", "asset_tag",
+             "status", "description", "cluster", "tags", "custom_fields", "primary_ip4"),
+    refs={"site": "sites", "location": "locations", "role": "device_roles", "device_type": "device_types",
           "platform": "platforms", "cluster": "clusters", "primary_ip4": "ip_addresses"},
     choices=("status",), second_pass=("primary_ip4",), live_keys={"primary_ip4": _primary_ip_key},
     prunable=True, offline_status="offline", create_only={"status": "active"},
@@ -250,6 +263,7 @@ _REGISTRATION: tuple[NetBoxType, ...] = (
     TAGS,
     MANUFACTURERS,
     SITES,
+    LOCATIONS,
     DEVICE_ROLES,
     DEVICE_TYPES,
     PLATFORMS,

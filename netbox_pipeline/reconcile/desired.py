@@ -223,9 +223,11 @@ def _add_device(
     cluster_key = None
     if device.cluster:
         cluster_key = _add_cluster(builder, device.cluster, None, None, defaults, instances)
+    site_key = _ref(builder, "sites", site, instances)
     fields = {
         "name": device.name,
-        "site": _ref(builder, "sites", site, instances),
+        "site": site_key,
+        "location": _add_location(builder, site_key, device.location, device.location_parent, instances),
         "role": _ref(builder, "device_roles", device.role or defaults["device_role"], instances),
         "device_type": type_key,
         "platform": _ref(builder, "platforms", device.platform, instances) if device.platform else None,
@@ -246,6 +248,17 @@ def _add_device(
             "description": interface.description,
         }
         _add_interface(builder, "interfaces", interface_fields, interface, device, instances, ip_owner)
+
+
+def _add_location(
+    builder: _Builder, site_key: Key, name: str | None, parent: str | None, instances: list,
+) -> Key | None:
+    """A device's location (and the location containing it), under the device's site."""
+    if not name:
+        return None
+    parent_key = _add_location(builder, site_key, parent, None, instances) if parent else None
+    fields = {"site": site_key, "name": name, "slug": slugify(name), "parent": parent_key}
+    return builder.add("locations", fields, instances)
 
 
 def _add_vm(

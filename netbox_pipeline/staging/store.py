@@ -656,7 +656,9 @@ def _key_matches(natural_key: str, wanted: str) -> bool:
         return fnmatch.fnmatchcase(natural_key.lower(), wanted.lower())
     if natural_key.lower() == wanted.lower():
         return True
-    return wanted.lower() in (part.lower() for part in _KEY_SEPARATORS.split(natural_key))
+    parts = {part.lower() for part in _KEY_SEPARATORS.split(natural_key)}
+    parts |= {part.lower() for part in re.split(r"[/|:@]+", natural_key)}  # names with spaces ("Garage Door")
+    return wanted.lower() in parts
 
 
 def field_lineage(session: Session, natural_key_like: str) -> list[dict[str, Any]]:

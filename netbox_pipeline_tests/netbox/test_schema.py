@@ -50,7 +50,7 @@ def recorded(version: str, name: str) -> dict:
 
 def test_registry_is_in_dependency_order():
     assert list(TYPES) == [
-        "tags", "manufacturers", "sites", "device_roles", "device_types", "platforms", "vlans",
+        "tags", "manufacturers", "sites", "locations", "device_roles", "device_types", "platforms", "vlans",
         "cluster_types", "clusters", "devices", "interfaces", "virtual_machines", "vm_interfaces",
         "virtual_disks", "mac_addresses", "ip_addresses", "services",
     ]

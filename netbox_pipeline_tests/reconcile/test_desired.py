@@ -35,7 +35,7 @@ def small_inventory() -> Inventory:
 def test_exact_objects_per_type():
     desired = desired_objects(small_inventory())
     counts = {name: len(objects) for name, objects in desired.items()}
-    assert counts == {"tags": 3, "manufacturers": 1, "sites": 1, "device_roles": 2, "device_types": 1,
+    assert counts == {"tags": 3, "manufacturers": 1, "sites": 1, "locations": 0, "device_roles": 2, "device_types": 1,
                       "platforms": 1, "vlans": 0, "cluster_types": 1, "clusters": 1, "devices": 1,
                       "interfaces": 2, "virtual_machines": 1, "vm_interfaces": 1, "virtual_disks": 0,
                       "mac_addresses": 2, "ip_addresses": 3, "services": 1}

@@ -16,3 +16,18 @@ def nmap_lab():
         yield lab
     finally:
         lab.stop()
+
+
+@pytest.fixture(scope="session")
+def real_home_assistant():
+    """A real Home Assistant (PyPI, own venv), onboarded, seeded with the stand-in's estate."""
+    from netbox_pipeline_tests.sources.real_ha import install
+    from netbox_pipeline_tests.sources.real_ha.harness import RealHomeAssistant
+
+    python = install.python_for_ha()
+    require_real(python is not None, "Python 3.11 or 3.12 for Home Assistant 2024.3")
+    ha = RealHomeAssistant().start()
+    try:
+        yield ha
+    finally:
+        ha.stop()
