@@ -4,7 +4,7 @@ Per type: endpoint, natural key, managed fields, references, choice fields, depe
 prunable flag; and the converters between NetBox JSON and the comparison form the plan uses.
 
 Comparison form (the same for desired, last written and live values):
-- scalars normalised (`reconcile.normalise`): choices as their value, 2.0 as 2, "" as None;
+- scalars normalised (`values.py`): choices as their value, 2.0 as 2, "" as None;
 - a reference as the natural key tuple of the referenced object, e.g. `site: ("home",)`;
 - a generic reference (`assigned_object_type` + `assigned_object_id`, `scope_type` + `scope_id`,
   a service's `parent_object_type` + `parent_object_id`) as `(type name, key)`;

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from netbox_pipeline.model import Device, Interface, RecordError, SourceResult, key_text, record_type_of
-from netbox_pipeline.reconcile.normalise import fold_name, normalise_mac
+from netbox_pipeline.values import fold_name, normalise_mac
 from netbox_pipeline.sources.base import stamp_provenance, validation_problems
 
 SOURCE_KIND = "home_assistant"

@@ -144,7 +144,7 @@ class RealHomeAssistant:
             "homeassistant:", f"  name: {json.dumps(self.estate.location_name)}", "  latitude: 52.3731",
             "  longitude: 4.8922", "  elevation: 0", "  unit_system: metric", "  time_zone: Europe/Amsterdam",
             "  country: NL", "  currency: EUR", "  language: en", "logger:", "  default: warning",
-            "http:", "  server_host: 127.0.0.1", f"  server_port: {{port}}", "api:", "config:", "onboarding:",
+            "http:", "  server_host: 127.0.0.1", "  server_port: {port}", "api:", "config:", "onboarding:",
             *(f"{domain}:" for domain in devices),
         ]
         self._config_lines = lines
