@@ -84,6 +84,8 @@ class TrueNASSandbox:
         self.key_expired = False
         self.removed_methods: set[str] = set()
         self.denied_methods: set[str] = set()
+        self.delays: dict[str, float] = {}
+        self._stopping = threading.Event()
         self._lock = threading.RLock()
         self._calls: list[CallLogEntry] = []
         self._server: Any = None
@@ -97,6 +99,7 @@ class TrueNASSandbox:
 
         from websockets.sync.server import serve
 
+        self._stopping.clear()
         self._dir = Path(tempfile.mkdtemp(prefix="truenas-sandbox-"))
         self.ca_cert_path, cert, key = make_certificates(self._dir)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -111,6 +114,7 @@ class TrueNASSandbox:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server = None
@@ -163,6 +167,11 @@ class TrueNASSandbox:
         with self._lock:
             self.denied_methods.add(name)
 
+    def delay(self, name: str, seconds: float) -> None:
+        """Answer `name` only after `seconds` (a slow or hung middlewared)."""
+        with self._lock:
+            self.delays[name] = seconds
+
     def replace_disk(self, name: str, serial: str) -> None:
         with self._lock:
             disk = next(d for d in self.nas.disks if d["name"] == name)
@@ -197,6 +206,8 @@ class TrueNASSandbox:
     def _answer(self, session: dict[str, bool], message: dict[str, Any]) -> dict[str, Any]:
         method, params = str(message["method"]), message.get("params") or []
         reply: dict[str, Any] = {"jsonrpc": "2.0", "id": message.get("id")}
+        if self.delays.get(method):
+            self._stopping.wait(self.delays[method])  # cut short by stop()
         try:
             with self._lock:
                 reply["result"] = self._call(session, method, params)

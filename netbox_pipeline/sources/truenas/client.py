@@ -10,6 +10,7 @@ host and never the key.
 import json
 import re
 import ssl
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ class TrueNASClient:
         self.config, self.ca_cert = config, ca_cert
         self.at = f"truenas {config.name} ({config.where})"
         self._ws: Any = None
+        self._open = ExitStack()
         self._next_id = 0
         self.auth_method: str | None = None
 
@@ -81,21 +83,20 @@ class TrueNASClient:
 
         context = tls_context(self.config, self.ca_cert, self.at)
         try:
-            self._ws = connect(
+            self._ws = self._open.enter_context(connect(
                 self.config.url, ssl=context, open_timeout=self.config.timeout_s, close_timeout=2,
                 max_size=self.config.max_message_mb * 1024 * 1024, proxy=None, compression=None,
                 user_agent_header="netbox-pipeline",
-            )
+            ))
         except Exception as exc:
             raise TrueNASError(describe_connect_failure(exc, self.at, self.config)) from None
 
     def close(self) -> None:
-        if self._ws is not None:
-            try:
-                self._ws.close()
-            except Exception:
-                pass
-            self._ws = None
+        self._ws = None
+        try:
+            self._open.close()
+        except Exception:  # closing a broken link: nothing left to tell
+            pass
 
     # ------------------------------------------------------------------ calls
     def call(self, method: str, *params: Any) -> Any:

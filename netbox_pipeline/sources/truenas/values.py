@@ -7,7 +7,7 @@ from typing import Any
 # What DMI says when the board vendor filled nothing in (compared folded, without punctuation).
 _PLACEHOLDERS = {
     "to be filled by oem", "default string", "system product name", "system manufacturer",
-    "system serial number", "not specified", "not applicable", "none", "oem", "o e m", "0123456789",
+    "system serial number", "not specified", "not applicable", "none", "oem", "0123456789",
     "123456789", "type1productconfigid", "base board product name", "invalid", "unknown", "na",
     "no enclosure", "chassis serial number", "xxxxxxxxxx",
 }
@@ -25,7 +25,7 @@ def is_placeholder(value: Any) -> bool:
     text = clean_text(value)
     if text is None:
         return True
-    folded = re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+    folded = " ".join(re.sub(r"[^a-z0-9\s]", "", text.lower()).split())  # "O.E.M." -> "oem"
     return folded in _PLACEHOLDERS or not folded or set(folded) <= {"0", " "} or set(folded) <= {"f", " "}
 
 
