@@ -9,8 +9,11 @@ from datetime import datetime, timezone
 import pytest
 from pydantic import SecretStr
 
+from netbox_pipeline.config import ConfigError, load_config
 from netbox_pipeline.sandbox.truenas import TrueNASSandbox, generated_nas
+from netbox_pipeline.sources import SOURCES
 from netbox_pipeline.sources.truenas import RpcError, TrueNASClient, TrueNASConfig, TrueNASError, collect_truenas
+from netbox_pipeline.steps import collect_context
 
 NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)
 DEFAULTS = {"site": "home", "device_role": "server", "vm_role": "vm"}
@@ -251,3 +254,49 @@ def test_a_2000_disk_200_share_nas_is_collected_within_bounded_memory():
     # Peak of everything traced in this process (client, sandbox and result): ~8 MiB measured
     # with `select`; the bound is generous, a leak or an unbounded copy per disk would cross it.
     assert peak < 48 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
+
+
+# ============================================================================ registration and configuration
+
+
+def test_registered_and_read_from_a_config_file(nas25, tmp_path, monkeypatch):
+    assert SOURCES["truenas"].asset_name == "truenas_inventory"
+    assert list(SOURCES).index("proxmox") < list(SOURCES).index("truenas") < list(SOURCES).index("nmap")
+    (tmp_path / "ca.pem").write_bytes(nas25.ca_cert_path.read_bytes())
+    monkeypatch.setenv("TRUENAS_API_KEY", nas25.api_key)
+    path = tmp_path / "netbox_pipeline.yaml"
+    path.write_text(f"""
+sources:
+  truenas:
+    - name: nas01
+      host: 127.0.0.1
+      port: {nas25.port}
+      api_key: ${{TRUENAS_API_KEY}}
+      username: {nas25.username}
+      ca_cert: ca.pem
+      site: Basement
+      role: Storage
+      vm_role: Guest
+""")
+    config = load_config(path)
+    (instance,) = config.sources.truenas
+    result = SOURCES["truenas"].collect(instance, collect_context(config, NOW))
+    assert result.status == "ok", result.error
+    device = result.of_type("device")[0]
+    assert (device.site, device.role) == ("Basement", "Storage")
+    assert {vm.role for vm in result.of_type("virtual_machine")} == {"Guest"}
+
+
+def test_a_literal_api_key_in_the_file_is_refused(tmp_path):
+    path = tmp_path / "netbox_pipeline.yaml"
+    path.write_text("sources:\n  truenas:\n    - {name: nas01, host: nas.lan, api_key: 1-abcdef}\n")
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    assert "environment only" in str(refused.value) and "1-abcdef" not in str(refused.value)
+
+
+def test_a_misspelt_key_is_a_located_configuration_error(tmp_path):
+    path = tmp_path / "netbox_pipeline.yaml"
+    path.write_text("sources:\n  truenas:\n    - {name: nas01, host: nas.lan, verify_tls: false}\n")
+    with pytest.raises(ConfigError, match=r"netbox_pipeline.yaml:3: sources.truenas\[0\].verify_tls"):
+        load_config(path)

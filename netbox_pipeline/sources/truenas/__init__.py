@@ -11,8 +11,10 @@ Failure semantics: a NAS that cannot be reached, refuses the key or the TLS hand
 lacks (or the key may not read) is left out with a warning and listed in `TrueNASResult.missing`.
 """
 
+from netbox_pipeline.sources.contract import SourceKind
+
 from .client import RpcError, TrueNASClient, TrueNASError
-from .collect import collect_truenas
+from .collect import collect, collect_truenas
 from .config import TrueNASConfig
 from .fetch import fetch_snapshot
 from .interfaces import InterfaceLinks
@@ -20,6 +22,14 @@ from .normalise import SOURCE_KIND, TrueNASOptions, TrueNASResult, normalise_sna
 from .storage import DiskItem, PoolItem
 
 __all__ = [
-    "SOURCE_KIND", "DiskItem", "InterfaceLinks", "PoolItem", "RpcError", "TrueNASClient", "TrueNASConfig",
+    "KIND", "SOURCE_KIND", "DiskItem", "InterfaceLinks", "PoolItem", "RpcError", "TrueNASClient", "TrueNASConfig",
     "TrueNASError", "TrueNASOptions", "TrueNASResult", "collect_truenas", "fetch_snapshot", "normalise_snapshot",
 ]
+
+KIND = SourceKind(
+    kind=SOURCE_KIND,
+    asset_name="truenas_inventory",
+    description="TrueNAS SCALE hosts: the NAS, its interfaces, shares, VMs, disks and pools",
+    config_model=TrueNASConfig,
+    collect=collect,
+)

@@ -5,7 +5,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from netbox_pipeline.sources.base import SourceResult, failed_result
+from netbox_pipeline.model import SourceResult
+from netbox_pipeline.sources.base import failed_result
+from netbox_pipeline.sources.contract import CollectContext
 
 from .client import TrueNASClient, TrueNASError
 from .config import TrueNASConfig
@@ -43,3 +45,9 @@ def options_from(config: TrueNASConfig, defaults: Mapping[str, Any]) -> TrueNASO
 
 def scrub(message: str, secret: str) -> str:
     return message.replace(secret, "***") if secret else message
+
+
+def collect(instance: TrueNASConfig, context: CollectContext) -> SourceResult:
+    """The registered collector: `ca_cert` is relative to the configuration file."""
+    ca_cert = context.resolve_path(instance.ca_cert) if instance.ca_cert else None
+    return collect_truenas(instance, context.observed_at, context.defaults, ca_cert=ca_cert)

@@ -1,16 +1,13 @@
 """One configured TrueNAS host (`sources.truenas[]`): where it is and what to call its parts in NetBox."""
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
-_INSTANCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+from netbox_pipeline.sources.contract import InstanceConfig
 
 
-class TrueNASConfig(BaseModel):
+class TrueNASConfig(InstanceConfig):
     """The JSON-RPC 2.0 WebSocket API of one TrueNAS SCALE host (docs/source-truenas.md)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(pattern=_INSTANCE_NAME, description="Instance name; unique within its kind")
     host: str = Field(min_length=1, description="The NAS (name or address); spoken to over wss:// only")
     port: int = Field(443, ge=1, le=65535)
     api_key: SecretStr | None = Field(

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from netbox_pipeline.model import Cluster, Device, Service, VirtualMachine, key_text, record_type_of
-from netbox_pipeline.sources.base import RecordError, SourceResult, stamp_provenance, validation_problems
+from netbox_pipeline.model import Cluster, Device, RecordError, Service, SourceResult, key_text, record_type_of
+from netbox_pipeline.sources.base import stamp_provenance, validation_problems
 
 from .interfaces import InterfaceLinks, host_interfaces, interface_links, primary_address
 from .storage import DiskItem, PoolItem, disk_items, pool_items
