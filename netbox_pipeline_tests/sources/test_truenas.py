@@ -10,6 +10,7 @@ from netbox_pipeline.sandbox.truenas.estate import generated_nas, hdd, inet, poo
 from netbox_pipeline.sources.truenas import TrueNASConfig, TrueNASOptions, normalise_snapshot
 from netbox_pipeline.sources.truenas.interfaces import (
     host_interface,
+    host_interfaces,
     interface_addresses,
     interface_links,
     interface_mac,
@@ -105,13 +106,21 @@ def test_links_say_lag_bridge_and_vlan_parent():
     assert "br0" not in links  # hangs on nothing
 
 
-def test_physical_mac_is_the_permanent_one_lag_mac_the_current_one():
+def test_only_physical_nics_carry_their_own_permanent_mac():
     entries = _entries()
     # enp2s0 carries the LAG's MAC at runtime; its own is the permanent address.
     assert interface_mac(entries["enp2s0"]) == "3C:EC:EF:12:34:02"
-    assert interface_mac(entries["bond0"]) == "3C:EC:EF:12:34:01"
-    entries["vlan20"]["state"]["link_address"] = "00:00:00:00:00:00"
-    assert interface_mac(entries["vlan20"]) is None
+    assert [interface_mac(entries[n]) for n in ("bond0", "br0", "vlan20")] == [None, None, None]
+    entries["enp1s0"]["state"].update(permanent_link_address=None, hardware_link_address="00:00:00:00:00:00")
+    assert interface_mac(entries["enp1s0"]) == "3C:EC:EF:12:34:01"  # falls back to the current one
+
+
+def test_a_mac_reported_twice_stays_on_the_first_interface():
+    entries = seeded_nas().interfaces
+    for entry in entries:  # an older release without permanent addresses: both ports show the bond's
+        entry["state"].update(permanent_link_address=None, hardware_link_address=None)
+    macs = {i.name: i.mac for i in host_interfaces(entries)}
+    assert (macs["enp1s0"], macs["enp2s0"]) == ("3C:EC:EF:12:34:01", None)
 
 
 def test_addresses_union_configured_and_runtime_without_link_local():

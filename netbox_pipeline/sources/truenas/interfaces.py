@@ -23,7 +23,15 @@ class InterfaceLinks:
 
 
 def host_interfaces(entries: list[Mapping[str, Any]]) -> list[Interface]:
-    return [host_interface(e) for e in sorted(entries, key=lambda e: str(e.get("name")))]
+    """Each MAC once: the merge joins interfaces of a device that share a MAC into one."""
+    out, seen = [], set()
+    for entry in sorted(entries, key=lambda e: str(e.get("name"))):
+        interface = host_interface(entry)
+        if interface.mac in seen:
+            interface = interface.model_copy(update={"mac": None})
+        seen.add(interface.mac)
+        out.append(interface)
+    return out
 
 
 def host_interface(entry: Mapping[str, Any]) -> Interface:
@@ -40,12 +48,12 @@ def host_interface(entry: Mapping[str, Any]) -> Interface:
 
 
 def interface_mac(entry: Mapping[str, Any]) -> str | None:
-    """A physical NIC's own (permanent) MAC; a LAG, bridge or VLAN: the MAC it uses now."""
+    """A physical NIC's own (permanent) MAC. A LAG, bridge or VLAN borrows a member's MAC (Linux
+    gives a bond its first port's), so it gets none: one MAC, one interface."""
     state = entry.get("state") or {}
-    keys = ("permanent_link_address", "hardware_link_address", "link_address")
     if entry.get("type") != "PHYSICAL":
-        keys = ("link_address",)
-    for key in keys:
+        return None
+    for key in ("permanent_link_address", "hardware_link_address", "link_address"):
         mac = normalise_mac(state.get(key)) if state.get(key) else None
         if mac and mac != "00:00:00:00:00:00":
             return mac
