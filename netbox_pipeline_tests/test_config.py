@@ -96,9 +96,12 @@ def test_a_source_kind_with_no_collector_is_a_located_error(tmp_path):
           snmp:
             - {name: core, host: 127.0.0.1}
     """)
+    from netbox_pipeline.sources import SOURCES
+
+    assert "snmp" not in SOURCES and list(SOURCES)[:2] == ["filesystem", "proxmox"]
     assert problems_of(path) == [
         f"{path}:6: sources.snmp: unknown source kind 'snmp': this version has no collector for it "
-        "(known kinds: filesystem, proxmox, home_assistant, nmap)"
+        "(known kinds: filesystem, proxmox, truenas, home_assistant, nmap)"
     ]
 
 

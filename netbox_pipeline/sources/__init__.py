@@ -6,7 +6,7 @@ on a field, the earlier kind wins unless `precedence:` says otherwise.
 """
 
 from netbox_pipeline.model import CustomField
-from netbox_pipeline.sources import filesystem, home_assistant, nmap, proxmox
+from netbox_pipeline.sources import filesystem, home_assistant, nmap, proxmox, truenas
 from netbox_pipeline.sources.contract import SourceKind
 
 SOURCES: dict[str, SourceKind] = {
@@ -14,6 +14,7 @@ SOURCES: dict[str, SourceKind] = {
     for source in (
         filesystem,
         proxmox,
+        truenas,
         home_assistant,
         nmap,
     )

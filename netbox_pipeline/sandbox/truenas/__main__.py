@@ -1,0 +1,3 @@
+from netbox_pipeline.sandbox.truenas.server import main
+
+main()

@@ -1,0 +1,107 @@
+"""The TrueNAS source end to end: real Dagster runs against the TLS TrueNAS sandbox into the NetBox
+sandbox (the pure mapping is in test_truenas.py, the client in test_truenas_client.py)."""
+
+import pytest
+
+from netbox_pipeline.sandbox.truenas import TrueNASSandbox
+
+SOURCE = "truenas_inventory[nas01]"
+CA_FILE = "truenas-ca.pem"
+WRONG_KEY = "9-ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+
+
+@pytest.fixture
+def nas():
+    with TrueNASSandbox("25.04") as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def nas_estate(make_estate, nas, monkeypatch, tmp_path):
+    """nas_estate(version="4.4", files={}, ca_cert=True, **settings) -> an Estate whose
+    config has the sandbox NAS as the truenas instance `nas01` (plus any filesystem files)."""
+
+    def make(version: str = "4.4", files: dict | None = None, ca_cert: bool = True, **settings):
+        monkeypatch.setenv("TRUENAS_API_KEY", nas.api_key)
+        values = {"name": "nas01", "host": "127.0.0.1", "port": nas.port, "api_key": "'${TRUENAS_API_KEY}'",
+                  "username": nas.username, "timeout_s": 20, "site": "home"}
+        if ca_cert:  # a copy beside the config: it outlives a stopped sandbox
+            (tmp_path / "estate").mkdir(exist_ok=True)
+            (tmp_path / "estate" / CA_FILE).write_bytes(nas.ca_cert_path.read_bytes())
+            values["ca_cert"] = CA_FILE
+        values.update(settings)
+        entry = ", ".join(f"{key}: {value}" for key, value in values.items())
+        return make_estate(version=version, files=files or {}, extra_config=f"  truenas:\n    - {{{entry}}}")
+
+    return make
+
+
+def children_of(estate, type_name: str, parent_field: str, parent_id: int) -> list[dict]:
+    return [o for o in estate.objects(type_name) if (o.get(parent_field) or {}).get("id") == parent_id]
+
+
+def failure(outcome, label: str) -> str:
+    return next(r.error for r in outcome.runs if r.label == label and not r.success)
+
+
+def test_first_sync_lands_the_nas_and_a_rerun_writes_nothing(nas_estate, nas):
+    estate = nas_estate()
+    outcome = estate.sync()
+    assert outcome.success, [r.error for r in outcome.runs]
+    assert [r.label for r in outcome.runs] == [SOURCE, "merge, plan and write"]
+
+    host = estate.by_name("devices")["nas01"]
+    assert (host["serial"], host["device_type"]["model"], host["platform"]["name"]) == (
+        "A1-204117", "TRUENAS-MINI-3.0-XL+", "TrueNAS SCALE 25.04.2.4")
+    assert host["primary_ip4"]["address"] == "192.168.10.20/24"
+    interfaces = {i["name"]: i for i in children_of(estate, "interfaces", "device", host["id"])}
+    assert {n: i["type"]["value"] for n, i in interfaces.items()} == {
+        "bond0": "lag", "br0": "bridge", "enp1s0": "10gbase-t", "enp2s0": "10gbase-t", "vlan20": "virtual"}
+    (cluster,) = estate.objects("clusters")
+    assert (cluster["name"], cluster["type"]["name"]) == ("nas01", "TrueNAS")
+    vms = estate.by_name("virtual_machines")
+    assert sorted(vms) == ["homeassistant", "pbs"]
+    assert vms["homeassistant"]["device"]["name"] == "nas01" and vms["homeassistant"]["memory"] == 4096
+    services = {s["name"]: s for s in estate.objects("services")}
+    assert sorted(services) == ["NFS", "SMB"] and services["SMB"]["ports"] == [445]
+
+    rerun = estate.sync()
+    assert rerun.success, [r.error for r in rerun.runs]
+    assert estate.writes() == [], [f"{e.method} {e.path}" for e in estate.writes()]
+
+
+@pytest.mark.parametrize("fault", ["bad key", "refused", "tls"])
+def test_a_failing_nas_fails_its_instance_only_and_deletes_nothing(nas_estate, nas, fault):
+    rack = {"devices": [{"name": "sw-01", "site": "home", "role": "switch", "manufacturer": "Acme", "model": "S-1",
+                         "serial": "SW-1"}]}
+    estate = nas_estate(files={"rack": rack})
+    assert estate.sync().success
+    owned = {t: len(estate.objects(t)) for t in ("devices", "interfaces", "virtual_machines", "services", "ip_addresses")}
+    port = nas.port
+    replacement = None
+    if fault == "bad key":  # the NAS now expects another key than the configured one
+        nas.api_key = WRONG_KEY
+    elif fault == "refused":
+        nas.stop()
+    else:  # the NAS came back with a new self-signed certificate the configured CA did not sign
+        nas.stop()
+        replacement = TrueNASSandbox("25.04", port=port).start()
+    try:
+        _fails_without_deleting(estate, fault, port)
+    finally:
+        if replacement is not None:
+            replacement.stop()
+    assert {t: len(estate.objects(t)) for t in owned} == owned
+
+
+def _fails_without_deleting(estate, fault: str, port: int) -> None:
+    for run in range(3):  # as many runs as the grace: a failed instance never counts as absent
+        outcome = estate.sync()
+        assert [(r.label, r.success) for r in outcome.runs] == [
+            ("filesystem_inventory[rack]", True), (SOURCE, False), ("merge, plan and write", True)]
+        error = failure(outcome, SOURCE)
+        assert f"truenas nas01 (127.0.0.1:{port})" in error, error
+        expected = {"bad key": "authentication failed", "refused": "connection refused", "tls": "TLS error"}[fault]
+        assert expected in error, error
+        assert WRONG_KEY[2:20] not in str([r.error for r in outcome.runs])
+        assert not [e for e in estate.writes() if e.method == "DELETE"], f"run {run}"
