@@ -13,7 +13,7 @@ from netbox_pipeline.config import ConfigError, load_config
 from netbox_pipeline.sandbox.truenas import TrueNASSandbox, generated_nas
 from netbox_pipeline.sources import SOURCES
 from netbox_pipeline.sources.truenas import RpcError, TrueNASClient, TrueNASConfig, TrueNASError, collect_truenas
-from netbox_pipeline.steps import collect_context
+from netbox_pipeline.stages.collect import collect_context
 
 NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)
 DEFAULTS = {"site": "home", "device_role": "server", "vm_role": "vm"}
