@@ -167,7 +167,7 @@ def inventory_items(inventory: Inventory) -> list[dict[str, Any]]:
 # --- NetBox snapshot and plan -------------------------------------------------------------------
 
 
-def netbox_client(config: PipelineConfig) -> NetBoxClient:
+def netbox_client(config: PipelineConfig, changelog_message: str | None = None) -> NetBoxClient:
     if not config.netbox.url:
         raise ValueError("netbox.url is not set (configuration file or NETBOX_PIPELINE_NETBOX__URL)")
     token = config.netbox.token.get_secret_value() if config.netbox.token else None
@@ -178,6 +178,7 @@ def netbox_client(config: PipelineConfig) -> NetBoxClient:
         retries=config.netbox.retries,
         max_parallel=config.netbox.max_parallel,
         verify_ssl=config.netbox.verify_ssl,
+        changelog_message=changelog_message,
     )
 
 

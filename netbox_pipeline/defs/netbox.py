@@ -44,7 +44,8 @@ def _check(asset: str, result: TypeResult) -> dg.AssetCheckResult:
 
 def _client(pipeline: PipelineResource, planned: PlannedSync):
     config = pipeline.config()
-    return None if (planned.dry_run or config.netbox.dry_run) else netbox_client(config)
+    message = f"netbox-pipeline sync, plan run {planned.run_id}"  # on every NetBox change-log entry it writes
+    return None if (planned.dry_run or config.netbox.dry_run) else netbox_client(config, message)
 
 
 def _log(context, result: TypeResult, dry_run: bool) -> None:

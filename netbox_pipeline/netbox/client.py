@@ -4,8 +4,8 @@ It keeps pynetbox's session and authentication conventions (`Token <v1>` or `Bea
 v2 tokens) and adds what a sync needs and pynetbox leaves to the caller: retries with backoff on
 5xx and timeouts, a bounded number of bulk requests in flight, per-item errors from NetBox's
 all-or-nothing bulk answers (isolating the refused objects so they never keep their neighbours out),
-and no blind retry of a POST whose outcome is unknown (the caller re-reads by natural key first, so
-no duplicate is ever made).
+no blind retry of a POST whose outcome is unknown (the caller re-reads by natural key first, so no
+duplicate is ever made), and a `changelog_message` naming the pipeline run on every write.
 """
 
 import logging
@@ -24,8 +24,10 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Refusals about what was sent, so worth isolating the culprits; 401/403/404/405 refuse every item alike.
 ITEM_REFUSALS = {400, 409, 422}
+CHANGELOG_MESSAGE_MAX = 200  # NetBox refuses a longer change-log message (the whole request, 400)
 
 
 class NetBoxError(Exception):
@@ -85,6 +87,7 @@ class NetBoxClient:
         max_parallel: int = 3,
         verify_ssl: bool = True,
         backoff_s: float = 0.5,
+        changelog_message: str | None = None,
     ):
         self.base_url = url.rstrip("/")
         self.api = pynetbox.api(self.base_url, token=token)
@@ -97,6 +100,8 @@ class NetBoxClient:
         self.retries = retries
         self.max_parallel = max_parallel
         self.backoff_s = backoff_s
+        # NetBox 4.4+ records it on every change-log entry; older releases ignore the unknown field
+        self.changelog_message = changelog_message[:CHANGELOG_MESSAGE_MAX] if changelog_message else None
         self.stats = RequestStats()
         self._version: str | None = None
 
@@ -105,6 +110,8 @@ class NetBoxClient:
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None, url: str | None = None) -> Any:
         """One API call with retries; POSTs are not retried blindly (UncertainWrite instead)."""
         target = url or f"{self.base_url}/api/{path.strip('/')}/"
+        if method in WRITE_METHODS and self.changelog_message:
+            json = with_changelog_message(json, self.changelog_message)
         attempt = 0
         while True:
             attempt += 1
@@ -274,6 +281,19 @@ def _indexed_errors(entries: list, count: int, detail: Any) -> list | None:
 def _reason_of(exc: NetBoxError) -> Any:
     """NetBox's own reason when it gave one; else (5xx page, HTML, no answer) status and path."""
     return exc.body if isinstance(exc.body, dict) else str(exc)
+
+
+def with_changelog_message(body: Any, message: str) -> Any:
+    """A write's body carrying `changelog_message`: in the object, in each item of a bulk body
+    (bulk DELETE items are `{id, changelog_message}`), or alone for a single DELETE. The caller's
+    dicts are copied, never changed, so bulk outcomes still report the caller's own items."""
+    if body is None:
+        return {"changelog_message": message}
+    if isinstance(body, dict):
+        return {"changelog_message": message, **body}
+    if isinstance(body, list):
+        return [{"changelog_message": message, **item} if isinstance(item, dict) else item for item in body]
+    return body
 
 
 def _body(response: requests.Response) -> Any:

@@ -15,7 +15,7 @@ from . import operations, render
 from .api import Api, Reply, Request
 from .auth import split_v2
 from .faults import Faults
-from .reqlog import RequestLog, RequestLogEntry
+from .reqlog import RequestLog, RequestLogEntry, changelog_messages
 from .resources import BY_ENDPOINT
 from .store import Store
 
@@ -59,7 +59,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(decision.latency_s)
 
         def log(status: int) -> None:  # logged before answering, so a client never outruns the counters
-            entry = RequestLogEntry(self.command, parts.path, parts.query, status, time.perf_counter() - started, len(body))
+            entry = RequestLogEntry(
+                self.command, parts.path, parts.query, status, time.perf_counter() - started, len(body), changelog_messages(body)
+            )
             sandbox.request_log_store.add(entry)
 
         if decision.fails and not decision.after_write:

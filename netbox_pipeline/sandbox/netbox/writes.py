@@ -14,6 +14,7 @@ from .store import Record
 
 REQUIRED = "This field is required."
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
+CHANGELOG_MESSAGE_MAX = 200
 BULK_VERBS = {"POST": "created", "PUT": "updated", "PATCH": "updated", "DELETE": "deleted"}
 
 
@@ -159,6 +160,7 @@ def validate(
             record[name] = _convert(ctx, res, name, spec, data[name])
         except ValueError as exc:
             errors[name] = [str(exc)]
+    _check_changelog_message(data, errors)
     if ctx.version == "4.6":
         rules.apply_tag_edits(ctx, res, data, record, existing, errors)
     if "custom_fields" in data:
@@ -172,6 +174,13 @@ def validate(
     rules.clean(ctx, res, record, existing)
     _unique(ctx, res, record, pending, field_level=False)
     return record
+
+
+def _check_changelog_message(data: dict[str, Any], errors: dict[str, Any]) -> None:
+    """Write-only (4.4+): NetBox records it on the change-log entry, never on the object itself."""
+    message = data.get("changelog_message")
+    if message is not None and len(str(message)) > CHANGELOG_MESSAGE_MAX:
+        errors["changelog_message"] = [f"Ensure this field has no more than {CHANGELOG_MESSAGE_MAX} characters."]
 
 
 def _fill_defaults(ctx: Context, res: Resource, schema: dict[str, Any], record: Record) -> None:
