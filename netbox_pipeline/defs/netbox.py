@@ -56,7 +56,8 @@ class _Slice:
     @property
     def client(self):
         if self._client is None and not self.dry_run:
-            self._client = netbox_client(self.config)
+            # Named on every NetBox change-log entry this sync writes.
+            self._client = netbox_client(self.config, f"netbox-pipeline sync, plan run {self.plan_run_id}")
         return self._client
 
     def apply(self, type_name: str, phase: str) -> TypeResult:

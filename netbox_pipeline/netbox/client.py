@@ -3,8 +3,9 @@
 It keeps pynetbox's session and authentication conventions (`Token <v1>` or `Bearer nbt_…` for
 v2 tokens) and adds what a sync needs and pynetbox leaves to the caller: retries with backoff on
 5xx and timeouts, a bounded number of bulk requests in flight, per-item errors from NetBox's
-all-or-nothing bulk answers, and no blind retry of a POST whose outcome is unknown (the caller
-re-reads by natural key first, so no duplicate is ever made).
+all-or-nothing bulk answers (isolating the refused objects so they never keep their neighbours out),
+no blind retry of a POST whose outcome is unknown (the caller re-reads by natural key first, so no
+duplicate is ever made), and a `changelog_message` naming the pipeline run on every write.
 """
 
 import logging
@@ -23,6 +24,10 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Refusals about what was sent, so worth isolating the culprits; 401/403/404/405 refuse every item alike.
+ITEM_REFUSALS = {400, 409, 422}
+CHANGELOG_MESSAGE_MAX = 200  # NetBox refuses a longer change-log message (the whole request, 400)
 
 
 class NetBoxError(Exception):
@@ -82,6 +87,7 @@ class NetBoxClient:
         max_parallel: int = 3,
         verify_ssl: bool = True,
         backoff_s: float = 0.5,
+        changelog_message: str | None = None,
     ):
         self.base_url = url.rstrip("/")
         self.api = pynetbox.api(self.base_url, token=token)
@@ -94,6 +100,8 @@ class NetBoxClient:
         self.retries = retries
         self.max_parallel = max_parallel
         self.backoff_s = backoff_s
+        # NetBox 4.4+ records it on every change-log entry; older releases ignore the unknown field
+        self.changelog_message = changelog_message[:CHANGELOG_MESSAGE_MAX] if changelog_message else None
         self.stats = RequestStats()
         self._version: str | None = None
 
@@ -102,6 +110,8 @@ class NetBoxClient:
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None, url: str | None = None) -> Any:
         """One API call with retries; POSTs are not retried blindly (UncertainWrite instead)."""
         target = url or f"{self.base_url}/api/{path.strip('/')}/"
+        if method in WRITE_METHODS and self.changelog_message:
+            json = with_changelog_message(json, self.changelog_message)
         attempt = 0
         while True:
             attempt += 1
@@ -182,37 +192,55 @@ class NetBoxClient:
         return outcome
 
     def _send_chunk(self, method: str, endpoint: str, chunk: list[dict]) -> BulkOutcome:
-        """Send one chunk; on NetBox's all-or-nothing 400, resend the valid items once more."""
         outcome = BulkOutcome()
-        pending = chunk
-        for _ in range(2):
+        self._send_isolating(method, endpoint, chunk, outcome)
+        return outcome
+
+    def _send_isolating(self, method: str, endpoint: str, items: list[dict], outcome: BulkOutcome) -> None:
+        """Send items as one bulk request; when NetBox refuses it, isolate the refused items.
+
+        NetBox's bulk writes are atomic: after a 400 nothing of the request was written, so whatever
+        was not refused must be sent again. Items are reported as the caller's own dicts.
+        """
+        pending = items
+        while pending:
             try:
                 body = self.request(method, endpoint, json=pending)
             except UncertainWrite:
-                outcome.uncertain.extend(pending)
-                return outcome
+                outcome.uncertain.extend(pending)  # the caller re-reads before resending: no duplicates
+                return
             except NetBoxError as exc:
-                errors = _aligned_errors(exc.body, len(pending))
-                if errors is None:
-                    # NetBox's own reason when it gave one; else (5xx page, no answer) status and path
-                    reason = exc.body if isinstance(exc.body, dict) else str(exc)
-                    outcome.failed.extend((item, reason) for item in pending)
-                    return outcome
-                valid = [item for item, error in zip(pending, errors) if not error]
-                outcome.failed.extend((item, error) for item, error in zip(pending, errors) if error)
-                if not valid:
-                    return outcome
-                pending = valid
+                pending = self._isolate_refused(method, endpoint, pending, exc, outcome)
                 continue
-            if method == "PATCH" and isinstance(body, list):
-                _pair_by_id(endpoint, pending, body, outcome)
-                return outcome
-            returned = body if isinstance(body, list) and len(body) == len(pending) else [None] * len(pending)
-            outcome.done.extend(zip(pending, returned))
-            return outcome
-        # a second all-or-nothing refusal of items NetBox had called valid: report them all
-        outcome.failed.extend((item, "rejected together with other items of the same bulk request") for item in pending)
-        return outcome
+            _accept(method, endpoint, pending, body, outcome)
+            return
+
+    def _isolate_refused(self, method: str, endpoint: str, pending: list[dict], exc: NetBoxError, outcome: BulkOutcome) -> list[dict]:
+        """Record what NetBox refused; return the items still to send (each pass drops at least one)."""
+        if exc.status not in ITEM_REFUSALS:
+            outcome.failed.extend((item, _reason_of(exc)) for item in pending)
+            return []
+        errors = item_errors(exc.body, len(pending))
+        if errors is not None and any(errors):
+            outcome.failed.extend((item, error) for item, error in zip(pending, errors) if error)
+            return [item for item, error in zip(pending, errors) if not error]
+        if len(pending) == 1:
+            outcome.failed.append((pending[0], _reason_of(exc)))
+            return []
+        # An answer that names no item: halve until each refused item stands alone, so one bad
+        # object costs about 2·log2(chunk) requests and never keeps its neighbours out.
+        middle = len(pending) // 2
+        for half in (pending[:middle], pending[middle:]):
+            self._send_isolating(method, endpoint, half, outcome)
+        return []
+
+
+def _accept(method: str, endpoint: str, sent: list[dict], body: Any, outcome: BulkOutcome) -> None:
+    if method == "PATCH" and isinstance(body, list):
+        _pair_by_id(endpoint, sent, body, outcome)
+        return
+    returned = body if isinstance(body, list) and len(body) == len(sent) else [None] * len(sent)
+    outcome.done.extend(zip(sent, returned))
 
 
 def _pair_by_id(endpoint: str, sent: list[dict], returned: list, outcome: BulkOutcome) -> None:
@@ -225,11 +253,47 @@ def _pair_by_id(endpoint: str, sent: list[dict], returned: list, outcome: BulkOu
             outcome.failed.append((item, f"no {endpoint} object with id {item['id']} in NetBox (deleted since it was read?)"))
 
 
-def _aligned_errors(body: Any, count: int) -> list | None:
-    """NetBox's bulk 400 is a list of per-item errors (`{}` for a valid item), in request order."""
-    if isinstance(body, list) and len(body) == count:
-        return body
+def item_errors(body: Any, count: int) -> list | None:
+    """Per-item errors of a refused bulk request, in request order (falsy for a valid item), or None.
+
+    NetBox 4.3–4.6 answer a list aligned with the request (`{}` for a valid item); 4.7 answers
+    `{"detail": "N of M objects could not be created.", "errors": [{"index": i, "errors": {...}}]}`.
+    Anything else (a bare `detail`, the first object's field errors of a bulk PATCH, a list of
+    another length, an HTML page) cannot be paired with the items: None.
+    """
+    if isinstance(body, list):
+        return body if len(body) == count else None
+    if isinstance(body, dict) and isinstance(body.get("errors"), list):
+        return _indexed_errors(body["errors"], count, body.get("detail"))
     return None
+
+
+def _indexed_errors(entries: list, count: int, detail: Any) -> list | None:
+    errors: list[Any] = [{}] * count
+    for entry in entries:
+        index = entry.get("index") if isinstance(entry, dict) else None
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < count:
+            return None  # an index we cannot trust pairs nothing
+        errors[index] = entry.get("errors") or {"detail": detail or "refused by NetBox without a reason"}
+    return errors
+
+
+def _reason_of(exc: NetBoxError) -> Any:
+    """NetBox's own reason when it gave one; else (5xx page, HTML, no answer) status and path."""
+    return exc.body if isinstance(exc.body, dict) else str(exc)
+
+
+def with_changelog_message(body: Any, message: str) -> Any:
+    """A write's body carrying `changelog_message`: in the object, in each item of a bulk body
+    (bulk DELETE items are `{id, changelog_message}`), or alone for a single DELETE. The caller's
+    dicts are copied, never changed, so bulk outcomes still report the caller's own items."""
+    if body is None:
+        return {"changelog_message": message}
+    if isinstance(body, dict):
+        return {"changelog_message": message, **body}
+    if isinstance(body, list):
+        return [{"changelog_message": message, **item} if isinstance(item, dict) else item for item in body]
+    return body
 
 
 def _body(response: requests.Response) -> Any:

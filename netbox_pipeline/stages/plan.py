@@ -22,7 +22,7 @@ from netbox_pipeline.staging import store
 from netbox_pipeline.values import jsonable
 
 
-def netbox_client(config: PipelineConfig) -> NetBoxClient:
+def netbox_client(config: PipelineConfig, changelog_message: str | None = None) -> NetBoxClient:
     if not config.netbox.url:
         raise ValueError("netbox.url is not set (configuration file or NETBOX_PIPELINE_NETBOX__URL)")
     token = config.netbox.token.get_secret_value() if config.netbox.token else None
@@ -33,6 +33,7 @@ def netbox_client(config: PipelineConfig) -> NetBoxClient:
         retries=config.netbox.retries,
         max_parallel=config.netbox.max_parallel,
         verify_ssl=config.netbox.verify_ssl,
+        changelog_message=changelog_message,
     )
 
 

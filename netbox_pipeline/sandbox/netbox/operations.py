@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from . import auth, render
 from .resources import BY_ENDPOINT, GENERIC, RESOURCES, Resource, endpoint_for_schema
 from .store import Record
-from .writes import REQUIRED, Invalid, now_stamp, request_schema, validate
+from .writes import REQUIRED, Invalid, bulk_error_body, indexed_bulk_errors, now_stamp, validate
 
 if TYPE_CHECKING:
     from .api import Api, Reply, Request
@@ -30,7 +30,7 @@ def list_write(api: "Api", request: "Request", res: Resource, body: Any) -> "Rep
         raise Invalid({"non_field_errors": [f"Expected a list of items but got type \"{type(body).__name__}\"."]})
     missing = [{} if isinstance(item, dict) and "id" in item else {"id": [REQUIRED]} for item in body]
     if any(missing):
-        raise Invalid(missing)
+        raise Invalid(bulk_error_body(api.bulk_errors, method, missing))
     if method == "DELETE":
         with api.store.lock:
             ids = [int(item["id"]) for item in body]
@@ -56,7 +56,7 @@ def _create(api: "Api", request: "Request", res: Resource, body: Any) -> "Reply"
             except Invalid as exc:
                 errors.append(exc.errors)
         if any(errors):
-            raise Invalid(errors if isinstance(body, list) else errors[0])
+            raise Invalid(bulk_error_body(api.bulk_errors, "POST", errors) if isinstance(body, list) else errors[0])
         plaintexts = {}
         for record in created:
             record["id"] = api.store.new_id(res.endpoint)
@@ -86,12 +86,29 @@ def _bulk_update(api: "Api", request: "Request", res: Resource, body: list, part
         from .filters import order
 
         targets = order(res, [r for r in existing if r is not None], None)
-        new_records = [validate(ctx, res, updates[r["id"]], r, partial=partial) for r in targets]
+        new_records = _validate_updates(api, ctx, res, request.method, body, targets, updates, partial)
         for record in new_records:
             record["last_updated"] = now_stamp() if res.timestamps else record.get("last_updated")
             api.store.put(res.endpoint, record)
         api.store.save()
         return _reply(200, [render.full(ctx, res, r) for r in new_records])
+
+
+def _validate_updates(api: "Api", ctx: render.Context, res: Resource, method: str, body: list, targets: list[Record], updates: dict, partial: bool) -> list[Record]:
+    """4.3–4.6 stop at the first refused object (in model order) and answer its errors alone;
+    4.7 validates every object and names the refused ones by their index in the request."""
+    indexed = indexed_bulk_errors(api.bulk_errors)
+    records, refused = [], {}
+    for target in targets:
+        try:
+            records.append(validate(ctx, res, updates[target["id"]], target, partial=partial))
+        except Invalid as exc:
+            if not indexed:
+                raise
+            refused[target["id"]] = exc.errors
+    if refused:
+        raise Invalid(bulk_error_body(api.bulk_errors, method, [refused.get(int(item["id"]), {}) for item in body]))
+    return records
 
 
 def detail_write(api: "Api", request: "Request", res: Resource, object_id: int, body: Any) -> "Reply":

@@ -1,7 +1,9 @@
 """The request log tests and benchmarks read: one entry per answered (or dropped) request."""
 
+import json
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -14,6 +16,18 @@ class RequestLogEntry:
     status: int  # 0 when the connection was dropped without an answer
     duration_s: float
     body_bytes: int
+    # The change-log message of each object a write sent (one per item of a bulk body, None where
+    # absent): the sandbox keeps no change log, so this is where a test finds what NetBox would record.
+    changelog_messages: tuple[str | None, ...] = ()
+
+
+def changelog_messages(body: bytes) -> tuple[str | None, ...]:
+    try:
+        data: Any = json.loads(body) if body.strip() else None
+    except ValueError:
+        return ()
+    items = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+    return tuple(item.get("changelog_message") if isinstance(item, dict) else None for item in items)
 
 
 class RequestLog:

@@ -15,7 +15,7 @@ from . import operations, render
 from .api import Api, Reply, Request
 from .auth import split_v2
 from .faults import Faults
-from .reqlog import RequestLog, RequestLogEntry
+from .reqlog import RequestLog, RequestLogEntry, changelog_messages
 from .resources import BY_ENDPOINT
 from .store import Store
 
@@ -59,7 +59,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(decision.latency_s)
 
         def log(status: int) -> None:  # logged before answering, so a client never outruns the counters
-            entry = RequestLogEntry(self.command, parts.path, parts.query, status, time.perf_counter() - started, len(body))
+            entry = RequestLogEntry(
+                self.command, parts.path, parts.query, status, time.perf_counter() - started, len(body), changelog_messages(body)
+            )
             sandbox.request_log_store.add(entry)
 
         if decision.fails and not decision.after_write:
@@ -126,6 +128,7 @@ class NetBoxSandbox:
         state_file: str | Path | None = None,
         tokens: Iterable[str] | None = None,
         read_only_tokens: Iterable[str] = (),
+        bulk_errors: str | None = None,
     ) -> None:
         if version not in VERSIONS:
             raise ValueError(f"NetBox sandbox version must be one of {VERSIONS}, not {version!r}")
@@ -144,7 +147,7 @@ class NetBoxSandbox:
         self._tokens = [(t, True) for t in write_tokens] + [(t, False) for t in read_only_tokens]
         self.store = Store(state_file)
         schema = import_module(f".schema_{version.replace('.', '')}", __package__)
-        self.api = Api(version, schema, self.store, _STATUS[version])
+        self.api = Api(version, schema, self.store, _STATUS[version], bulk_errors)  # "4.7": 4.7's refused-bulk body
         operations.seed(self.api, self._tokens)
         self.faults = Faults()
         self.request_log_store = RequestLog()

@@ -21,6 +21,8 @@ from .store import Record
 
 REQUIRED = "This field is required."
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
+CHANGELOG_MESSAGE_MAX = 200
+BULK_VERBS = {"POST": "created", "PUT": "updated", "PATCH": "updated", "DELETE": "deleted"}
 
 
 class Invalid(Exception):
@@ -30,6 +32,20 @@ class Invalid(Exception):
         super().__init__(str(errors))
         self.errors = errors
         self.status = status
+
+
+def indexed_bulk_errors(release: str) -> bool:
+    """4.7 names the refused items of a bulk write by index; 4.3–4.6 answer a list aligned with the request."""
+    return tuple(int(n) for n in release.split(".")[:2]) >= (4, 7)
+
+
+def bulk_error_body(release: str, method: str, errors: list[Any]) -> Any:
+    """The 400 body of a refused bulk write, given one entry per request item (`{}` when valid)."""
+    if not indexed_bulk_errors(release):
+        return errors
+    refused = [{"index": i, "errors": e} for i, e in enumerate(errors) if e]
+    verb = BULK_VERBS.get(method, "written")  # only the create text was observed (on 4.7.3)
+    return {"detail": f"{len(refused)} of {len(errors)} objects could not be {verb}.", "errors": refused}
 
 
 def now_stamp() -> str:
@@ -121,7 +137,7 @@ def _convert(ctx: Context, res: Resource, name: str, spec: tuple, value: Any) ->
         except (TypeError, ValueError):
             raise ValueError("A valid number is required.") from None
     if kind == "boolean":
-        truth = {True: True, False: False, "true": True, "false": False, "1": True, "0": False, 1: True, 0: False}
+        truth = {True: True, False: False, "true": True, "false": False, "1": True, "0": False}  # 1 and 0 hash as True and False
         key = value.lower() if isinstance(value, str) else value
         if key not in truth:
             raise ValueError("Must be a valid boolean.")
@@ -151,6 +167,7 @@ def validate(
             record[name] = _convert(ctx, res, name, spec, data[name])
         except ValueError as exc:
             errors[name] = [str(exc)]
+    _check_changelog_message(data, errors)
     if ctx.version == "4.6":
         rules.apply_tag_edits(ctx, res, data, record, existing, errors)
     if "custom_fields" in data:
@@ -164,6 +181,13 @@ def validate(
     rules.clean(ctx, res, record, existing)
     _unique(ctx, res, record, pending, field_level=False)
     return record
+
+
+def _check_changelog_message(data: dict[str, Any], errors: dict[str, Any]) -> None:
+    """Write-only (4.4+): NetBox records it on the change-log entry, never on the object itself."""
+    message = data.get("changelog_message")
+    if message is not None and len(str(message)) > CHANGELOG_MESSAGE_MAX:
+        errors["changelog_message"] = [f"Ensure this field has no more than {CHANGELOG_MESSAGE_MAX} characters."]
 
 
 def _fill_defaults(ctx: Context, res: Resource, schema: dict[str, Any], record: Record) -> None:

@@ -1,0 +1,232 @@
+"""A refused bulk write costs only the refused objects: the rest of the chunk still lands.
+
+NetBox bulk writes are atomic (a 400 writes nothing of the request). 4.3–4.6 answer a list aligned
+with the request, 4.7 an object naming the refused items by index, and a bulk PATCH of any of them
+answers only the first refused object's errors, which cannot be paired with the items; then the
+client halves the chunk until each refused object stands alone.
+"""
+
+import math
+from collections.abc import Iterator
+
+import pytest
+
+from netbox_pipeline.netbox.client import NetBoxClient, NetBoxError, UncertainWrite, item_errors
+from netbox_pipeline.sandbox.netbox import NetBoxSandbox
+
+IPS = "/api/ipam/ip-addresses/"
+MANUFACTURERS = "/api/dcim/manufacturers/"
+BAD_ADDRESS = "192.0.2.999/24"
+BAD_SLUG = "not a slug!"
+BAD_SLUG_REASON = {"slug": ['Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.']}
+# (sandbox version, shape of its refused-bulk-write body)
+MODES = [("4.4", None), ("4.6", None), ("4.4", "4.7"), ("4.6", "4.7")]
+MODE_IDS = ["4.4", "4.6", "4.4-with-4.7-errors", "4.6-with-4.7-errors"]
+
+
+def split_budget(count: int, refused: int = 1) -> int:
+    """Requests a chunk may cost when its refusals cannot be paired: a failing and a passing half per level."""
+    return 1 + 2 * refused * math.ceil(math.log2(count))
+
+
+@pytest.fixture(params=MODES, ids=MODE_IDS)
+def sandbox(request) -> Iterator[NetBoxSandbox]:
+    version, bulk_errors = request.param
+    with NetBoxSandbox(version=version, bulk_errors=bulk_errors) as sb:
+        yield sb
+
+
+def make_client(sb: NetBoxSandbox) -> NetBoxClient:
+    return NetBoxClient(sb.url, sb.token, backoff_s=0.01)
+
+
+def addresses(count: int, bad_at: int) -> list[dict]:
+    items = [{"address": f"10.{i // 250}.{i % 250}.1/24", "status": "active"} for i in range(count)]
+    items[bad_at] = {"address": BAD_ADDRESS, "status": "active"}
+    return items
+
+
+def statuses(sb: NetBoxSandbox, method: str, path: str) -> list[int]:
+    return [e.status for e in sb.request_log if e.method == method and e.path == path]
+
+
+def created_manufacturers(sb: NetBoxSandbox, count: int) -> list[dict]:
+    client = make_client(sb)
+    made = client.bulk_create("dcim/manufacturers", [{"name": f"m-{i:03d}", "slug": f"m-{i:03d}"} for i in range(count)], 200)
+    assert len(made.done) == count
+    sb.reset_log()
+    return [returned for _, returned in made.done]
+
+
+# --- the poisoned chunk, against the stand-in -----------------------------------------------------
+
+
+def test_one_bad_ip_among_150_keeps_none_of_its_neighbours_out(sandbox):
+    items = addresses(150, bad_at=57)
+
+    outcome = make_client(sandbox).bulk_create("ipam/ip-addresses", items, chunk_size=100)
+
+    [(sent, reason)] = outcome.failed
+    assert sent is items[57]
+    assert reason == {"address": [f"Invalid IP address format: {BAD_ADDRESS}"]}
+    good = {i["address"] for i in items} - {BAD_ADDRESS}
+    assert {o["address"] for o in sandbox.objects("ipam/ip-addresses")} == good
+    assert {s["address"] for s, _ in outcome.done} == good and not outcome.uncertain
+    # the refusal names the item, so the rest of its chunk is resent once: one extra request
+    assert sorted(statuses(sandbox, "POST", IPS)) == [201, 201, 400]
+
+
+def test_bad_items_in_several_chunks_are_each_named(sandbox):
+    items = addresses(250, bad_at=3)
+    items[180] = {"address": "10.0.0.1/24", "status": "not-a-status"}
+
+    outcome = make_client(sandbox).bulk_create("ipam/ip-addresses", items, chunk_size=100)
+
+    assert sorted((items.index(sent), str(reason)) for sent, reason in outcome.failed) == [
+        (3, str({"address": [f"Invalid IP address format: {BAD_ADDRESS}"]})),
+        (180, str({"status": ["not-a-status is not a valid choice."]})),
+    ]
+    assert len(sandbox.objects("ipam/ip-addresses")) == len(outcome.done) == 248
+    # three chunks; each poisoned one is refused once and resent once
+    assert sorted(statuses(sandbox, "POST", IPS)) == [201, 201, 201, 400, 400]
+
+
+def test_stand_in_answers_a_refused_bulk_write_in_the_shape_of_its_release(sandbox):
+    client = make_client(sandbox)
+    with pytest.raises(NetBoxError) as caught:
+        client.request("POST", "ipam/ip-addresses", json=addresses(3, bad_at=1))
+    reason = {"address": [f"Invalid IP address format: {BAD_ADDRESS}"]}
+    if sandbox.api.bulk_errors == "4.7":
+        assert caught.value.body == {"detail": "1 of 3 objects could not be created.", "errors": [{"index": 1, "errors": reason}]}
+    else:
+        assert caught.value.body == [{}, reason, {}]
+    assert item_errors(caught.value.body, 3) == [{}, reason, {}]
+    assert sandbox.objects("ipam/ip-addresses") == []  # atomic: nothing of the request was written
+
+
+def test_one_bad_patch_among_128_is_isolated(sandbox):
+    made = created_manufacturers(sandbox, 128)
+    changes = [{"id": m["id"], "description": f"d{m['id']}"} for m in made]
+    changes[77] = {"id": made[77]["id"], "slug": BAD_SLUG}
+
+    outcome = make_client(sandbox).bulk_update("dcim/manufacturers", changes, chunk_size=128)
+
+    [(sent, reason)] = outcome.failed
+    assert sent is changes[77] and reason == BAD_SLUG_REASON
+    stored = {o["id"]: o for o in sandbox.objects("dcim/manufacturers")}
+    assert all(stored[c["id"]]["description"] == c["description"] for c in changes if "description" in c)
+    assert stored[made[77]["id"]]["slug"] == made[77]["slug"]
+    assert len(outcome.done) == 127
+    patches = statuses(sandbox, "PATCH", MANUFACTURERS)
+    if sandbox.api.bulk_errors == "4.7":
+        assert patches == [400, 200]  # 4.7 names the refused item: no splitting needed
+    else:
+        # 4.4/4.6 answer only the first refused object's field errors: split until it stands alone
+        assert 2 < len(patches) <= split_budget(128)
+        assert patches.count(400) == math.ceil(math.log2(128)) + 1  # one failing half per level, then the item
+
+
+def test_several_bad_patches_cost_logarithmic_requests_each(sandbox):
+    made = created_manufacturers(sandbox, 100)
+    bad = {5, 50, 99}
+    changes = [{"id": m["id"], "slug": BAD_SLUG} if i in bad else {"id": m["id"], "description": "x"} for i, m in enumerate(made)]
+
+    outcome = make_client(sandbox).bulk_update("dcim/manufacturers", changes, chunk_size=100)
+
+    assert sorted(changes.index(sent) for sent, _ in outcome.failed) == sorted(bad)
+    assert {str(reason) for _, reason in outcome.failed} == {str(BAD_SLUG_REASON)}
+    assert len(outcome.done) == 97
+    assert sum(o["description"] == "x" for o in sandbox.objects("dcim/manufacturers")) == 97
+    assert len(statuses(sandbox, "PATCH", MANUFACTURERS)) <= split_budget(100, refused=len(bad))
+
+
+def test_a_refusal_of_every_item_alike_is_not_split():
+    with NetBoxSandbox(version="4.4", read_only_tokens=["f" * 40]) as sb:
+        client = NetBoxClient(sb.url, "f" * 40, backoff_s=0.01)
+        outcome = client.bulk_create("ipam/ip-addresses", addresses(64, bad_at=0), chunk_size=64)
+        assert len(outcome.failed) == 64
+        assert statuses(sb, "POST", IPS) == [403]  # a permission refusal names no culprit to isolate
+
+
+# --- answers that cannot be paired with the items, of any shape -------------------------------------
+
+
+class AtomicNetBox(NetBoxClient):
+    """A client whose transport is a stub NetBox: an atomic bulk write, refused with a chosen body
+    whenever it holds a `bad` item; the requests numbered in `drop` (from 1) go unanswered."""
+
+    def __init__(self, refusal_body, drop: frozenset[int] = frozenset()):
+        super().__init__("http://netbox.invalid", None)
+        self.refusal_body = refusal_body
+        self.drop = drop
+        self.sent: list[list[dict]] = []
+        self.stored: list[dict] = []
+
+    def request(self, method, path, *, params=None, json=None, url=None):
+        self.sent.append(json)
+        if len(self.sent) in self.drop:
+            raise UncertainWrite(f"{method} {path}: no answer from NetBox")
+        if any(item["name"].startswith("bad") for item in json):
+            raise NetBoxError(f"{method} {path}: NetBox answered 400", status=400, body=self.refusal_body)
+        self.stored.extend(json)
+        return [{**item, "id": len(self.stored) - len(json) + n} for n, item in enumerate(json)]
+
+
+def named(count: int, bad: set[int]) -> list[dict]:
+    return [{"name": f"bad-{i}" if i in bad else f"ok-{i}"} for i in range(count)]
+
+
+NAME_ERROR = {"name": ["Invalid name."]}
+STATUS_ONLY = "POST dcim/manufacturers: NetBox answered 400"  # the reason when the body gives none
+# body of every refusal -> the reason the lone bad item is reported with
+UNPAIRABLE = {
+    "bare detail": ({"detail": "1 of 100 objects could not be created."}, {"detail": "1 of 100 objects could not be created."}),
+    "first object's field errors": (NAME_ERROR, NAME_ERROR),
+    "one-item list": ([NAME_ERROR], NAME_ERROR),  # pairs only once the item is alone
+    "html page": ("<!DOCTYPE html><html><body><h1>Bad Request (400)</h1></body></html>", STATUS_ONLY),
+    "4.7 body with an index out of range": (
+        {"detail": "1 of 100 objects could not be created.", "errors": [{"index": 100, "errors": NAME_ERROR}]},
+        {"detail": "1 of 100 objects could not be created.", "errors": [{"index": 100, "errors": NAME_ERROR}]},
+    ),
+    "aligned list naming no item": ([{}] * 100, STATUS_ONLY),
+}
+
+
+@pytest.mark.parametrize(("body", "expected_reason"), UNPAIRABLE.values(), ids=UNPAIRABLE.keys())
+def test_an_unpairable_refusal_is_split_until_the_bad_item_stands_alone(body, expected_reason):
+    client = AtomicNetBox(body)
+    items = named(100, bad={42})
+
+    outcome = client.bulk_create("dcim/manufacturers", items, chunk_size=100)
+
+    assert [item["name"] for item in client.stored] == [i["name"] for i in items if i["name"] != "bad-42"]
+    [(sent, reason)] = outcome.failed
+    assert sent is items[42] and reason == expected_reason
+    assert len(outcome.done) == 99 and not outcome.uncertain
+    assert 2 < len(client.sent) <= split_budget(100)
+    assert [items[42]] in client.sent  # the refused item was sent alone at last
+
+
+def test_a_4_7_body_is_paired_by_index_without_splitting():
+    body = {"detail": "2 of 100 objects could not be created.",
+            "errors": [{"index": 7, "errors": {"name": ["Invalid name."]}}, {"index": 61, "errors": {"name": ["Taken."]}}]}
+    client = AtomicNetBox(body)
+    items = named(100, bad={7, 61})
+
+    outcome = client.bulk_create("dcim/manufacturers", items, chunk_size=100)
+
+    assert [(sent["name"], reason) for sent, reason in outcome.failed] == [
+        ("bad-7", {"name": ["Invalid name."]}), ("bad-61", {"name": ["Taken."]})]
+    assert len(client.sent) == 2 and len(client.sent[1]) == 98 and len(client.stored) == 98
+
+
+def test_a_dropped_post_while_splitting_stays_uncertain_and_is_not_resent():
+    # request 1 is the refused chunk, 2 its first half (refused again), 3 that half's first half: dropped
+    client = AtomicNetBox({"detail": "refused"}, drop=frozenset({3}))
+    items = named(8, bad={0})
+
+    outcome = client.bulk_create("dcim/manufacturers", items, chunk_size=8)
+
+    assert outcome.uncertain == items[:2]  # the caller re-reads these before resending any of them
+    assert [sent for sent, _ in outcome.done] == items[2:] and not outcome.failed
+    assert [len(sent) for sent in client.sent] == [8, 4, 2, 2, 4]  # the dropped pair was not resent
