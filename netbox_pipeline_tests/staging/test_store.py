@@ -218,21 +218,6 @@ def test_inventory_rejects_duplicates_and_a_second_current_version(staging):
                                                    "last_seen_run_id": run_id}])
 
 
-# --- identity links -----------------------------------------------------------------------------
-
-
-def test_identity_links_round_trip(staging):
-    run_id = _run(staging, "inventory")
-    link = {"object_type": "device", "inventory_natural_key": "pve1", "source_kind": "nmap",
-            "instance": "lan", "record_key": "10.0.0.5", "reason": "mac"}
-    with staging.session() as s:
-        assert store.save_identity_links(s, run_id, [link]) == 1
-        links = store.identity_links_for(s, "device", "pve1")
-        with pytest.raises(StagingDataError, match="identity link 0: missing reason"):
-            store.save_identity_links(s, run_id, [{**link, "reason": ""}])
-    assert [(x["record_key"], x["reason"], x["run_id"]) for x in links] == [("10.0.0.5", "mac", run_id)]
-
-
 # --- plan and apply -----------------------------------------------------------------------------
 
 

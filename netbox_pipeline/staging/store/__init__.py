@@ -1,0 +1,52 @@
+"""Small reads and writes the pipeline makes on the staging DB, one module per table group.
+
+Every function takes a Session and leaves committing to the caller (`StagingDB.session()`).
+Results are plain dicts, never ORM objects. Writes are bulk: a few statements per call, however
+many rows. Payloads are stored as received; callers strip secrets before handing them over.
+Callers use the package as one namespace (`store.start_run`, `store.plan_slice`, ...).
+"""
+
+from netbox_pipeline.staging.store._common import StagingDataError, content_hash
+from netbox_pipeline.staging.store.runs import (
+    apply_runs,
+    finish_run,
+    get_run,
+    list_runs,
+    runs_of_dagster_runs,
+    start_run,
+)
+from netbox_pipeline.staging.store.snapshots import (
+    latest_snapshot_status,
+    latest_snapshots,
+    record_snapshot,
+    snapshot_records,
+)
+from netbox_pipeline.staging.store.inventory import (
+    current_inventory,
+    inventory_changes_for_run,
+    inventory_history,
+    save_inventory,
+)
+from netbox_pipeline.staging.store.plans import (
+    applied_for_run,
+    latest_plan_run_id,
+    plan_action_counts,
+    plan_for_run,
+    plan_keys,
+    plan_run_of_dagster_run,
+    plan_slice,
+    plan_writes,
+    record_applied,
+    save_plan,
+)
+from netbox_pipeline.staging.store.object_map import (
+    delete_object_map,
+    load_object_map,
+    netbox_ids,
+    rename_object_map,
+    set_missing_runs,
+    upsert_object_map,
+)
+from netbox_pipeline.staging.store.lineage import (
+    field_lineage,
+)
