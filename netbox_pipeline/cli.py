@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     proxmox.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only; default 127.0.0.1)")
     proxmox.add_argument("--port", type=int, default=8006, help="port (default 8006; 0 picks a free one)")
 
+    real = sandbox_kinds.add_parser(
+        "real-netbox", help="a real NetBox (PyPI wheel, gunicorn) on loopback against the local PostgreSQL and Redis")
+    real.set_defaults(handler=_sandbox_real_netbox)
+    real.add_argument("--version", default=None, help="NetBox release from PyPI (default 4.7.3)")
+    real.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+
     sync = command("sync", "run the pipeline headless through Dagster (runs show in the UI)", _sync)
     sync.add_argument("--dry-run", action="store_true", help="read everything, write nothing, record the plan")
     sync.add_argument("--source", action="append", metavar="KIND[:INSTANCE]", help="refresh only this source (repeatable)")
@@ -213,6 +219,20 @@ def _sandbox_proxmox(args: argparse.Namespace) -> int:
     from netbox_pipeline.sandbox.proxmox import serve_forever
 
     serve_forever(args.host, args.port)
+    return EXIT_OK
+
+
+def _sandbox_real_netbox(args: argparse.Namespace) -> int:
+    import logging
+
+    from netbox_pipeline.sandbox.real_netbox import DEFAULT_VERSION, RealNetBoxError, serve_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    try:
+        serve_forever(args.version or DEFAULT_VERSION, args.port)
+    except RealNetBoxError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
