@@ -171,7 +171,14 @@ def test_bad_records_give_located_errors_while_good_ones_land(make_estate):
     assert error.field == "interfaces[0].mac" and error.record_key == "web-02"
 
 
-@pytest.mark.parametrize("version", ["4.4", REAL])
+# NetBox 4.7 answers a failed bulk write with {"detail": ..., "errors": [{"index": i, "errors": {...}}]};
+# the client still expects 4.4–4.6's per-item list, so it blames every item of the chunk (web-02 too).
+# The client's fix is issue 9's chunk-split part; remove this xfail with it.
+BULK_ERRORS_47 = pytest.mark.xfail(strict=True, reason="client does not parse NetBox 4.7's bulk error body yet "
+                                   "(issue 9, client chunk-split): the valid device of the chunk is not retried")
+
+
+@pytest.mark.parametrize("version", ["4.4", pytest.param(REAL, marks=BULK_ERRORS_47)])
 def test_a_400_on_one_device_leaves_the_others_created_and_reports_it(make_estate, version):
     data = small_estate()
     data["devices"][0]["asset_tag"] = "AT-1"
