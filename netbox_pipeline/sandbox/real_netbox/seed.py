@@ -29,7 +29,7 @@ def main() -> None:
     for spec in wanted["tokens"]:
         extra = {"key": spec["key"]} if spec["version"] == 2 else {}
         Token(user=user, version=spec["version"], token=spec["secret"], write_enabled=spec["write_enabled"],
-              description=spec.get("description", ""), **extra).save()
+              enabled=spec.get("enabled", True), description=spec.get("description", ""), **extra).save()
     print(json.dumps({"user_id": user.pk, "tokens": Token.objects.filter(user=user).count()}))
 
 

@@ -43,7 +43,10 @@ def free_port() -> int:
 
 class RealNetBox:
     def __init__(self, version: str = DEFAULT_VERSION, port: int = 0, workers: int = 2, threads: int = 3,
-                 redis_dbs: tuple[int, int] = (12, 13)) -> None:
+                 redis_dbs: tuple[int, int] = (12, 13), credentials: dict | None = None,
+                 extra_tokens: tuple[tuple[str, bool, bool], ...] = ()) -> None:
+        """`credentials` fixes token / read_only_token / v1_token / admin_password (the recorder replays
+        exchanges made with known values); `extra_tokens` adds (value, write_enabled, enabled) tokens."""
         self.version, self.workers, self.threads = version, workers, threads
         self.port = port or free_port()
         self.redis_dbs = redis_dbs
@@ -56,6 +59,9 @@ class RealNetBox:
         self.read_only_token = f"nbt_{_alnum(12)}.{_alnum(40)}"
         self.v1_token = secrets.token_hex(20)
         self.admin_password = _alnum(24)
+        for name, value in (credentials or {}).items():
+            setattr(self, name, value)
+        self.extra_tokens = extra_tokens
 
     @property
     def url(self) -> str:
@@ -82,14 +88,16 @@ class RealNetBox:
                    env=self._env(db_name), log_file=self.home / "migrate.log")
 
     def _seed(self, db_name: str) -> None:
-        def v2(value: str, write: bool, description: str) -> dict:
+        def v2(value: str, write: bool, description: str, enabled: bool = True) -> dict:
             key, secret = value[4:].split(".", 1)
-            return {"version": 2, "key": key, "secret": secret, "write_enabled": write, "description": description}
+            return {"version": 2, "key": key, "secret": secret, "write_enabled": write, "description": description,
+                    "enabled": enabled}
 
         wanted = {"username": "admin", "password": self.admin_password, "tokens": [
             v2(self.token, True, "netbox_pipeline sandbox: write"),
             v2(self.read_only_token, False, "netbox_pipeline sandbox: read-only"),
             {"version": 1, "secret": self.v1_token, "write_enabled": True, "description": "netbox_pipeline sandbox: v1"},
+            *(v2(value, write, "extra", enabled) for value, write, enabled in self.extra_tokens),
         ]}
         done = subprocess.run([self._bin("python"), str(Path(__file__).with_name("seed.py"))], input=json.dumps(wanted),
                               env=self._env(db_name), capture_output=True, text=True, timeout=300)
