@@ -51,11 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox = command("sandbox", "run a local API sandbox (for demos and tests)", _sandbox)
     sandbox_kinds = sandbox.add_subparsers(title="sandboxes", metavar="SANDBOX")
-    netbox = sandbox_kinds.add_parser("netbox", help="a NetBox 4.4/4.6 API stand-in on loopback")
+    netbox = sandbox_kinds.add_parser("netbox", help="a NetBox 4.4/4.6/4.7 API stand-in on loopback")
     netbox.set_defaults(handler=_sandbox_netbox)
     netbox.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only; default 127.0.0.1)")
     netbox.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
-    netbox.add_argument("--netbox-version", choices=["4.4", "4.6"], default="4.4", help="which recorded NetBox to answer like")
+    netbox.add_argument("--netbox-version", choices=["4.4", "4.6", "4.7"], default="4.4", help="which recorded NetBox to answer like")
     netbox.add_argument("--token", default=None, help="API token to accept (default: $NETBOX_TOKEN, else the recorded one)")
     netbox.add_argument("--state-file", default=None, help="keep the objects in this JSON file between runs")
 
