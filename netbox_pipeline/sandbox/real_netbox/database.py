@@ -40,9 +40,13 @@ def admin_connection():
 
 
 def database_exists(name: str) -> bool:
-    with admin_connection() as conn, conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        return cur.fetchone() is not None
+    conn = admin_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            return cur.fetchone() is not None
+    finally:
+        conn.close()
 
 
 def execute(statement: sql.Composable) -> None:

@@ -190,6 +190,7 @@ def serve_forever(version: str, port: int) -> None:
         print(f"  read-only token (v2):  {nb.read_only_token}")
         print(f"  write token (v1):      {nb.v1_token}")
         print(f"  admin password:        {nb.admin_password}   (user admin; the web UI has no static files)")
+        print(f"  database:              {nb.db_name} (a clone of {database.template_name(version)}; dropped on exit)")
         print(f"  try: NETBOX_TOKEN={nb.token} netbox-pipeline sync   (with netbox.url: {nb.url})", flush=True)
         while not stop.wait(1):
             if nb.process is None or nb.process.poll() is not None:
