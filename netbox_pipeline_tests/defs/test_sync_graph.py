@@ -43,9 +43,12 @@ def test_first_sync_creates_the_estate_and_a_rerun_writes_nothing(make_estate, s
     device_posts = [e for e in estate.sandbox.request_log if e.method == "POST" and e.path == "/api/dcim/devices/"]
     assert len(device_posts) == 2
 
+    changes_before = estate.sandbox.change_count() if version == REAL else None
     rerun = estate.sync()
     assert rerun.success
     assert estate.writes() == [], [f"{e.method} {e.path}" for e in estate.writes()]
+    if version == REAL:  # and NetBox's own change log agrees
+        assert estate.sandbox.change_count() == changes_before
 
 
 @pytest.mark.parametrize("version", ["4.4", REAL])

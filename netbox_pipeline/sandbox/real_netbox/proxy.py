@@ -109,6 +109,12 @@ class LoggedNetBox:
             url = page.get("next")
         return found
 
+    def change_count(self) -> int:
+        """How many entries NetBox's own change log holds: a second witness that nothing was written."""
+        reply = self._session.get(f"{self.upstream_url}/api/core/object-changes/?limit=1", timeout=60)
+        reply.raise_for_status()
+        return reply.json()["count"]
+
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
