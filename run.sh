@@ -2,7 +2,7 @@
 # One entry point for a fresh checkout: it bootstraps .venv, then runs what you ask.
 #
 #   ./run.sh demo [--ui]    set up, then run the demo sync against local sandboxes
-#   ./run.sh test [ARGS]    set up (venv, PostgreSQL running, nmap, chromium and a test Home Assistant installed), then the whole test suite
+#   ./run.sh test [ARGS]    set up (venv, PostgreSQL and Redis running, nmap, chromium and a test Home Assistant installed), then the whole test suite
 #   ./run.sh ui             open the Dagster UI (http://127.0.0.1:3000) on the persistent .dagster_home
 #   ./run.sh setup          only set up
 #   ./run.sh cli ARGS       run `netbox-pipeline ARGS` inside the venv
@@ -70,6 +70,17 @@ ensure_postgres() {
     log "warning: PostgreSQL is still not answering on 127.0.0.1:5432"
 }
 
+ensure_redis() {
+    # The real NetBox of the end-to-end tests keeps its task queue and cache in Redis.
+    if command -v redis-cli >/dev/null && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then return 0; fi
+    if ! command -v redis-server >/dev/null; then
+        log "installing Redis (Debian package, for the real NetBox tests)"
+        apt_install redis-server || { log "warning: Redis is not installed and could not be installed"; return 0; }
+    fi
+    log "starting Redis on 127.0.0.1:6379"
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes >/dev/null || log "warning: Redis did not start"
+}
+
 ensure_nmap() {
     command -v nmap >/dev/null && return 0
     log "installing nmap (Debian package)"
@@ -100,7 +111,7 @@ case "$cmd" in
         exec "$BIN/netbox-pipeline" demo "$@" ;;
     test)
         setup_venv; setup_dagster_home
-        ensure_postgres; ensure_nmap; ensure_chromium; ensure_home_assistant
+        ensure_postgres; ensure_redis; ensure_nmap; ensure_chromium; ensure_home_assistant
         exec "$BIN/python" -m pytest "$@" ;;
     ui)
         setup_venv; setup_dagster_home

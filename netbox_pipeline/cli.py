@@ -51,11 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox = command("sandbox", "run a local API sandbox (for demos and tests)", _sandbox)
     sandbox_kinds = sandbox.add_subparsers(title="sandboxes", metavar="SANDBOX")
-    netbox = sandbox_kinds.add_parser("netbox", help="a NetBox 4.4/4.6 API stand-in on loopback")
+    netbox = sandbox_kinds.add_parser("netbox", help="a NetBox 4.4/4.6/4.7 API stand-in on loopback")
     netbox.set_defaults(handler=_sandbox_netbox)
     netbox.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only; default 127.0.0.1)")
     netbox.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
-    netbox.add_argument("--netbox-version", choices=["4.4", "4.6"], default="4.4", help="which recorded NetBox to answer like")
+    netbox.add_argument("--netbox-version", choices=["4.4", "4.6", "4.7"], default="4.4", help="which recorded NetBox to answer like")
     netbox.add_argument("--token", default=None, help="API token to accept (default: $NETBOX_TOKEN, else the recorded one)")
     netbox.add_argument("--state-file", default=None, help="keep the objects in this JSON file between runs")
 
@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     home_assistant.add_argument("--port", type=int, default=8123, help="port (default 8123; 0 picks a free one)")
     home_assistant.add_argument("--tls", action="store_true", help="https/wss with a throw-away CA")
     home_assistant.add_argument("--newer", action="store_true", help="answer like a newer HA (floors, labels)")
+
+    real = sandbox_kinds.add_parser(
+        "real-netbox", help="a real NetBox (PyPI wheel, gunicorn) on loopback against the local PostgreSQL and Redis")
+    real.set_defaults(handler=_sandbox_real_netbox)
+    real.add_argument("--version", default=None, help="NetBox release from PyPI (default 4.7.3)")
+    real.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
 
     sync = command("sync", "run the pipeline headless through Dagster (runs show in the UI)", _sync)
     sync.add_argument("--dry-run", action="store_true", help="read everything, write nothing, record the plan")
@@ -231,6 +237,20 @@ def _sandbox_home_assistant(args: argparse.Namespace) -> int:
 
     main(["--host", args.host, "--port", str(args.port), *(["--tls"] if args.tls else []),
           *(["--newer"] if args.newer else [])])
+    return EXIT_OK
+
+
+def _sandbox_real_netbox(args: argparse.Namespace) -> int:
+    import logging
+
+    from netbox_pipeline.sandbox.real_netbox import DEFAULT_VERSION, RealNetBoxError, serve_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    try:
+        serve_forever(args.version or DEFAULT_VERSION, args.port)
+    except RealNetBoxError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -81,3 +81,5 @@ def staging_url(request, tmp_path):
 
 # An estate (inventory files + config + NetBox sandbox + Dagster home) for end-to-end tests.
 from netbox_pipeline_tests.estate import make_estate  # noqa: E402,F401
+# A real NetBox 4.7 (session server, fresh database per test).
+from netbox_pipeline_tests.real_netbox import real_netbox, real_netbox_server  # noqa: E402,F401

@@ -1,7 +1,12 @@
-"""An estate for end-to-end tests: inventory files, a config, the NetBox sandbox, a Dagster home."""
+"""An estate for end-to-end tests: inventory files, a config, a NetBox, a Dagster home.
+
+The NetBox is the stand-in answering like 4.4 / 4.6, or with version="4.7-real" the real NetBox 4.7
+of the session (fresh database, behind a logging proxy with the same test surface).
+"""
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
@@ -10,6 +15,10 @@ from netbox_pipeline.defs import resources
 from netbox_pipeline.runner import SyncOutcome, run_sync
 from netbox_pipeline.sandbox.netbox import NetBoxSandbox
 from netbox_pipeline.staging.db import open_staging
+from netbox_pipeline_tests.real_netbox import REAL
+
+if TYPE_CHECKING:
+    from netbox_pipeline.sandbox.real_netbox.proxy import LoggedNetBox
 
 
 def small_estate() -> dict:
@@ -39,7 +48,7 @@ def small_estate() -> dict:
 @dataclass
 class Estate:
     root: Path
-    sandbox: NetBoxSandbox
+    sandbox: "NetBoxSandbox | LoggedNetBox"
     config_path: Path
 
     def inventory_path(self, name: str = "rack") -> Path:
@@ -71,9 +80,18 @@ class Estate:
     def writes(self) -> list:
         return self.sandbox.writes()
 
+    def read_only_token(self) -> str:
+        """A token that can read but not write (the real server has one; the stand-in makes one)."""
+        token = getattr(self.sandbox, "read_only_token", None)
+        if token:
+            return token
+        token = "fedcba9876543210fedcba9876543210fedcba98"
+        self.sandbox.add_token(token, write_enabled=False)
+        return token
+
 
 @pytest.fixture
-def make_estate(tmp_path, monkeypatch):
+def make_estate(tmp_path, monkeypatch, request):
     """make_estate(version="4.4", staging_url=None, files={"rack": data}, extra_config="") -> Estate
 
     `extra_config` is appended after the filesystem entries (under `sources:` when indented).
@@ -86,8 +104,11 @@ def make_estate(tmp_path, monkeypatch):
     resources._load_cached.cache_clear()
 
     def make(version: str = "4.4", staging_url: str | None = None, files: dict | None = None, extra_config: str = "", token: str | None = None) -> Estate:
-        sandbox = NetBoxSandbox(version=version).start()
-        started.append(sandbox)
+        if version == REAL:
+            sandbox = request.getfixturevalue("real_netbox")
+        else:
+            sandbox = NetBoxSandbox(version=version).start()
+            started.append(sandbox)
         root = tmp_path / "estate"
         root.mkdir(exist_ok=True)
         files = files if files is not None else {"rack": small_estate()}

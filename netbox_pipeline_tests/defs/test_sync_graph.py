@@ -1,12 +1,19 @@
-"""The whole graph, run through Dagster, against the NetBox sandbox and a real staging DB."""
+"""The whole graph, run through Dagster, against the NetBox stand-in and a real staging DB.
+
+The scenarios that prove the sync also run against the real NetBox 4.7 (`REAL`, see real_netbox.py):
+there the request log comes from a logging proxy in front of gunicorn.
+"""
 
 import pytest
 
 from netbox_pipeline.staging import store
 from netbox_pipeline_tests.estate import small_estate
+from netbox_pipeline_tests.real_netbox import REAL
+
+VERSIONS = ["4.4", "4.6", REAL]
 
 
-@pytest.mark.parametrize("version", ["4.4", "4.6"])
+@pytest.mark.parametrize("version", VERSIONS)
 def test_first_sync_creates_the_estate_and_a_rerun_writes_nothing(make_estate, staging_url, version):
     estate = make_estate(version=version, staging_url=staging_url)
     outcome = estate.sync()
@@ -36,16 +43,18 @@ def test_first_sync_creates_the_estate_and_a_rerun_writes_nothing(make_estate, s
     device_posts = [e for e in estate.sandbox.request_log if e.method == "POST" and e.path == "/api/dcim/devices/"]
     assert len(device_posts) == 2
 
+    changes_before = estate.sandbox.change_count() if version == REAL else None
     rerun = estate.sync()
     assert rerun.success
     assert estate.writes() == [], [f"{e.method} {e.path}" for e in estate.writes()]
+    if version == REAL:  # and NetBox's own change log agrees
+        assert estate.sandbox.change_count() == changes_before
 
 
-def test_dry_run_reads_everything_and_writes_nothing_even_with_a_read_only_token(make_estate, monkeypatch):
-    estate = make_estate()
-    read_only = "fedcba9876543210fedcba9876543210fedcba98"
-    estate.sandbox.add_token(read_only, write_enabled=False)
-    monkeypatch.setenv("TEST_NETBOX_TOKEN", read_only)
+@pytest.mark.parametrize("version", ["4.4", REAL])
+def test_dry_run_reads_everything_and_writes_nothing_even_with_a_read_only_token(make_estate, monkeypatch, version):
+    estate = make_estate(version=version)
+    monkeypatch.setenv("TEST_NETBOX_TOKEN", estate.read_only_token())
     outcome = estate.sync(dry_run=True)
     assert outcome.success, [r.error for r in outcome.runs]
     assert estate.writes() == []
@@ -55,8 +64,9 @@ def test_dry_run_reads_everything_and_writes_nothing_even_with_a_read_only_token
     assert sum(1 for row in plan if row["action"] == "create" and row["object_type"] == "devices") == 3
 
 
-# Two scenarios also run on NetBox 4.6 with the staging DB on PostgreSQL.
-MODES = [pytest.param(("4.4", "sqlite"), id="4.4-sqlite"), pytest.param(("4.6", "postgres"), id="4.6-postgres")]
+# Two scenarios also run on NetBox 4.6 with the staging DB on PostgreSQL, and on the real NetBox 4.7.
+MODES = [pytest.param(("4.4", "sqlite"), id="4.4-sqlite"), pytest.param(("4.6", "postgres"), id="4.6-postgres"),
+         pytest.param((REAL, "sqlite"), id=f"{REAL}-sqlite")]
 
 
 def _estate_in_mode(request, make_estate, mode, **kwargs):
@@ -83,8 +93,9 @@ def test_one_changed_field_is_one_patch_with_just_that_field(make_estate, reques
     assert changes[0]["before"] == {"serial": "SN-web-02"}
 
 
-def test_a_persons_edit_to_an_unmanaged_field_survives(make_estate):
-    estate = make_estate()
+@pytest.mark.parametrize("version", ["4.4", REAL])
+def test_a_persons_edit_to_an_unmanaged_field_survives(make_estate, version):
+    estate = make_estate(version=version)
     assert estate.sync().success
     web = estate.by_name("devices")["web-01"]
     client = _client(estate)
@@ -114,6 +125,21 @@ def test_removed_record_is_an_orphan_then_deleted_after_the_grace_runs(make_esta
     # children first: the interfaces' addresses and MACs, then interfaces, then the device
     paths = [e.path for e in deletes]
     assert paths.index("/api/dcim/interfaces/") < paths.index("/api/dcim/devices/")
+
+
+@pytest.mark.parametrize("version", ["4.4", REAL])
+def test_a_child_deleted_in_netbox_is_recreated(make_estate, version):
+    estate = make_estate(version=version)
+    assert estate.sync().success
+    web = estate.by_name("devices")["web-01"]
+    eth1 = next(i for i in estate.objects("interfaces") if i["device"]["id"] == web["id"] and i["name"] == "eth1")
+    _client(estate).request("DELETE", f"dcim/interfaces/{eth1['id']}")  # a person removes it (its MAC goes too)
+    assert estate.sync().success
+    assert ("POST", "/api/dcim/interfaces/") in [(e.method, e.path) for e in estate.writes()]
+    again = next(i for i in estate.objects("interfaces") if i["device"]["id"] == web["id"] and i["name"] == "eth1")
+    assert again["id"] != eth1["id"] and again["mac_address"].lower() == "02:00:00:00:01:0b"
+    assert estate.sync().success
+    assert estate.writes() == [], [f"{e.method} {e.path}" for e in estate.writes()]
 
 
 def test_emptied_file_deletes_nothing_and_the_guard_blocks(make_estate):
@@ -148,10 +174,12 @@ def test_bad_records_give_located_errors_while_good_ones_land(make_estate):
     assert error.field == "interfaces[0].mac" and error.record_key == "web-02"
 
 
-def test_a_400_on_one_device_leaves_the_others_created_and_reports_it(make_estate):
+# NetBox 4.7 answers a failed bulk write with one object naming the failed items; the client pairs it.
+@pytest.mark.parametrize("version", ["4.4", "4.7", REAL])
+def test_a_400_on_one_device_leaves_the_others_created_and_reports_it(make_estate, version):
     data = small_estate()
     data["devices"][0]["asset_tag"] = "AT-1"
-    estate = make_estate(files={"rack": data})
+    estate = make_estate(version=version, files={"rack": data})
     client = _client(estate)
     # A person's device, not ours, already holds that asset tag (unique in NetBox).
     site = client.request("POST", "dcim/sites", json={"name": "Elsewhere", "slug": "elsewhere"})

@@ -1,4 +1,4 @@
-"""A NetBox 4.4 / 4.6 look-alike HTTP server on loopback, for the demo and the tests.
+"""A NetBox 4.4 / 4.6 / 4.7 look-alike HTTP server on loopback, for the demo and the tests.
 
     from netbox_pipeline.sandbox.netbox import NetBoxSandbox
     with NetBoxSandbox(version="4.6") as sb:

@@ -91,9 +91,9 @@ class Api:
 
     def _route(self, request: Request) -> Reply:
         path = request.path
-        if path in ("/api/", "/api/status/") or (path == "/api/authentication-check/" and self.version == "4.6"):
+        if path in ("/api/", "/api/status/") or (path == "/api/authentication-check/" and self.version != "4.4"):
             return self._simple(request, path)
-        if path == "/api/users/tokens/provision/" and self.version == "4.6":
+        if path == "/api/users/tokens/provision/" and self.version != "4.4":
             return operations.provision_token(self, request)
         match = _ROUTE.match(path)
         res = BY_ENDPOINT.get(match["endpoint"]) if match else None
@@ -156,7 +156,7 @@ class Api:
         return Reply(200, shape_fields(body, request.params, self.version), self.etag(rec))
 
     def etag(self, rec: dict[str, Any]) -> dict[str, str]:
-        tag = render.etag_of(rec) if self.version == "4.6" else None
+        tag = render.etag_of(rec) if self.version != "4.4" else None
         return {"ETag": tag} if tag else {}
 
     def _list(self, request: Request, res: Resource) -> Reply:
@@ -165,7 +165,7 @@ class Api:
         with self.store.lock:
             objects = filters.apply(ctx, res, self.store.all(res.endpoint), params)
             limit = _limit(params)
-            if self.version == "4.6" and "start" in params:
+            if self.version != "4.4" and "start" in params:
                 page, count, next_link, previous = self._cursor_page(request, objects, params, limit)
             else:
                 objects = filters.order(res, objects, (params.get("ordering") or [None])[0])
@@ -243,7 +243,7 @@ def shape_fields(body: dict[str, Any], params: dict[str, list[str]], version: st
     wanted = [f for v in params.get("fields", []) for f in v.split(",") if f]
     if wanted:
         body = {k: v for k, v in body.items() if k in wanted}
-    omit = {f for v in params.get("omit", []) for f in v.split(",") if f} if version == "4.6" else set()
+    omit = {f for v in params.get("omit", []) for f in v.split(",") if f} if version != "4.4" else set()
     if omit:
         body = {k: v for k, v in body.items() if k not in omit}
     return body

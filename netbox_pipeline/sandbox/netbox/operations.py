@@ -30,15 +30,51 @@ def list_write(api: "Api", request: "Request", res: Resource, body: Any) -> "Rep
         raise Invalid({"non_field_errors": [f"Expected a list of items but got type \"{type(body).__name__}\"."]})
     missing = [{} if isinstance(item, dict) and "id" in item else {"id": [REQUIRED]} for item in body]
     if any(missing):
-        raise Invalid(bulk_error_body(api.bulk_errors, method, missing))
+        raise Invalid(bulk_errors(api, missing, body, "failed validation") if api.version == "4.7"
+                      else bulk_error_body(api.bulk_errors, method, missing))
+    if api.version == "4.7":
+        _check_all_exist_47(api, res, [int(item["id"]) for item in body])
     if method == "DELETE":
         with api.store.lock:
             ids = [int(item["id"]) for item in body]
             targets = [i for i in ids if api.store.get(res.endpoint, i) is not None]
+            if api.version == "4.7":
+                _check_deletable_47(api, res, targets)
             plan = _delete_plan(api, res, targets)
             _execute_delete(api, plan)
         return _reply(204)
     return _bulk_update(api, request, res, body, partial=method == "PATCH")
+
+
+def bulk_errors(api: "Api", errors: list[Any], items: list[Any], verb: str, key: str = "index") -> Any:
+    """4.7 answers a failed bulk write with one object naming each failed item (by index, or by id for
+    updates and deletes); 4.4 / 4.6 with a list aligned to the request (`{}` for a valid item)."""
+    if api.version != "4.7":
+        return errors
+    failed = [{key: (i if key == "index" else items[i]["id"]), "errors": e} for i, e in enumerate(errors) if e]
+    return {"detail": f"{len(failed)} of {len(items)} objects {verb}.", "errors": failed}
+
+
+def _check_all_exist_47(api: "Api", res: Resource, ids: list[int]) -> None:
+    """4.7 refuses a bulk PATCH / DELETE naming an id that does not exist (4.4 / 4.6 skip it silently)."""
+    absent = [i for i in ids if api.store.get(res.endpoint, i) is None]
+    if absent:
+        raise Invalid({"detail": f"{len(absent)} of {len(ids)} objects could not be found.", "errors": [
+            {"id": i, "errors": {"id": [f"Object with ID {i} does not exist"]}} for i in absent]})
+
+
+def _check_deletable_47(api: "Api", res: Resource, ids: list[int]) -> None:
+    """4.7's bulk DELETE: 409 naming each protected object and how many dependents hold it."""
+    failed = []
+    for object_id in ids:
+        try:
+            _delete_plan(api, res, [object_id])
+        except Invalid as exc:
+            count = getattr(exc, "dependents", 0)
+            failed.append({"id": object_id, "errors": {"__all__": [
+                f"Unable to delete: {count} dependent object(s) prevent deletion."]}})
+    if failed:
+        raise Invalid({"detail": f"{len(failed)} of {len(ids)} objects could not be deleted.", "errors": failed}, 409)
 
 
 def _create(api: "Api", request: "Request", res: Resource, body: Any) -> "Reply":
@@ -56,7 +92,8 @@ def _create(api: "Api", request: "Request", res: Resource, body: Any) -> "Reply"
             except Invalid as exc:
                 errors.append(exc.errors)
         if any(errors):
-            raise Invalid(bulk_error_body(api.bulk_errors, "POST", errors) if isinstance(body, list) else errors[0])
+            raise Invalid((bulk_errors(api, errors, items, "could not be created") if api.version == "4.7"
+                           else bulk_error_body(api.bulk_errors, "POST", errors)) if isinstance(body, list) else errors[0])
         plaintexts = {}
         for record in created:
             record["id"] = api.store.new_id(res.endpoint)
@@ -86,7 +123,19 @@ def _bulk_update(api: "Api", request: "Request", res: Resource, body: list, part
         from .filters import order
 
         targets = order(res, [r for r in existing if r is not None], None)
-        new_records = _validate_updates(api, ctx, res, request.method, body, targets, updates, partial)
+        if api.version == "4.7":  # every item is validated and each failure named by id
+            results: list[Any] = []
+            for r in targets:
+                try:
+                    results.append(validate(ctx, res, updates[r["id"]], r, partial=partial))
+                except Invalid as exc:
+                    results.append(exc)
+            failed = [{"id": r["id"], "errors": x.errors} for r, x in zip(targets, results) if isinstance(x, Invalid)]
+            if failed:
+                raise Invalid({"detail": f"{len(failed)} of {len(targets)} objects could not be updated.", "errors": failed})
+            new_records = results
+        else:
+            new_records = _validate_updates(api, ctx, res, request.method, body, targets, updates, partial)
         for record in new_records:
             record["last_updated"] = now_stamp() if res.timestamps else record.get("last_updated")
             api.store.put(res.endpoint, record)
@@ -119,7 +168,7 @@ def detail_write(api: "Api", request: "Request", res: Resource, object_id: int, 
         if current is None:
             return not_found(res)
         if_match = request.headers.get("if-match")
-        if api.version == "4.6" and if_match and if_match != "*" and if_match != render.etag_of(current):
+        if api.version != "4.4" and if_match and if_match != "*" and if_match != render.etag_of(current):
             return _reply(412, {"detail": "Precondition failed."}, api.etag(current))
         if request.method == "DELETE":
             _execute_delete(api, _delete_plan(api, res, [object_id]))
@@ -184,13 +233,15 @@ def _delete_plan(api: "Api", res: Resource, ids: list[int]) -> dict[str, Any]:
                     continue
                 if name in holder.cascade:
                     queue.append((holder.endpoint, other["id"]))
-                elif required:
+                elif required or name in holder.protect:
                     protected.append((holder, other))
     protected = [(h, o) for h, o in protected if (h.endpoint, o["id"]) not in doomed]
     if protected:
         ctx = render.Context(api.version, api.schema, api.store, "")
         names = ", ".join(f"{render.display_of(ctx, h, o)} ({o['id']})" for h, o in protected)
-        raise Invalid({"detail": f"Unable to delete object. {len(protected)} dependent objects were found: {names}"}, 409)
+        conflict = Invalid({"detail": f"Unable to delete object. {len(protected)} dependent objects were found: {names}"}, 409)
+        conflict.dependents = len(protected)  # 4.7's bulk DELETE reports the count
+        raise conflict
     return {"doomed": doomed, "refs": refs}
 
 
@@ -231,7 +282,7 @@ def _special_create(api: "Api", res: Resource, record: Record, item: dict[str, A
             raise Invalid({"expires": [
                 f"Expiration time must be in the future. Current server time is {now:%Y-%m-%d %H:%M:%S} (UTC)."
             ]})
-    version = 2 if api.version == "4.6" and record.get("version", 2) != 1 else 1
+    version = 2 if api.version != "4.4" and record.get("version", 2) != 1 else 1
     value = item.get("token") or item.get("key")
     if version == 2:
         value = f"nbt_{_random(12)}.{_random(40)}"
@@ -319,7 +370,7 @@ def seed(api: "Api", tokens: list[tuple[str, bool]]) -> None:
             store.next_ids["users/users"] = max(store.next_ids.get("users/users", 1), 2)
         for value, write_enabled in tokens:
             add_token(api, value, write_enabled)
-        if api.version == "4.6" and not store.all("core/object-types"):
+        if api.version != "4.4" and not store.all("core/object-types"):
             for object_id, res in enumerate(RESOURCES, start=1):
                 app, model = res.object_type.split(".")
                 store.put("core/object-types", {

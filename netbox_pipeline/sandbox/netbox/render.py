@@ -45,7 +45,7 @@ def full(ctx: Context, res: Resource, rec: Record) -> dict[str, Any]:
         if ctx.version == "4.4" and ctx.mode == "create" and name in res.annotated:
             continue
         out[name] = field_value(ctx, res, rec, fdef)
-    if res.endpoint == "users/tokens" and ctx.version == "4.6":  # missing from the 4.6 schema, sent by the server
+    if res.endpoint == "users/tokens" and ctx.version != "4.4":  # missing from the 4.6 schema, sent by the server
         token = out.pop("token", None)
         out["allowed_ips"] = rec.get("allowed_ips")
         out["token"] = token
@@ -53,7 +53,7 @@ def full(ctx: Context, res: Resource, rec: Record) -> dict[str, Any]:
 
 
 # Fields of the Brief schema that `?brief=1` lists leave out (4.6 added them to nested IPs only).
-BRIEF_LIST_OMIT = {("4.6", "ipam/ip-addresses"): ("nat_inside", "nat_outside", "dns_name")}
+BRIEF_LIST_OMIT = {(v, "ipam/ip-addresses"): ("nat_inside", "nat_outside", "dns_name") for v in ("4.6", "4.7")}
 
 
 def brief(ctx: Context, res: Resource, rec: Record) -> dict[str, Any]:
@@ -194,7 +194,7 @@ def _special(ctx: Context, res: Resource, rec: Record, name: str) -> Any:
     if name == "config_context":
         return {}
     if name == "connected_endpoints_reachable":
-        return False if ctx.version == "4.6" else None
+        return False if ctx.version != "4.4" else None
     if name == "family" and ("address" in rec or "prefix" in rec):
         text = rec.get("address") or rec.get("prefix") or ""
         try:

@@ -35,9 +35,10 @@ class Resource:
     annotated: frozenset[str] = frozenset()  # counters missing from 4.4 create responses
     via: dict[str, tuple[str, ...]] = field(default_factory=dict)  # filter -> (target endpoint, *reference path)
     cascade: frozenset[str] = frozenset()  # reference fields whose target's deletion deletes this object
+    protect: frozenset[str] = frozenset()  # optional references that still block the target's deletion (PROTECT)
     brief: tuple[str, ...] = ()  # brief fields when the schema has no Brief<Model>
     trace: bool = False  # list/detail Allow headers include TRACE
-    versions: tuple[str, ...] = ("4.4", "4.6")
+    versions: tuple[str, ...] = ("4.4", "4.6", "4.7")
     timestamps: bool = True
 
 
@@ -99,6 +100,7 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     _named(
         "dcim/platforms", "Platform", "platform", "dcim.platform",
+        protect=frozenset({"manufacturer"}),  # optional, but on_delete=PROTECT (4.7 recording 154)
         counts={"device_count": ("dcim/devices", "platform"),
                 "virtualmachine_count": ("virtualization/virtual-machines", "platform")},
     ),
@@ -202,7 +204,7 @@ RESOURCES: tuple[Resource, ...] = (
         "virtualization/virtual-machine-types", "VirtualMachineType", "virtual machine type",
         "virtualization.virtualmachinetype",
         counts={"virtual_machine_count": ("virtualization/virtual-machines", "virtual_machine_type")},
-        versions=("4.6",),
+        versions=("4.6", "4.7"),
     ),
     _named(
         "extras/tags", "Tag", "tag", "extras.tag",
@@ -216,17 +218,17 @@ RESOURCES: tuple[Resource, ...] = (
         ordering=("group_name", "weight", "name", "id"),
         defaults={"type": "text", "weight": 100, "search_weight": 1000, "filter_logic": "loose",
                   "ui_visible": "always", "ui_editable": "yes", "is_cloneable": False, "required": False,
-                  "unique": False},
+                  "unique": False, "status": "active", "nulls_first": True},  # the last two: 4.7 only
         brief=("id", "url", "display", "name", "description"),
     ),
     Resource(
         "users/owner-groups", "OwnerGroup", "owner group", "users.ownergroup",
         unique=(Unique(("name",)),), counts={"member_count": ("users/owners", "group")},
-        versions=("4.6",), timestamps=False,
+        versions=("4.6", "4.7"), timestamps=False,
     ),
     Resource(
         "users/owners", "Owner", "owner", "users.owner",
-        unique=(Unique(("name",)),), versions=("4.6",), timestamps=False,
+        unique=(Unique(("name",)),), versions=("4.6", "4.7"), timestamps=False,
     ),
     Resource(
         "users/users", "User", "user", "users.user", display="username",
@@ -240,7 +242,7 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource(
         "core/object-types", "ObjectType", "object type", "core.objecttype", display="model",
-        ordering=("app_label", "model", "id"), timestamps=False, versions=("4.6",),
+        ordering=("app_label", "model", "id"), timestamps=False, versions=("4.6", "4.7"),
     ),
     _named("tenancy/tenants", "Tenant", "tenant", "tenancy.tenant"),
 )

@@ -36,14 +36,14 @@ def _device(ctx: Context, rec: Record, existing: Record | None, errors: dict[str
 def _virtual_machine(ctx: Context, rec: Record, existing: Record | None, errors: dict[str, Any]) -> None:
     cluster = ctx.store.get("virtualization/clusters", rec.get("cluster"))
     device = ctx.store.get("dcim/devices", rec.get("device"))
-    if ctx.version == "4.6" and existing is None and rec.get("virtual_machine_type"):
+    if ctx.version != "4.4" and existing is None and rec.get("virtual_machine_type"):
         vmtype = ctx.store.get("virtualization/virtual-machine-types", rec["virtual_machine_type"]) or {}
         for field, default in (("vcpus", "default_vcpus"), ("memory", "default_memory"), ("platform", "default_platform")):
             if rec.get(field) is None and vmtype.get(default) is not None:
                 rec[field] = vmtype[default]
     if rec.get("site") is None and cluster and cluster.get("scope_type") == "dcim.site":
         rec["site"] = cluster.get("scope_id")
-    if ctx.version == "4.6":
+    if ctx.version != "4.4":
         if rec.get("site") is None and device is not None:
             rec["site"] = device.get("site")
         if rec.get("site") is None and cluster is None and device is None:

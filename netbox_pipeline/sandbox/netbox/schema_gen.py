@@ -140,10 +140,17 @@ def write_module(data: dict[str, Any], target: Path, source: str) -> None:
 
 
 def main(argv: list[str]) -> None:
+    """argv: [reference dir [4.7 openapi.json]]; the 4.7 schema is saved by `record_47.py --openapi FILE`
+    (13 MB, so not kept in the repository) and its OPTIONS answer comes from the 4.7 recordings."""
     reference = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[4] / "shared" / "netbox-reference"
     here = Path(__file__).resolve().parent
     for version, rel in (("44", "openapi.json"), ("46", "v4.6/openapi.json")):
         write_module(generate(reference / rel), here / f"schema_{version}.py", f"netbox-reference/{rel}")
+    if len(argv) > 2:
+        data = generate(Path(argv[2]))
+        recorded = here.parents[2] / "netbox_pipeline_tests/sandbox/netbox/recordings-4.7/examples/67_options_devices.json"
+        data["OPTIONS"]["dcim/devices"] = json.loads(recorded.read_text())["response_body"]
+        write_module(data, here / "schema_47.py", "the openapi.json of a real NetBox 4.7.3 (record_47.py --openapi)")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from .store import Store
 
 DEFAULT_V1_TOKEN = "0123456789abcdef0123456789abcdef01234567"
 DEFAULT_V2_TOKEN = "nbt_8lk4PJvyUQ4p.RSFqlEzGVdVdw8DgTvjdXf1l9EWXz4BxQYEEmIGN"
-VERSIONS = ("4.4", "4.6")
+VERSIONS = ("4.4", "4.6", "4.7")
 _STATUS = {
     "4.4": {"django-version": "5.2.9", "hostname": "netbox-sandbox", "installed_apps": {"django_filters": "25.1",
             "django_prometheus": "2.4.1", "django_rq": "3.1", "django_tables2": "2.7.5", "drf_spectacular": "0.29.0",
@@ -34,6 +34,12 @@ _STATUS = {
             "drf_spectacular_sidecar": "2026.8.1", "mptt": "0.18.0", "rest_framework": "3.17.1",
             "social_django": "5.9.0", "taggit": "6.1.0", "timezone_field": "7.2.2"},
             "netbox-version": "4.6.8", "netbox-full-version": "4.6.8", "plugins": {}, "python-version": "3.12.1",
+            "rq-workers-running": 0},
+    "4.7": {"django-version": "6.1.2", "hostname": "netbox-sandbox", "installed_apps": {"django_filters": "26.2",
+            "django_prometheus": "2.4.0", "django_rq": "4.2.0", "django_tables2": "3.0.1", "drf_spectacular": "0.30.0",
+            "drf_spectacular_sidecar": "2026.10.1", "mptt": "0.18.0", "rest_framework": "3.18.0",
+            "social_django": "6.1.0", "taggit": "6.1.0", "timezone_field": "7.2.2"},
+            "netbox-version": "4.7.3", "netbox-full-version": "4.7.3", "plugins": {}, "python-version": "3.12.1",
             "rq-workers-running": 0},
 }
 
@@ -117,7 +123,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class NetBoxSandbox:
-    """A NetBox 4.4 / 4.6 look-alike on loopback. `start()` serves in a daemon thread (port 0 = a free port)."""
+    """A NetBox 4.4 / 4.6 / 4.7 look-alike on loopback. `start()` serves in a daemon thread (port 0 = a free port)."""
 
     def __init__(
         self,
@@ -139,7 +145,7 @@ class NetBoxSandbox:
         if token:
             write_tokens.insert(0, token)
         if not write_tokens:
-            write_tokens = [DEFAULT_V1_TOKEN] + ([DEFAULT_V2_TOKEN] if version == "4.6" else [])
+            write_tokens = [DEFAULT_V1_TOKEN] + ([DEFAULT_V2_TOKEN] if version != "4.4" else [])
         for value in [*write_tokens, *read_only_tokens]:
             if split_v2(value) and version == "4.4":
                 raise ValueError("v2 tokens (nbt_...) exist only in NetBox 4.6; use version='4.6'")

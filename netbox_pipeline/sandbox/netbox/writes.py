@@ -25,6 +25,10 @@ CHANGELOG_MESSAGE_MAX = 200
 BULK_VERBS = {"POST": "created", "PUT": "updated", "PATCH": "updated", "DELETE": "deleted"}
 
 
+# Messages 4.7 words differently from 4.4 / 4.6 (recordings-4.7, 52 and 63).
+MESSAGES_47 = {"Device name must be unique per site.": "Device name must be unique per site and tenant."}
+
+
 class Invalid(Exception):
     """A 400 with NetBox's error body (a dict keyed by field, or a list for bulk requests)."""
 
@@ -168,7 +172,7 @@ def validate(
         except ValueError as exc:
             errors[name] = [str(exc)]
     _check_changelog_message(data, errors)
-    if ctx.version == "4.6":
+    if ctx.version != "4.4":
         rules.apply_tag_edits(ctx, res, data, record, existing, errors)
     if "custom_fields" in data:
         _custom_fields(ctx, res, data["custom_fields"], record, errors)
@@ -227,7 +231,7 @@ def _unique(ctx: Context, res: Resource, record: Record, pending: tuple[Record, 
             if rule.key is None:
                 errors[rule.fields[0]] = [f"{res.verbose} with this {rule.fields[0].replace('_', ' ')} already exists."]
             else:
-                errors.setdefault(rule.key, []).append(rule.message or "")
+                errors.setdefault(rule.key, []).append(MESSAGES_47.get(rule.message, rule.message) if ctx.version == "4.7" else rule.message or "")
                 break
     if errors:
         raise Invalid(errors)
@@ -240,7 +244,7 @@ def _custom_fields(ctx: Context, res: Resource, given: Any, record: Record, erro
     defined = {cf["name"]: cf for cf in custom_fields_for(ctx, res.object_type)}
     values = dict(record.get("custom_fields") or {})
     unknown = {k: f"Custom field '{k}' does not exist for this object type." for k in given if k not in defined}
-    if unknown and ctx.version == "4.6":
+    if unknown and ctx.version != "4.4":
         errors["custom_fields"] = unknown
         return
     problems = []

@@ -131,7 +131,7 @@ class Replayer:
             assert reply.status_code == 201, reply.text
             self.perf_ids = [d["id"] for d in reply.json()]
         extra = EXTRA_TOKENS_46.get(name)
-        if extra and self.sb.version == "4.6":
+        if extra and self.sb.version != "4.4":
             value, write_enabled, enabled = extra
             self.sb.add_token(value, write_enabled=write_enabled, enabled=enabled)
 

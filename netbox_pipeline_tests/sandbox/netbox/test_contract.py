@@ -1,6 +1,11 @@
-"""Contract tests: replay every recorded NetBox exchange (4.4 and 4.6) against the sandbox."""
+"""Contract tests: replay every recorded NetBox exchange (4.4, 4.6 and 4.7) against the sandbox.
+
+4.4 and 4.6 come from ../shared/netbox-reference; 4.7 was recorded from a real NetBox 4.7.3 by
+record_47.py and lives in the repository (recordings-4.7/).
+"""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -8,7 +13,8 @@ from netbox_pipeline.sandbox.netbox import ALLOWED_MISMATCHES, NetBoxSandbox
 from netbox_pipeline_tests.conftest import NETBOX_REFERENCE_DIR, require_real
 from netbox_pipeline_tests.sandbox.netbox.replay import Replayer, example_files
 
-EXAMPLE_DIRS = {"4.4": NETBOX_REFERENCE_DIR / "examples", "4.6": NETBOX_REFERENCE_DIR / "v4.6" / "examples"}
+EXAMPLE_DIRS = {"4.4": NETBOX_REFERENCE_DIR / "examples", "4.6": NETBOX_REFERENCE_DIR / "v4.6" / "examples",
+                "4.7": Path(__file__).resolve().parent / "recordings-4.7" / "examples"}
 
 
 def replay_all(version: str) -> list:
@@ -17,7 +23,7 @@ def replay_all(version: str) -> list:
         return [replayer.replay(json.loads(path.read_text()), path.stem) for path in example_files(EXAMPLE_DIRS[version])]
 
 
-@pytest.mark.parametrize("version", ["4.4", "4.6"])
+@pytest.mark.parametrize("version", ["4.4", "4.6", "4.7"])
 def test_every_recorded_exchange_matches_or_is_allow_listed(version: str) -> None:
     require_real(EXAMPLE_DIRS[version].exists(), f"recorded NetBox {version} exchanges in {EXAMPLE_DIRS[version]}")
     outcomes = replay_all(version)
