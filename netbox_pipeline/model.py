@@ -5,12 +5,13 @@ dropped field). `None` means "this source does not know": the merge falls throug
 source, and the plan never writes or compares it.
 """
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from netbox_pipeline.values import (
     fold_name,
@@ -28,6 +29,12 @@ VM_STATUSES = frozenset(
 )
 CLUSTER_STATUSES = frozenset({"planned", "staging", "active", "decommissioning", "offline"})
 IP_STATUSES = frozenset({"active", "reserved", "deprecated", "dhcp", "slaac"})
+SITE_STATUSES = frozenset({"planned", "staging", "active", "decommissioning", "retired"})
+LOCATION_STATUSES = SITE_STATUSES
+RACK_STATUSES = frozenset({"reserved", "available", "planned", "active", "deprecated"})
+VLAN_STATUSES = frozenset({"active", "reserved", "deprecated"})
+PREFIX_STATUSES = frozenset({"container", "active", "reserved", "deprecated"})
+INTERFACE_MODES = frozenset({"access", "tagged", "tagged-all"})
 SERVICE_PROTOCOLS = ("tcp", "udp", "sctp")
 
 # NetBox's interface type list grows with every release (4.6 added ten); checking the slug
@@ -66,6 +73,15 @@ def _status_validator(allowed: frozenset[str], what: str):
         return lowered
 
     return check
+
+
+def _choice(value: str | None, allowed: frozenset[str], what: str) -> str | None:
+    if value is None:
+        return None
+    lowered = value.strip().lower()
+    if lowered not in allowed:
+        raise ValueError(f"invalid {what} {value!r}; expected one of {', '.join(sorted(allowed))}")
+    return lowered
 
 
 def _check_mac(value: str | None) -> str | None:
@@ -110,10 +126,28 @@ class Interface(_Input):
     mtu: int | None = Field(default=None, ge=1, le=65536)
     description: str | None = None
     ip_addresses: list[str] = Field(default_factory=list)
-    vlan: int | None = Field(default=None, ge=1, le=4094)
+    vlan: int | None = Field(default=None, ge=1, le=4094)  # the untagged VLAN (`untagged_vlan`)
+    # 802.1Q: VLANs by VID, looked up in `vlan_group` when given, else around the device's site.
+    mode: str | None = None
+    untagged_vlan: int | None = Field(default=None, ge=1, le=4094)
+    tagged_vlans: list[int] | None = None
+    vlan_group: str | None = None
 
     _mac = field_validator("mac")(_check_mac)
     _ips = field_validator("ip_addresses")(_check_ips)
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, value: str | None) -> str | None:
+        return _choice(value, INTERFACE_MODES, "interface mode")
+
+    @field_validator("tagged_vlans")
+    @classmethod
+    def _vids(cls, values: list[int] | None) -> list[int] | None:
+        for vid in values or ():
+            if not 1 <= vid <= 4094:
+                raise ValueError(f"VLAN id {vid} outside 1..4094")
+        return None if values is None else sorted(set(values))
 
     @field_validator("type")
     @classmethod
@@ -155,6 +189,12 @@ class Device(_Input):
     # floor, a building), both created under the site when missing.
     location: str | None = None
     location_parent: str | None = None
+    # A rack of the site (by name), the lowest unit the device fills, and which face it is on.
+    rack: str | None = None
+    position: float | None = Field(default=None, gt=0)
+    face: Literal["front", "rear"] | None = None
+    airflow: str | None = None
+    tenant: str | None = None
     role: str | None = None
     manufacturer: str | None = None
     model: str | None = None
@@ -288,7 +328,191 @@ class IPAddress(_Input):
         return (ip_host(self.address),)
 
 
-Record = Device | VirtualMachine | Cluster | Service | IPAddress
+# --- the skeleton of a datacenter: what only an operator's files can say --------------------------
+# References between records are by name (a VLAN's group, a site's region); the NetBox side turns
+# them into keys (reconcile/desired.py). A record named by another but not declared is still made.
+
+
+class _Named(_Input):
+    """A record NetBox identifies by slug (regions, groups, tenants, platforms, ...)."""
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str]:
+        return (slugify(self.name),)
+
+
+class Region(_Named):
+    parent: str | None = None
+
+
+class SiteGroup(_Named):
+    parent: str | None = None
+
+
+class TenantGroup(_Named):
+    parent: str | None = None
+
+
+class Tenant(_Named):
+    group: str | None = None
+
+
+class Platform(_Named):
+    manufacturer: str | None = None
+
+
+class Site(_Named):
+    region: str | None = None
+    group: str | None = None
+    tenant: str | None = None
+    status: str | None = None
+    facility: str | None = None
+    time_zone: str | None = None
+    physical_address: str | None = None
+    shipping_address: str | None = None
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+    _status = field_validator("status")(_status_validator(SITE_STATUSES, "site"))
+
+
+class Location(_Input):
+    name: str = Field(min_length=1)
+    site: str = Field(min_length=1)
+    parent: str | None = None
+    status: str | None = None
+    tenant: str | None = None
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+    _status = field_validator("status")(_status_validator(LOCATION_STATUSES, "location"))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (slugify(self.site), fold_name(self.name))
+
+
+class Rack(_Input):
+    name: str = Field(min_length=1)
+    site: str = Field(min_length=1)
+    location: str | None = None
+    role: str | None = None
+    u_height: int | None = Field(default=None, ge=1, le=100)
+    tenant: str | None = None
+    status: str | None = None
+    serial: str | None = None
+    asset_tag: str | None = None
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+    _status = field_validator("status")(_status_validator(RACK_STATUSES, "rack"))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (slugify(self.site), fold_name(self.name))
+
+
+class VRF(_Input):
+    name: str = Field(min_length=1)
+    rd: str | None = None
+    enforce_unique: bool | None = None
+    tenant: str | None = None
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str]:
+        return (self.name,)
+
+
+class VLANGroup(_Named):
+    # The scope: a site or a region (not both); neither is a global group.
+    site: str | None = None
+    region: str | None = None
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> "VLANGroup":
+        if self.site and self.region:
+            raise ValueError("a VLAN group is scoped to a site or to a region, not both")
+        return self
+
+
+class VLAN(_Input):
+    vid: int = Field(ge=1, le=4094)
+    name: str = Field(min_length=1)
+    group: str | None = None
+    site: str | None = None
+    status: str | None = None
+    role: str | None = None
+    tenant: str | None = None
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+    _status = field_validator("status")(_status_validator(VLAN_STATUSES, "VLAN"))
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return vlan_key(self.group, self.site, self.vid)
+
+
+class Prefix(_Input):
+    prefix: str
+    vrf: str | None = None
+    # The scope: at most one of site, location (of `site`) and region.
+    site: str | None = None
+    location: str | None = None
+    region: str | None = None
+    vlan: int | None = Field(default=None, ge=1, le=4094)
+    vlan_group: str | None = None
+    status: str | None = None
+    role: str | None = None
+    tenant: str | None = None
+    is_pool: bool | None = None
+    mark_utilized: bool | None = None
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+    _status = field_validator("status")(_status_validator(PREFIX_STATUSES, "prefix"))
+
+    @field_validator("prefix")
+    @classmethod
+    def _network(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_network(value.strip(), strict=True))
+        except ValueError as exc:
+            raise ValueError(f"invalid prefix {value!r}: {exc}") from None
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> "Prefix":
+        if self.location and not self.site:
+            raise ValueError("a prefix scoped to a location names the location's site too")
+        if self.region and self.site:
+            raise ValueError("a prefix is scoped to a site (or location) or to a region, not both")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.vrf or "", self.prefix)
+
+
+def vlan_key(group: str | None, site: str | None, vid: int) -> tuple[str, str, int]:
+    """NetBox keeps a VID unique within its group; a VLAN without a group is keyed by its site."""
+    return (slugify(group) if group else "", "" if group or not site else slugify(site), vid)
+
+
+
+Record = (Device | VirtualMachine | Cluster | Service | IPAddress | Region | SiteGroup | TenantGroup | Tenant
+          | Site | Location | Rack | Platform | VRF | VLANGroup | VLAN | Prefix)
 
 RECORD_TYPES: dict[str, type[BaseModel]] = {
     "device": Device,
@@ -296,6 +520,27 @@ RECORD_TYPES: dict[str, type[BaseModel]] = {
     "cluster": Cluster,
     "service": Service,
     "ip_address": IPAddress,
+    "region": Region,
+    "site_group": SiteGroup,
+    "tenant_group": TenantGroup,
+    "tenant": Tenant,
+    "site": Site,
+    "location": Location,
+    "rack": Rack,
+    "platform": Platform,
+    "vrf": VRF,
+    "vlan_group": VLANGroup,
+    "vlan": VLAN,
+    "prefix": Prefix,
+}
+_DISCOVERED_LISTS = ("devices", "virtual_machines", "clusters", "services", "ip_addresses")
+# Record type -> its list in `Inventory` (and its name in `Inventory.contributors`).
+RECORD_LISTS: dict[str, str] = {
+    "device": "devices", "virtual_machine": "virtual_machines", "cluster": "clusters",
+    "service": "services", "ip_address": "ip_addresses", "region": "regions",
+    "site_group": "site_groups", "tenant_group": "tenant_groups", "tenant": "tenants",
+    "site": "sites", "location": "locations", "rack": "racks", "platform": "platforms",
+    "vrf": "vrfs", "vlan_group": "vlan_groups", "vlan": "vlans", "prefix": "prefixes",
 }
 
 
@@ -332,18 +577,26 @@ class Inventory(BaseModel):
     clusters: list[Cluster] = Field(default_factory=list)
     services: list[Service] = Field(default_factory=list)
     ip_addresses: list[IPAddress] = Field(default_factory=list)
+    regions: list[Region] = Field(default_factory=list)
+    site_groups: list[SiteGroup] = Field(default_factory=list)
+    tenant_groups: list[TenantGroup] = Field(default_factory=list)
+    tenants: list[Tenant] = Field(default_factory=list)
+    sites: list[Site] = Field(default_factory=list)
+    locations: list[Location] = Field(default_factory=list)
+    racks: list[Rack] = Field(default_factory=list)
+    platforms: list[Platform] = Field(default_factory=list)
+    vrfs: list[VRF] = Field(default_factory=list)
+    vlan_groups: list[VLANGroup] = Field(default_factory=list)
+    vlans: list[VLAN] = Field(default_factory=list)
+    prefixes: list[Prefix] = Field(default_factory=list)
     conflicts: list[Conflict] = Field(default_factory=list)
     # (source kind, instance) that contributed to each record, by record type and key.
     contributors: dict[str, dict[str, list[tuple[str, str]]]] = Field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
-        return {
-            "devices": len(self.devices),
-            "virtual_machines": len(self.virtual_machines),
-            "clusters": len(self.clusters),
-            "services": len(self.services),
-            "ip_addresses": len(self.ip_addresses),
-        }
+        """Per record list; the datacenter skeleton's lists only when they hold records."""
+        counts = {name: len(getattr(self, name)) for name in RECORD_LISTS.values()}
+        return {name: n for name, n in counts.items() if n or name in _DISCOVERED_LISTS}
 
     def instances_of(self, record_type: str, key: tuple[str, ...]) -> list[tuple[str, str]]:
         return self.contributors.get(record_type, {}).get(key_text(key), [])

@@ -63,6 +63,8 @@ class NetBoxType:
     natural_key: tuple[str, ...]
     managed: tuple[str, ...]
     refs: Mapping[str, str] = field(default_factory=dict)
+    # Field -> type, for a list of references (an interface's tagged VLANs): compared as a set.
+    ref_lists: Mapping[str, str] = field(default_factory=dict)
     generic_refs: Mapping[str, GenericRef] = field(default_factory=dict)
     choices: tuple[str, ...] = ()
     # Written after every type exists (a device's primary IP lives on its own interface).
@@ -94,13 +96,15 @@ class NetBoxType:
             return name
         if name in self.refs:
             return "ref"
+        if name in self.ref_lists:
+            return "ref_list"
         if name in self.generic_refs:
             return "generic_ref"
         return self.kinds.get(name, "scalar")
 
     def dependencies(self) -> set[str]:
         """Types that must be written first (second-pass references excluded)."""
-        deps = {t for f, t in self.refs.items() if f not in self.second_pass}
+        deps = {t for f, t in {**self.refs, **self.ref_lists}.items() if f not in self.second_pass}
         for name, generic in self.generic_refs.items():
             if name not in self.second_pass:
                 deps.update(generic.targets)
@@ -132,9 +136,37 @@ MANUFACTURERS = NetBoxType(
     name="manufacturers", endpoint="dcim/manufacturers", content_type="dcim.manufacturer",
     natural_key=("slug",), managed=("name", "tags"), reference=True,
 )
+def _slug_key(nested: Mapping[str, Any], owner_key: Key) -> Key:
+    return (nested["slug"],)
+
+
+def _nested_tree(name: str, endpoint: str, content_type: str) -> NetBoxType:
+    """Regions, site groups, tenant groups: slug-keyed trees. The parent is written in the second
+    pass, so a parent and its children go in one bulk request. Used when a person made them,
+    pruned (after the grace runs) only when ours."""
+    return NetBoxType(
+        name=name, endpoint=endpoint, content_type=content_type,
+        natural_key=("slug",), managed=("name", "parent", "description", "tags"),
+        refs={"parent": name}, second_pass=("parent",), live_keys={"parent": _slug_key},
+        reference=True, prunable=True,
+    )
+
+
+REGIONS = _nested_tree("regions", "dcim/regions", "dcim.region")
+SITE_GROUPS = _nested_tree("site_groups", "dcim/site-groups", "dcim.sitegroup")
+TENANT_GROUPS = _nested_tree("tenant_groups", "tenancy/tenant-groups", "tenancy.tenantgroup")
+TENANTS = NetBoxType(
+    name="tenants", endpoint="tenancy/tenants", content_type="tenancy.tenant",
+    natural_key=("slug",), managed=("name", "group", "description", "tags"),
+    refs={"group": "tenant_groups"}, reference=True, prunable=True,
+)
+# Sites a device names are used when they exist; never pruned (a person may keep anything in one).
 SITES = NetBoxType(
     name="sites", endpoint="dcim/sites", content_type="dcim.site",
-    natural_key=("slug",), managed=("name", "status", "tags"), choices=("status",),
+    natural_key=("slug",),
+    managed=("name", "status", "region", "group", "tenant", "facility", "time_zone", "description",
+             "physical_address", "shipping_address", "latitude", "longitude", "tags"),
+    refs={"region": "regions", "group": "site_groups", "tenant": "tenants"}, choices=("status",),
     reference=True, create_only={"status": "active"},
 )
 DEVICE_ROLES = NetBoxType(
@@ -149,15 +181,11 @@ DEVICE_TYPES = NetBoxType(
 )
 PLATFORMS = NetBoxType(
     name="platforms", endpoint="dcim/platforms", content_type="dcim.platform",
-    natural_key=("slug",), managed=("name", "manufacturer", "tags"),
+    natural_key=("slug",), managed=("name", "manufacturer", "description", "tags"),
     refs={"manufacturer": "manufacturers"}, reference=True,
 )
-# Global VLANs (no site, no group), found by VID; one a person made is used as it is.
-VLANS = NetBoxType(
-    name="vlans", endpoint="ipam/vlans", content_type="ipam.vlan",
-    natural_key=("vid",), managed=("vid", "name", "tags"), reference=True,
-    create_only={"status": "active"},
-)
+
+
 def _parent_location_key(nested: Mapping[str, Any], owner_key: Key) -> Key:
     return (owner_key[0], fold_name(nested["name"]))
 
@@ -167,9 +195,57 @@ def _parent_location_key(nested: Mapping[str, Any], owner_key: Key) -> Key:
 # set in the second pass, so a floor and its rooms can be created in one bulk request.
 LOCATIONS = NetBoxType(
     name="locations", endpoint="dcim/locations", content_type="dcim.location",
-    natural_key=("site", "name"), folded=("name",), managed=("name", "slug", "parent", "tags"),
-    refs={"site": "sites", "parent": "locations"}, second_pass=("parent",),
-    live_keys={"parent": _parent_location_key}, reference=True, create_only={"status": "active"},
+    natural_key=("site", "name"), folded=("name",),
+    managed=("name", "slug", "parent", "status", "tenant", "description", "tags"),
+    refs={"site": "sites", "parent": "locations", "tenant": "tenants"}, second_pass=("parent",),
+    choices=("status",), live_keys={"parent": _parent_location_key}, reference=True,
+    create_only={"status": "active"},
+)
+RACK_ROLES = NetBoxType(
+    name="rack_roles", endpoint="dcim/rack-roles", content_type="dcim.rackrole",
+    natural_key=("slug",), managed=("name", "tags"), reference=True, create_only={"color": "9e9e9e"},
+)
+RACKS = NetBoxType(
+    name="racks", endpoint="dcim/racks", content_type="dcim.rack",
+    natural_key=("site", "name"), folded=("name",),
+    managed=("name", "site", "location", "role", "u_height", "tenant", "status", "serial",
+             "asset_tag", "description", "tags"),
+    refs={"site": "sites", "location": "locations", "role": "rack_roles", "tenant": "tenants"},
+    choices=("status",), reference=True, prunable=True, create_only={"status": "active"},
+)
+# Roles of VLANs and prefixes.
+IPAM_ROLES = NetBoxType(
+    name="ipam_roles", endpoint="ipam/roles", content_type="ipam.role",
+    natural_key=("slug",), managed=("name", "tags"), reference=True,
+)
+VRFS = NetBoxType(
+    name="vrfs", endpoint="ipam/vrfs", content_type="ipam.vrf",
+    natural_key=("name",), managed=("name", "rd", "enforce_unique", "tenant", "description", "tags"),
+    refs={"tenant": "tenants"}, reference=True, prunable=True,
+)
+VLAN_GROUPS = NetBoxType(
+    name="vlan_groups", endpoint="ipam/vlan-groups", content_type="ipam.vlangroup",
+    natural_key=("slug",), managed=("name", "slug", "scope", "description", "tags"),
+    generic_refs={"scope": GenericRef("scope_type", "scope_id", ("sites", "regions"))},
+    reference=True, prunable=True,
+)
+# A VID is unique within its group; a VLAN without a group is keyed by its site (or global).
+# One a person made is used as it is; ours is pruned after the grace runs once nothing names it.
+VLANS = NetBoxType(
+    name="vlans", endpoint="ipam/vlans", content_type="ipam.vlan",
+    natural_key=("group", "site", "vid"),
+    managed=("vid", "name", "group", "site", "status", "role", "tenant", "description", "tags"),
+    refs={"group": "vlan_groups", "site": "sites", "role": "ipam_roles", "tenant": "tenants"},
+    choices=("status",), reference=True, prunable=True, create_only={"status": "active"},
+)
+PREFIXES = NetBoxType(
+    name="prefixes", endpoint="ipam/prefixes", content_type="ipam.prefix",
+    natural_key=("vrf", "prefix"),
+    managed=("prefix", "vrf", "scope", "vlan", "status", "role", "tenant", "is_pool", "mark_utilized",
+             "description", "tags"),
+    refs={"vrf": "vrfs", "vlan": "vlans", "role": "ipam_roles", "tenant": "tenants"},
+    generic_refs={"scope": GenericRef("scope_type", "scope_id", ("sites", "locations", "regions"))},
+    choices=("status",), prunable=True, offline_status="deprecated", create_only={"status": "active"},
 )
 CLUSTER_TYPES = NetBoxType(
     name="cluster_types", endpoint="virtualization/cluster-types",
@@ -187,19 +263,22 @@ CLUSTERS = NetBoxType(
 DEVICES = NetBoxType(
     name="devices", endpoint="dcim/devices", content_type="dcim.device",
     natural_key=("site", "name"), folded=("name",),
-    managed=("name", "site", "location", "role", "device_type", "platform", "serial", "asset_tag",
-             "status", "description", "cluster", "tags", "custom_fields", "primary_ip4"),
-    refs={"site": "sites", "location": "locations", "role": "device_roles", "device_type": "device_types",
-          "platform": "platforms", "cluster": "clusters", "primary_ip4": "ip_addresses"},
-    choices=("status",), second_pass=("primary_ip4",), live_keys={"primary_ip4": _primary_ip_key},
+    managed=("name", "site", "location", "rack", "position", "face", "airflow", "tenant", "role",
+             "device_type", "platform", "serial", "asset_tag", "status", "description", "cluster", "tags",
+             "custom_fields", "primary_ip4"),
+    refs={"site": "sites", "location": "locations", "rack": "racks", "tenant": "tenants",
+          "role": "device_roles", "device_type": "device_types", "platform": "platforms",
+          "cluster": "clusters", "primary_ip4": "ip_addresses"},
+    choices=("status", "face", "airflow"), second_pass=("primary_ip4",), live_keys={"primary_ip4": _primary_ip_key},
     prunable=True, offline_status="offline", create_only={"status": "active"},
 )
 INTERFACES = NetBoxType(
     name="interfaces", endpoint="dcim/interfaces", content_type="dcim.interface",
     natural_key=("device", "name"),
-    managed=("name", "type", "enabled", "mtu", "description", "tags", "primary_mac_address"),
-    refs={"device": "devices", "primary_mac_address": "mac_addresses"},
-    choices=("type",), second_pass=("primary_mac_address",),
+    managed=("name", "type", "enabled", "mtu", "description", "mode", "untagged_vlan", "tagged_vlans",
+             "tags", "primary_mac_address"),
+    refs={"device": "devices", "untagged_vlan": "vlans", "primary_mac_address": "mac_addresses"},
+    ref_lists={"tagged_vlans": "vlans"}, choices=("type", "mode"), second_pass=("primary_mac_address",),
     live_keys={"primary_mac_address": _interface_mac_key("interfaces")},
     parent="device", prunable=True, create_only={"type": "other"},
 )
@@ -262,12 +341,22 @@ SERVICES = NetBoxType(
 _REGISTRATION: tuple[NetBoxType, ...] = (
     TAGS,
     MANUFACTURERS,
+    TENANT_GROUPS,
+    TENANTS,
+    REGIONS,
+    SITE_GROUPS,
     SITES,
     LOCATIONS,
+    RACK_ROLES,
+    RACKS,
     DEVICE_ROLES,
     DEVICE_TYPES,
     PLATFORMS,
+    IPAM_ROLES,
+    VRFS,
+    VLAN_GROUPS,
     VLANS,
+    PREFIXES,
     CLUSTER_TYPES,
     CLUSTERS,
     DEVICES,
@@ -326,10 +415,12 @@ def normalise_field(nbtype: "NetBoxType | str", name: str, value: Any) -> Any:
     if value is None:
         return None
     if kind == "ref":
-        return tuple(normalise_scalar(value))
+        return _normalise_key(value)
+    if kind == "ref_list":
+        return tuple(sorted({_normalise_key(key) for key in value}, key=repr))
     if kind == "generic_ref":
         target, key = value
-        return (str(target), tuple(normalise_scalar(key)))
+        return (str(target), _normalise_key(key))
     if kind == "mac":
         return normalise_mac(value)
     if kind == "ip":
@@ -337,6 +428,11 @@ def normalise_field(nbtype: "NetBoxType | str", name: str, value: Any) -> Any:
     if kind == "int_set":
         return normalise_int_set(value)
     return normalise_scalar(value)
+
+
+def _normalise_key(key: Any) -> Key:
+    """A natural key as a reference: an empty component (a VLAN without group) stays ""."""
+    return tuple("" if part == "" else normalise_scalar(part) for part in key)
 
 
 def normalise_fields(nbtype: "NetBoxType | str", fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -442,6 +538,9 @@ def from_live(
         if kind == "ref":
             ref_id = _nested_id(obj.get(name))
             fields[name] = None if ref_id is None else _key_or_marker(key_of, t.refs[name], ref_id)
+        elif kind == "ref_list":
+            ids = [_nested_id(item) for item in obj.get(name) or ()]
+            fields[name] = normalise_field(t, name, [_key_or_marker(key_of, t.ref_lists[name], i) for i in ids])
         elif kind == "generic_ref":
             generic = t.generic_refs[name]
             content_type, ref_id = obj.get(generic.type_field), obj.get(generic.id_field)
@@ -563,6 +662,8 @@ def _follow_moves(
         kind = t.kind(name)
         if kind == "ref":
             out[name] = moved.get((t.refs[name], tuple(value)), value)
+        elif kind == "ref_list":
+            out[name] = tuple(moved.get((t.ref_lists[name], tuple(k)), k) for k in value)
         elif kind == "generic_ref":
             target, key = value
             out[name] = (target, moved.get((target, tuple(key)), key))
@@ -606,6 +707,8 @@ def to_payload(
         kind = t.kind(name)
         if kind == "ref":
             body[name] = None if value is None else resolve(name, t.refs[name], value)
+        elif kind == "ref_list":
+            body[name] = [resolve(name, t.ref_lists[name], key) for key in value]
         elif kind == "generic_ref":
             generic = t.generic_refs[name]
             if value is None:

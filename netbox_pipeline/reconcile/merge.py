@@ -25,6 +25,8 @@ from netbox_pipeline.model import (
     Inventory,
     IPAddress,
     Provenance,
+    RECORD_LISTS,
+    RECORD_TYPES,
     Service,
     SourceResult,
     VirtualMachine,
@@ -92,7 +94,15 @@ def merge(
         _merge_keyed(by_type.get("ip_address", []), IPAddress, "ip_address", ranker, inventory),
         key=lambda i: i.key,
     )
+    for record_type, cls in RECORD_TYPES.items():  # the datacenter skeleton: plain keyed records
+        if record_type in _MERGED_ABOVE:
+            continue
+        merged = _merge_keyed(by_type.get(record_type, []), cls, record_type, ranker, inventory)
+        setattr(inventory, RECORD_LISTS[record_type], sorted(merged, key=lambda r: r.key))
     return inventory
+
+
+_MERGED_ABOVE = frozenset({"device", "virtual_machine", "cluster", "service", "ip_address"})
 
 
 # --------------------------------------------------------------------------- identity
@@ -221,17 +231,8 @@ def _merge_group(
     merged = cls.model_construct(**values, provenance=provenance)
     key = merged.key  # type: ignore[attr-defined]
     contributors = sorted({(m.kind, m.instance) for m in members})
-    inventory.contributors.setdefault(_TYPE_MAP_NAME[record_type], {})[key_text(key)] = contributors
+    inventory.contributors.setdefault(RECORD_LISTS[record_type], {})[key_text(key)] = contributors
     return merged
-
-
-_TYPE_MAP_NAME = {
-    "device": "devices",
-    "virtual_machine": "virtual_machines",
-    "cluster": "clusters",
-    "service": "services",
-    "ip_address": "ip_addresses",
-}
 
 
 def _pick(

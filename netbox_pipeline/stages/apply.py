@@ -96,7 +96,7 @@ def _id_index(session, plan_run_id: str, type_name: str, items: list[PlanItem]) 
 def referenced_types(type_name: str) -> set[str]:
     """The type itself and every type its fields (second-pass ones included) point at."""
     nbtype = TYPES[type_name]
-    targets = {type_name, *nbtype.refs.values()}
+    targets = {type_name, *nbtype.refs.values(), *nbtype.ref_lists.values()}
     for generic in nbtype.generic_refs.values():
         targets.update(generic.targets)
     return targets

@@ -89,7 +89,8 @@ def make_plan(
     desired = desired_objects(
         inventory.inventory,
         owner_tag=policy.owner_tag,
-        defaults={"device_role": defaults.device_role, "manufacturer": defaults.manufacturer, "model": defaults.device_type},
+        defaults={"device_role": defaults.device_role, "manufacturer": defaults.manufacturer,
+                  "device_type": defaults.device_type},
     )
     with staging.session() as session:
         staged = store.load_object_map(session)

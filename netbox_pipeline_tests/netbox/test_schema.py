@@ -50,7 +50,9 @@ def recorded(version: str, name: str) -> dict:
 
 def test_registry_is_in_dependency_order():
     assert list(TYPES) == [
-        "tags", "manufacturers", "sites", "locations", "device_roles", "device_types", "platforms", "vlans",
+        "tags", "manufacturers", "tenant_groups", "tenants", "regions", "site_groups", "sites", "locations",
+        "rack_roles", "racks", "device_roles", "device_types", "platforms", "ipam_roles", "vrfs", "vlan_groups",
+        "vlans", "prefixes",
         "cluster_types", "clusters", "devices", "interfaces", "virtual_machines", "vm_interfaces",
         "virtual_disks", "mac_addresses", "ip_addresses", "services",
     ]
@@ -68,14 +70,17 @@ def test_second_pass_fields_are_declared():
         {"name": "a"}, {"primary_ip4": ("1.2.3.4",)})
 
 
-def test_reference_types_are_never_prunable_and_statuses_are_declared():
+def test_only_declared_skeleton_types_are_both_reference_and_prunable_and_statuses_are_declared():
+    # Reference and prunable: used when a person made it, pruned (after the grace runs) only when ours.
+    assert {t.name for t in TYPES.values() if t.reference and t.prunable} == {
+        "tenant_groups", "tenants", "regions", "site_groups", "racks", "vrfs", "vlan_groups", "vlans"}
     for t in TYPES.values():
-        assert not (t.reference and t.prunable), t.name
         if t.offline_status:
             assert "status" in t.managed and "status" in t.choices
     assert {t.name for t in TYPES.values() if t.prunable} == {
         "devices", "interfaces", "virtual_machines", "vm_interfaces", "virtual_disks",
-        "mac_addresses", "ip_addresses", "services"}
+        "mac_addresses", "ip_addresses", "services", "tenant_groups", "tenants", "regions", "site_groups",
+        "racks", "vrfs", "vlan_groups", "vlans", "prefixes"}
 
 
 def test_lookup_helpers():

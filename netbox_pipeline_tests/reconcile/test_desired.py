@@ -38,7 +38,9 @@ def test_exact_objects_per_type():
     assert counts == {"tags": 3, "manufacturers": 1, "sites": 1, "locations": 0, "device_roles": 2, "device_types": 1,
                       "platforms": 1, "vlans": 0, "cluster_types": 1, "clusters": 1, "devices": 1,
                       "interfaces": 2, "virtual_machines": 1, "vm_interfaces": 1, "virtual_disks": 0,
-                      "mac_addresses": 2, "ip_addresses": 3, "services": 1}
+                      "mac_addresses": 2, "ip_addresses": 3, "services": 1,
+                      **dict.fromkeys(("tenant_groups", "tenants", "regions", "site_groups", "rack_roles", "racks",
+                                       "ipam_roles", "vrfs", "vlan_groups", "prefixes"), 0)}
     assert desired.count() == 22 and desired.problems == []
 
 
@@ -103,7 +105,8 @@ def test_tags_objects_and_source_tags_per_contributing_kind():
 
 def test_defaults_fill_what_netbox_requires():
     desired = desired_objects(inventory_of(Device(name="bare", site="lab")),
-                              defaults={"device_role": "Appliance", "manufacturer": "Unknown Vendor"})
+                              defaults={"device_role": "Appliance", "manufacturer": "Unknown Vendor",
+                                        "device_type": "Unknown"})
     device = desired["devices"][("lab", "bare")]
     assert device.fields["role"] == ("appliance",)
     assert device.fields["device_type"] == ("unknown-vendor", "unknown")

@@ -1,0 +1,196 @@
+"""Builders for what sources discover: clusters, devices, VMs (with their interfaces, MACs, IPs
+and disks), services and standalone addresses. Rows of the build table in reconcile/desired.py."""
+
+from typing import Any
+
+from netbox_pipeline.model import Device, VirtualMachine
+from netbox_pipeline.netbox.schema import Key, key_from_fields
+from netbox_pipeline.reconcile.build_datacenter import rack_key, resolve_vlan
+from netbox_pipeline.reconcile.building import Builder, renamed
+from netbox_pipeline.values import ip_host, normalise_number, slugify
+
+
+def add_cluster(builder: Builder, cluster: Any, instances: list) -> None:
+    _cluster(builder, cluster.name, instances, cluster_record=cluster)
+
+
+def _cluster(builder: Builder, name: str, instances: list, cluster_record: Any = None) -> Key:
+    key = key_from_fields("clusters", {"name": name})
+    if cluster_record is None and key in builder.pending["clusters"]:
+        # A mention by a device or VM: the declared cluster already says what it is.
+        builder.pending["clusters"][key].instances.update(instances)
+        return key
+    cluster_type = cluster_record.type if cluster_record is not None else None
+    type_key = builder.named("cluster_types", cluster_type or builder.fallbacks.cluster_type, instances)
+    fields: dict[str, Any] = {"name": name, "type": type_key, "scope": None, "status": None,
+                              "description": None}
+    tags: list[str] = []
+    provenance: dict = {}
+    if cluster_record is not None:
+        if cluster_record.site:
+            fields["scope"] = ("sites", builder.named("sites", cluster_record.site, instances))
+        fields["status"] = cluster_record.status
+        fields["description"] = cluster_record.description
+        tags = cluster_record.tags
+        provenance = renamed(cluster_record.provenance, {"scope": "site"})
+    return builder.add("clusters", fields, instances, tags=tags, provenance=provenance)
+
+
+def add_device(builder: Builder, device: Device, instances: list) -> None:
+    fallbacks = builder.fallbacks
+    site = device.site or fallbacks.site
+    if not site:
+        builder.problem("missing_site", "devices", device.key,
+                        f"device {device.name!r} has no site and no default site is configured; not synced")
+        return
+    manufacturer = device.manufacturer or fallbacks.manufacturer
+    model = device.model or fallbacks.device_type
+    manufacturer_key = builder.named("manufacturers", manufacturer, instances)
+    type_key = builder.add("device_types", {"manufacturer": manufacturer_key,
+                                            "slug": slugify(model), "model": model}, instances)
+    cluster_key = _cluster(builder, device.cluster, instances) if device.cluster else None
+    site_key = builder.named("sites", site, instances)
+    fields = {
+        "name": device.name,
+        "site": site_key,
+        "location": _mentioned_location(builder, site_key, device.location, device.location_parent, instances),
+        "rack": rack_key(site, device.rack) if device.rack else None,
+        "position": normalise_number(device.position),
+        "face": device.face,
+        "airflow": device.airflow,
+        "tenant": builder.named("tenants", device.tenant, instances),
+        "role": builder.named("device_roles", device.role or fallbacks.device_role, instances),
+        "device_type": type_key,
+        "platform": builder.named("platforms", device.platform, instances),
+        "serial": device.serial,
+        "asset_tag": device.asset_tag,
+        "status": device.status,
+        "description": device.description,
+        "cluster": cluster_key,
+        "custom_fields": dict(device.custom_fields),
+        "primary_ip4": (ip_host(device.primary_ip4),) if device.primary_ip4 else None,
+    }
+    if device.rack and fields["rack"] not in builder.pending["racks"]:
+        builder.add("racks", {"site": site_key, "name": device.rack}, instances)
+    provenance = renamed(device.provenance, {"device_type": "model"})
+    device_key = builder.add("devices", fields, instances, tags=device.tags, provenance=provenance)
+    for interface in device.interfaces:
+        untagged = interface.untagged_vlan or interface.vlan
+        tagged = interface.tagged_vlans
+        interface_fields = {
+            "device": device_key, "name": interface.name, "type": interface.type,
+            "enabled": interface.enabled, "mtu": interface.mtu,
+            "description": interface.description,
+            "mode": interface.mode or ("tagged" if tagged else "access" if untagged else None),
+            "untagged_vlan": _vlan(builder, untagged, interface.vlan_group, site, device.name, instances),
+            "tagged_vlans": None if tagged is None else tuple(
+                k for k in (_vlan(builder, vid, interface.vlan_group, site, device.name, instances)
+                            for vid in tagged) if k is not None),
+        }
+        _add_interface(builder, "interfaces", interface_fields, interface, device, instances)
+
+
+def _vlan(builder: Builder, vid: int | None, group: str | None, site: str | None, owner: str,
+          instances: list) -> Key | None:
+    return None if vid is None else resolve_vlan(builder, vid, group, site, owner, instances)
+
+
+def _mentioned_location(
+    builder: Builder, site_key: Key, name: str | None, parent: str | None, instances: list,
+) -> Key | None:
+    """A device's location (and the location containing it), under the device's site."""
+    if not name:
+        return None
+    parent_key = _mentioned_location(builder, site_key, parent, None, instances) if parent else None
+    fields = {"site": site_key, "name": name, "slug": slugify(name), "parent": parent_key}
+    return builder.add("locations", fields, instances)
+
+
+def add_vm(builder: Builder, vm: VirtualMachine, instances: list) -> None:
+    fallbacks = builder.fallbacks
+    cluster_key = _cluster(builder, vm.cluster, instances) if vm.cluster else None
+    role = vm.role or fallbacks.vm_role or fallbacks.device_role
+    host = None
+    if vm.device:  # a reference only: the host device is declared by its own record
+        host_site = vm.site or fallbacks.site
+        host = key_from_fields("devices", {"site": (slugify(host_site),) if host_site else None,
+                                           "name": vm.device})
+    fields = {
+        "name": vm.name,
+        "cluster": cluster_key,
+        "site": builder.named("sites", vm.site, instances),
+        "device": host,
+        "role": builder.named("device_roles", role, instances),
+        "platform": builder.named("platforms", vm.platform, instances),
+        "status": vm.status,
+        "vcpus": normalise_number(vm.vcpus),
+        "memory": vm.memory_mb,
+        "disk": vm.disk_mb,
+        "description": vm.description,
+        "custom_fields": dict(vm.custom_fields),
+        "primary_ip4": (ip_host(vm.primary_ip4),) if vm.primary_ip4 else None,
+    }
+    provenance = renamed(vm.provenance, {"memory": "memory_mb", "disk": "disk_mb"})
+    vm_key = builder.add("virtual_machines", fields, instances, tags=vm.tags, provenance=provenance)
+    for interface in vm.interfaces:
+        interface_fields = {
+            "virtual_machine": vm_key, "name": interface.name, "enabled": interface.enabled,
+            "mtu": interface.mtu, "description": interface.description,
+            "mode": "access" if interface.vlan else None,
+            "untagged_vlan": _vlan(builder, interface.vlan, None, vm.site, vm.name, instances),
+        }
+        _add_interface(builder, "vm_interfaces", interface_fields, interface, vm, instances)
+    for disk in vm.disks or ():
+        builder.add("virtual_disks", {"virtual_machine": vm_key, "name": disk.name,
+                                      "size": disk.size_mb, "description": disk.description},
+                    instances, provenance={"size": vm.provenance["disks"]} if "disks" in vm.provenance else {})
+
+
+def _add_interface(
+    builder: Builder, type_name: str, fields: dict[str, Any], interface: Any, parent: Any, instances: list,
+) -> None:
+    prefix = f"interfaces[{interface.name}]."
+    provenance = {name[len(prefix):]: entry for name, entry in parent.provenance.items()
+                  if name.startswith(prefix)}
+    interface_key = key_from_fields(type_name, fields)
+    fields["primary_mac_address"] = (type_name, *interface_key, interface.mac) if interface.mac else None
+    builder.add(type_name, fields, instances, provenance=provenance)
+    owner = f"{parent.name} {interface.name}"
+    if interface.mac:
+        builder.add("mac_addresses", {"mac_address": interface.mac,
+                                      "assigned_object": (type_name, interface_key)},
+                    instances, provenance={"mac_address": provenance["mac"]} if "mac" in provenance else {})
+    for address in interface.ip_addresses:
+        host = ip_host(address)
+        if host in builder.ip_owner:
+            builder.problem("identity_collision", "ip_addresses", (host,),
+                            f"IP {host} is claimed by {builder.ip_owner[host]} and by {owner}; kept on the first")
+            continue
+        builder.ip_owner[host] = owner
+        ip_provenance = {"address": provenance["ip_addresses"]} if "ip_addresses" in provenance else {}
+        builder.add("ip_addresses", {"address": address, "assigned_object": (type_name, interface_key),
+                                     "status": None, "dns_name": None, "description": None},
+                    instances, provenance=ip_provenance)
+
+
+def add_service(builder: Builder, service: Any, instances: list) -> None:
+    if service.parent_kind == "device":
+        parent = ("devices", key_from_fields("devices", {
+            "site": (slugify(service.parent_scope),) if service.parent_scope else None,
+            "name": service.parent}))
+    else:
+        parent = ("virtual_machines", key_from_fields("virtual_machines", {
+            "cluster": (service.parent_scope,) if service.parent_scope else None,
+            "name": service.parent}))
+    fields = {"parent": parent, "protocol": service.protocol, "name": service.name,
+              "ports": tuple(service.ports), "description": service.description}
+    builder.add("services", fields, instances, tags=service.tags,
+                provenance=renamed(service.provenance, {}))
+
+
+def add_standalone_ip(builder: Builder, address: Any, instances: list) -> None:
+    """An address no interface carries, or details (status, DNS name) for one that is."""
+    fields = {"address": address.address, "assigned_object": None, "status": address.status,
+              "dns_name": address.dns_name, "description": address.description}
+    builder.add("ip_addresses", fields, instances, tags=address.tags,
+                provenance=renamed(address.provenance, {}))
