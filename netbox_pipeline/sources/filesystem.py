@@ -36,6 +36,18 @@ SECTIONS = {
     "clusters": "cluster",
     "services": "service",
     "ip_addresses": "ip_address",
+    "regions": "region",
+    "site_groups": "site_group",
+    "tenant_groups": "tenant_group",
+    "tenants": "tenant",
+    "sites": "site",
+    "locations": "location",
+    "racks": "rack",
+    "platforms": "platform",
+    "vrfs": "vrf",
+    "vlan_groups": "vlan_group",
+    "vlans": "vlan",
+    "prefixes": "prefix",
 }
 
 # Which configured default fills which record field (first matching default wins).
@@ -56,6 +68,8 @@ DEFAULTS_FOR = {
     "cluster": {"type": ("cluster_type",), "site": ("site",)},
     "service": {},
     "ip_address": {"status": ("ip_status",)},
+    **{record_type: {} for record_type in SECTIONS.values()
+       if record_type not in ("device", "virtual_machine", "cluster", "service", "ip_address")},
 }
 
 CSV_RECORD_TYPES = {
@@ -66,6 +80,7 @@ CSV_RECORD_TYPES = {
     "service": "service",
     "ip_address": "ip_address",
     "ip": "ip_address",
+    **{record_type: record_type for record_type in SECTIONS.values()},
 }
 CSV_LIST_COLUMNS = frozenset({"tags", "ports"})
 CSV_CUSTOM_FIELD_PREFIX = "cf_"
@@ -198,6 +213,10 @@ def _record_label(record_type: str, payload: Any) -> str | None:
         return None
     if record_type == "ip_address":
         value = payload.get("address")
+    elif record_type == "prefix":
+        value = payload.get("prefix")
+    elif record_type == "vlan":
+        value = payload.get("vid") if payload.get("name") is None else payload.get("name")
     elif record_type == "service":
         parts = [payload.get("parent"), payload.get("protocol"), payload.get("name")]
         value = "/".join(str(p) for p in parts if p is not None) or None
@@ -443,6 +462,7 @@ def _csv_scalar(cell: str) -> Any:
 
 
 _INTERFACE_LISTS = frozenset({"ip", "ip_addresses"})
+_INTERFACE_VID_LISTS = frozenset({"tagged_vlans"})
 
 
 def parse_interfaces_cell(cell: str) -> list[dict[str, Any]]:
@@ -450,7 +470,7 @@ def parse_interfaces_cell(cell: str) -> list[dict[str, Any]]:
 
     Interfaces are separated by `;`; each starts with its name, followed by `key=value`
     attributes (`type`, `mac`, `ip` (repeatable, comma-separated), `mtu`, `enabled`,
-    `description`, `vlan`). Values with spaces are quoted: `description="to core"`.
+    `description`, `vlan`, `mode`, `untagged_vlan`, `tagged_vlans` (comma-separated), `vlan_group`). Values with spaces are quoted: `description="to core"`.
     """
     lexer = shlex.shlex(cell, posix=True, punctuation_chars=";")
     lexer.whitespace_split = True
@@ -478,6 +498,8 @@ def parse_interfaces_cell(cell: str) -> list[dict[str, Any]]:
                 interface.setdefault("ip_addresses", []).extend(
                     v.strip() for v in value.split(",") if v.strip()
                 )
+            elif key in _INTERFACE_VID_LISTS:
+                interface[key] = [v.strip() for v in value.split(",") if v.strip()]
             else:
                 interface[key] = value
         interfaces.append(interface)

@@ -152,6 +152,7 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource(
         "ipam/vlans", "VLAN", "VLAN", "ipam.vlan", display="name",
+        unique=(Unique(("group", "vid"), "VLAN with this Group and VID already exists.", "__all__"),),
         ordering=("vid", "id"), defaults={"status": "active"},
         counts={"prefix_count": ("", "")},
     ),
@@ -244,7 +245,37 @@ RESOURCES: tuple[Resource, ...] = (
         "core/object-types", "ObjectType", "object type", "core.objecttype", display="model",
         ordering=("app_label", "model", "id"), timestamps=False, versions=("4.6", "4.7"),
     ),
-    _named("tenancy/tenants", "Tenant", "tenant", "tenancy.tenant"),
+    _named("tenancy/tenants", "Tenant", "tenant", "tenancy.tenant",
+           counts={n: ("", "") for n in ("circuit_count", "device_count", "ipaddress_count", "prefix_count",
+                                         "rack_count", "site_count", "virtualmachine_count", "vlan_count",
+                                         "vrf_count", "cluster_count")}),
+    _named("tenancy/tenant-groups", "TenantGroup", "tenant group", "tenancy.tenantgroup",
+           counts={"tenant_count": ("tenancy/tenants", "group")}),
+    _named("dcim/site-groups", "SiteGroup", "site group", "dcim.sitegroup",
+           counts={"site_count": ("dcim/sites", "group"), "prefix_count": ("", "")}),
+    _named("dcim/rack-roles", "RackRole", "rack role", "dcim.rackrole", defaults={"color": "9e9e9e"},
+           counts={"rack_count": ("dcim/racks", "role")}),
+    Resource(
+        "dcim/racks", "Rack", "rack", "dcim.rack",
+        unique=(Unique(("location", "name"), "A rack with this name already exists within the specified location.",
+                       "__all__", True),),
+        iexact=frozenset({"name"}),
+        defaults={"status": "active", "u_height": 42, "starting_unit": 1, "width": 19, "desc_units": False},
+        counts={"device_count": ("dcim/devices", "rack"), "powerfeed_count": ("", "")},
+    ),
+    _named("ipam/roles", "Role", "role", "ipam.role", defaults={"weight": 1000},
+           counts={"prefix_count": ("ipam/prefixes", "role"), "vlan_count": ("ipam/vlans", "role")}),
+    Resource(
+        "ipam/vrfs", "VRF", "VRF", "ipam.vrf",
+        unique=(Unique(("rd",)),), defaults={"enforce_unique": True},
+        counts={"ipaddress_count": ("ipam/ip-addresses", "vrf"), "prefix_count": ("ipam/prefixes", "vrf")},
+    ),
+    Resource(
+        "ipam/vlan-groups", "VLANGroup", "VLAN group", "ipam.vlangroup",
+        unique=(Unique(("scope_type", "scope_id", "name"), "A VLAN group with this name already exists in the scope.", "__all__"),
+                Unique(("scope_type", "scope_id", "slug"), "A VLAN group with this slug already exists in the scope.", "__all__")),
+        counts={"vlan_count": ("ipam/vlans", "group"), "utilization": ("", "")},
+    ),
 )
 
 BY_ENDPOINT: dict[str, Resource] = {r.endpoint: r for r in RESOURCES}
@@ -262,6 +293,8 @@ GENERIC_TARGETS = {
     ("ipam/ip-addresses", "assigned_object"): ("dcim.interface", "virtualization.vminterface"),
     ("dcim/mac-addresses", "assigned_object"): ("dcim.interface", "virtualization.vminterface"),
     ("virtualization/clusters", "scope"): ("dcim.site", "dcim.location", "dcim.region"),
+    ("ipam/prefixes", "scope"): ("dcim.site", "dcim.location", "dcim.region", "dcim.sitegroup"),
+    ("ipam/vlan-groups", "scope"): ("dcim.site", "dcim.location", "dcim.region", "dcim.sitegroup"),
     ("ipam/services", "parent"): ("dcim.device", "virtualization.virtualmachine"),
 }
 

@@ -42,6 +42,13 @@ ENDPOINT_BRIEFS = {
     "users/tokens": "BriefToken",
     "core/object-types": "ObjectType",
     "tenancy/tenants": "BriefTenant",
+    "tenancy/tenant-groups": "BriefTenantGroup",
+    "dcim/site-groups": "BriefSiteGroup",
+    "dcim/rack-roles": "BriefRackRole",
+    "dcim/racks": "BriefRack",
+    "ipam/roles": "BriefRole",
+    "ipam/vrfs": "BriefVRF",
+    "ipam/vlan-groups": "BriefVLANGroup",
 }
 
 
