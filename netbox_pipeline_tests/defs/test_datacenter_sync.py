@@ -1,0 +1,69 @@
+"""The datacenter skeleton end to end: a real Dagster run from an inventory file into the NetBox
+stand-in (4.4 and 4.6): exact counts and references, a rerun writes nothing, and a VLAN removed
+from the file is pruned after the grace runs, once no owned interface points at it."""
+
+import pytest
+
+from netbox_pipeline_tests.datacenter_estate import datacenter
+
+
+def ids_by(estate, type_name: str, field: str = "name") -> dict:
+    return {o[field]: o for o in estate.objects(type_name)}
+
+
+@pytest.mark.parametrize("version", ["4.4", "4.6"])
+def test_datacenter_syncs_exactly_reruns_without_writes_and_prunes_a_removed_vlan(make_estate, version):
+    data = datacenter()
+    estate = make_estate(version=version, files={"dc": data})
+    outcome = estate.sync()
+    assert outcome.success, [r.error for r in outcome.runs]
+
+    counts = {name: len(estate.objects(name)) for name in (
+        "regions", "site_groups", "tenant_groups", "tenants", "sites", "locations", "racks", "rack_roles",
+        "platforms", "vrfs", "vlan_groups", "vlans", "prefixes", "ipam_roles", "devices", "interfaces")}
+    assert counts == {"regions": 3, "site_groups": 2, "tenant_groups": 1, "tenants": 1, "sites": 6, "locations": 2,
+                      "racks": 1, "rack_roles": 1, "platforms": 1, "vrfs": 2, "vlan_groups": 2, "vlans": 10,
+                      "prefixes": 12, "ipam_roles": 1, "devices": 2, "interfaces": 20}
+
+    regions, sites = ids_by(estate, "regions"), ids_by(estate, "sites")
+    assert regions["Netherlands"]["parent"]["id"] == regions["Europe"]["id"]
+    assert sites["FRA1"]["region"]["id"] == regions["Germany"]["id"]
+    assert sites["AMS1"]["tenant"]["name"] == "Acme" and sites["AMS1"]["group"]["name"] == "core"
+    assert ids_by(estate, "platforms")["EOS"]["manufacturer"]["name"] == "Arista"
+    groups = ids_by(estate, "vlan_groups")
+    assert (groups["NL VLANs"]["scope_type"], groups["NL VLANs"]["scope_id"]) == ("dcim.region", regions["Netherlands"]["id"])
+    vlans = ids_by(estate, "vlans")
+    assert vlans["ams-10"]["group"]["id"] == groups["AMS1 VLANs"]["id"] and vlans["ams-10"]["role"]["name"] == "Production"
+    prefixes = {(p["vrf"] or {}).get("name", ""): p for p in estate.objects("prefixes") if p["prefix"] == "10.1.0.0/24"}
+    assert prefixes["blue"]["vlan"]["id"] == vlans["ams-10"]["id"] and prefixes["blue"]["scope_id"] == sites["AMS1"]["id"]
+    rack = ids_by(estate, "racks")["R1"]
+    assert rack["location"]["name"] == "Cage 1" and rack["role"]["name"] == "Network"
+    switch = ids_by(estate, "devices")["sw-1"]
+    assert (switch["rack"]["id"], switch["position"], switch["tenant"]["name"]) == (rack["id"], 39, "Acme")
+    port = next(i for i in estate.objects("interfaces") if i["device"]["id"] == switch["id"] and i["name"] == "Ethernet1")
+    assert port["mode"]["value"] == "tagged" and port["untagged_vlan"]["id"] == vlans["ams-10"]["id"]
+    assert sorted(v["id"] for v in port["tagged_vlans"]) == sorted([vlans["ams-11"]["id"], vlans["ams-12"]["id"]])
+
+    rerun = estate.sync()
+    assert rerun.success and estate.writes() == []
+
+    def vlan_12_ids():
+        return [v["id"] for v in estate.objects("vlans")
+                if v["vid"] == 12 and (v["group"] or {}).get("id") == groups["AMS1 VLANs"]["id"]]
+
+    # VLAN 12 leaves the file but the switch ports still carry it: the ports keep it in NetBox.
+    data["vlans"] = [v for v in data["vlans"] if v["name"] != "ams-12"]
+    estate.write_inventory(data, "dc")
+    for _ in range(3):
+        assert estate.sync().success
+        assert vlan_12_ids() == [vlans["ams-12"]["id"]]
+    # Once no port points at it, it is pruned after the grace runs (3), not before.
+    for device in data["devices"]:
+        for interface in device["interfaces"]:
+            interface["tagged_vlans"] = [11]
+    estate.write_inventory(data, "dc")
+    for _ in range(2):
+        assert estate.sync().success
+        assert vlan_12_ids() == [vlans["ams-12"]["id"]]
+    assert estate.sync().success
+    assert vlan_12_ids() == [] and len(estate.objects("vlans")) == 9
