@@ -51,16 +51,19 @@ def test_datacenter_syncs_exactly_reruns_without_writes_and_prunes_a_removed_vla
         return [v["id"] for v in estate.objects("vlans")
                 if v["vid"] == 12 and (v["group"] or {}).get("id") == groups["AMS1 VLANs"]["id"]]
 
-    # VLAN 12 leaves the file but the switch ports still carry it: the ports keep it in NetBox.
+    # VLAN 12 leaves the file but the switch ports (and a prefix) still carry it: they keep it.
     data["vlans"] = [v for v in data["vlans"] if v["name"] != "ams-12"]
     estate.write_inventory(data, "dc")
     for _ in range(3):
         assert estate.sync().success
         assert vlan_12_ids() == [vlans["ams-12"]["id"]]
-    # Once no port points at it, it is pruned after the grace runs (3), not before.
+    # Once nothing owned points at it, it is pruned after the grace runs (3), not before.
     for device in data["devices"]:
         for interface in device["interfaces"]:
             interface["tagged_vlans"] = [11]
+    for prefix in data["prefixes"]:
+        if prefix.get("vlan") == 12:
+            del prefix["vlan"], prefix["vlan_group"]
     estate.write_inventory(data, "dc")
     for _ in range(2):
         assert estate.sync().success
