@@ -158,13 +158,29 @@ class NetBoxClient:
         return self._version
 
     def list_all(self, endpoint: str, params: dict | None = None) -> list[dict]:
-        """Every object of an endpoint in one paginated pass of PAGE_SIZE-object pages."""
+        """Every object of an endpoint in PAGE_SIZE-object pages.
+
+        The first page tells the count; the other pages are then read `max_parallel` at a time by
+        offset, in order.
+        """
         query = {"limit": PAGE_SIZE, **(params or {})}
-        page = self.request("GET", endpoint, params=query)
-        results = list(page.get("results", []))
-        while page.get("next"):
-            page = self.request("GET", endpoint, url=page["next"])
-            results.extend(page.get("results", []))
+        first = self.request("GET", endpoint, params=query)
+        results = list(first.get("results", []))
+        count = first.get("count")
+        if not first.get("next"):
+            return results
+        if not isinstance(count, int) or not results:  # nothing to plan the pages by: follow the links
+            page = first
+            while page.get("next"):
+                page = self.request("GET", endpoint, url=page["next"])
+                results.extend(page.get("results", []))
+            return results
+        # Steps of the page size NetBox actually served (it caps `limit` at MAX_PAGE_SIZE).
+        offsets = range(len(results), count, len(results))
+        with ThreadPoolExecutor(max_workers=min(self.max_parallel, len(offsets))) as pool:
+            pages = pool.map(lambda offset: self.request("GET", endpoint, params={**query, "offset": offset}), offsets)
+            for page in pages:
+                results.extend(page.get("results", []))
         return results
 
     # --- bulk writes --------------------------------------------------------------------------

@@ -13,8 +13,9 @@ Comparison form (the same for desired, last written and live values):
 Natural keys are flat tuples: references in a key are spliced in, names NetBox compares
 case-insensitively are folded (device `(site slug, name)`, interface `(site slug, device, name)`).
 
-Reads: every object of every managed type, one paginated pass per type (`READ_PARAMS`), in the
-order of `TYPES`. Filtering on the owner tag is not enough: an object a person created with the
+Reads: every object of every managed type, one paginated pass per type, asking only for the
+fields the plan compares (`read_params`: `fields=` cuts a page of interfaces to a seventh of its
+full size on 4.7). Filtering on the owner tag is not enough: an object a person created with the
 same natural key must be seen, or the pipeline would try to create a duplicate.
 
 Adding a type: one `NetBoxType(...)` declaration and one line in `_REGISTRATION`.
@@ -38,7 +39,6 @@ from netbox_pipeline.values import (
 )
 
 OWNER_TAG = "netbox-pipeline"
-READ_PARAMS: Mapping[str, Any] = {"limit": 1000}
 UNRESOLVED = "?id"  # marks a live reference whose target was not in the snapshot
 
 Key = tuple[Any, ...]
@@ -370,6 +370,22 @@ _REGISTRATION: tuple[NetBoxType, ...] = (
 )
 TYPES: dict[str, NetBoxType] = {t.name: t for t in _REGISTRATION}
 _BY_CONTENT_TYPE: dict[str, NetBoxType] = {t.content_type: t for t in _REGISTRATION}
+
+
+def read_fields(nbtype: "NetBoxType | str") -> tuple[str, ...]:
+    """The API fields `from_live` uses: the id, the tags, and every compared field as NetBox names it."""
+    t = get_type(nbtype)
+    names = ["id", "tags"]
+    for name in t.compared:
+        if name in t.generic_refs:
+            names += [t.generic_refs[name].type_field, t.generic_refs[name].id_field]
+        else:
+            names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def read_params(nbtype: "NetBoxType | str") -> dict[str, Any]:
+    return {"fields": ",".join(read_fields(nbtype))}
 
 
 def get_type(nbtype: "NetBoxType | str") -> NetBoxType:

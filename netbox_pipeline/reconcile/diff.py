@@ -52,7 +52,9 @@ def diff_fields(
         if not _has_opinion(kind, wanted):
             continue
         current = live.get(name)
-        if values_equal(t, name, wanted, current):
+        # Both sides arrive in comparison form, so plain equality settles most fields of a no-op
+        # plan without normalising them again (equal inputs always normalise equal).
+        if wanted == current or values_equal(t, name, wanted, current):
             continue
         if last_written is not None and name in last_written:
             written = last_written[name]

@@ -6,6 +6,7 @@ also records each owned object's consecutive-absence count and follows renames i
 here, so a sync in which NetBox rejects an object still counts absences toward grace deletion.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,7 @@ from netbox_pipeline.config import PipelineConfig
 from netbox_pipeline.model import key_text
 from netbox_pipeline.netbox.client import NetBoxClient
 from netbox_pipeline.netbox.items import PlanItem
-from netbox_pipeline.netbox.schema import READ_PARAMS, TYPES, LiveState, build_live
+from netbox_pipeline.netbox.schema import TYPES, LiveState, build_live, read_params
 from netbox_pipeline.reconcile.desired import Problem, desired_objects
 from netbox_pipeline.reconcile.plan import Plan, SyncPolicy, blocking, build_plan, validate_plan
 from netbox_pipeline.sources import stable_keys
@@ -38,8 +39,14 @@ def netbox_client(config: PipelineConfig, changelog_message: str | None = None) 
 
 
 def read_netbox(client: NetBoxClient, *, owner_tag: str) -> tuple[LiveState, dict[str, int]]:
-    """One paginated read per managed type, in dependency order."""
-    raw = {name: client.list_all(nbtype.endpoint, READ_PARAMS) for name, nbtype in TYPES.items()}
+    """One paginated read per managed type of only the fields the plan compares.
+
+    The types are independent reads, so they run `max_parallel` at a time; the live state is then
+    built in dependency order (a reference resolves through the types read before it).
+    """
+    with ThreadPoolExecutor(max_workers=client.max_parallel) as pool:
+        pages = pool.map(lambda t: client.list_all(t.endpoint, read_params(t)), TYPES.values())
+        raw = dict(zip(TYPES, pages, strict=True))
     return build_live(raw, owner_tag=owner_tag), {name: len(objects) for name, objects in raw.items()}
 
 

@@ -15,7 +15,7 @@ import yaml
 from netbox_pipeline.stages.plan import read_netbox
 from netbox_pipeline.netbox.apply import TypeResult, apply_slice, build_id_index
 from netbox_pipeline.netbox.client import NetBoxClient
-from netbox_pipeline.netbox.schema import OWNER_TAG, TYPES
+from netbox_pipeline.netbox.schema import OWNER_TAG, TYPES, build_live
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
 from netbox_pipeline.reconcile.plan import Plan, SyncPolicy, build_plan
@@ -99,6 +99,19 @@ def object_map_of(client: NetBoxClient) -> dict:
 def synced(tmp_path: Path, data: dict, client: NetBoxClient) -> None:
     results = apply_plan(client, plan_for(tmp_path, data, client))
     assert not failures(results)
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+def test_reading_only_the_compared_fields_sees_exactly_what_a_full_read_sees(tmp_path, sandbox, client):
+    synced(tmp_path, estate(), client)
+    trimmed, counts = read_netbox(client, owner_tag=OWNER_TAG)
+    full = build_live({name: client.list_all(t.endpoint) for name, t in TYPES.items()}, owner_tag=OWNER_TAG)
+    assert counts["devices"] == 5 and counts["ip_addresses"] == 5
+    assert trimmed.objects == full.objects
+    reads = [e for e in sandbox.request_log if e.method == "GET" and "fields=" in (e.query or "")]
+    assert len(reads) >= len(TYPES)
 
 
 # --- the baseline the other tests change --------------------------------------------------------

@@ -94,6 +94,16 @@ def test_list_all_reads_2500_objects_in_three_pages(sandbox):
     ids = [o["id"] for o in objects]
     assert len(objects) == 2500 and len(set(ids)) == 2500
     assert {o["slug"] for o in objects} == {m["slug"] for m in makers(2500)}
+    assert ids == sorted(ids)  # pages read in parallel still come back in NetBox's order
+    assert sorted(e.query.split("offset=")[-1].split("&")[0] for e in sandbox.request_log if "offset=" in e.query) == ["1000", "2000"]
+
+
+def test_list_all_steps_by_the_page_size_netbox_serves(sandbox):
+    # NetBox caps `limit` at MAX_PAGE_SIZE (1000): asking for more must not skip objects.
+    client = make_client(sandbox)
+    assert not client.bulk_create("dcim/manufacturers", makers(2500), chunk_size=1000).failed
+    objects = client.list_all("dcim/manufacturers", {"limit": 5000})
+    assert len({o["id"] for o in objects}) == 2500
 
 
 def test_list_all_passes_filters(sandbox):

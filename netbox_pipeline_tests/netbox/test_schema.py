@@ -3,8 +3,9 @@ import json
 import pytest
 
 from netbox_pipeline.netbox.schema import (
+    read_fields,
+    read_params,
     OWNER_TAG,
-    READ_PARAMS,
     TYPES,
     UNRESOLVED,
     LiveObject,
@@ -89,7 +90,9 @@ def test_lookup_helpers():
     assert type_for_content_type("dcim.cable") is None
     with pytest.raises(KeyError, match="unknown NetBox type 'cables'"):
         get_type("cables")
-    assert READ_PARAMS == {"limit": 1000}
+    assert read_fields("ip_addresses") == ("id", "tags", "address", "status", "dns_name", "description",
+                                           "assigned_object_type", "assigned_object_id")
+    assert read_params("devices")["fields"].split(",")[:3] == ["id", "tags", "site"]
 
 
 def test_a_new_type_is_one_declaration():
