@@ -86,12 +86,13 @@ def explain_view(config: PipelineConfig, staging, name: str) -> dict[str, Any]:
     """Per field of every matching object: value, source record, precedence, the run that last wrote it."""
     with staging.session() as session:
         lineage = store.field_lineage(session, name)
+        writes = _netbox_writes(session, {(row["object_type"], row["natural_key"]) for row in lineage})
     objects: dict[tuple[str, str], dict[str, Any]] = {}
     for row in lineage:
         entry = objects.setdefault((row["object_type"], row["natural_key"]),
                                    {"object_type": row["object_type"], "natural_key": row["natural_key"], "fields": []})
         written = row.get("written") or []
-        last = written[0] if written else None  # newest first
+        last = written[0] if written else _last_write_of_field(writes.get((row["object_type"], row["natural_key"]), []), row["field"])
         entry["fields"].append({
             "field": row["field"], "value": row.get("value"),
             "source": f"{row.get('source_kind')}:{row.get('instance')}" if row.get("source_kind") else None,
@@ -103,6 +104,48 @@ def explain_view(config: PipelineConfig, staging, name: str) -> dict[str, Any]:
             },
         })
     return {"name": name, "objects": list(objects.values())}
+
+
+# The inventory names some fields apart from NetBox (reconcile/desired.py renames them on the way).
+_NETBOX_FIELD = {"memory_mb": "memory", "disk_mb": "disk"}
+
+
+def _netbox_writes(session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Applied writes, newest first, to the NetBox objects of inventory items (type "device" -> "devices").
+
+    The store's lineage matches writes by the inventory's record type, which NetBox types never
+    equal; this finds them under the NetBox type of the same natural key.
+    """
+    from sqlalchemy import select
+
+    from netbox_pipeline.netbox.schema import TYPES
+    from netbox_pipeline.staging.models import AppliedChange
+
+    netbox_type = {kind: next((t for t in TYPES if t in (kind + "s", kind + "es")), None) for kind, _ in keys}
+    wanted = {(netbox_type[kind], key): (kind, key) for kind, key in keys if netbox_type[kind]}
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(AppliedChange).where(AppliedChange.status == "applied",
+                                    AppliedChange.object_type.in_({t for t, _ in wanted}),
+                                    AppliedChange.natural_key.in_({k for _, k in wanted}))
+        .order_by(AppliedChange.applied_at.desc(), AppliedChange.id.desc())
+    )
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for change in rows:
+        item = wanted.get((change.object_type, change.natural_key))
+        if item is not None:
+            found.setdefault(item, []).append({"run_id": change.run_id, "applied_at": change.applied_at, "action": change.action,
+                                               "netbox_id": change.netbox_id, "after": change.after or {}})
+    return found
+
+
+def _last_write_of_field(writes: list[dict[str, Any]], field: str) -> dict[str, Any] | None:
+    name = _NETBOX_FIELD.get(field, field)
+    for write in writes:
+        if isinstance(write["after"], dict) and name in write["after"]:
+            return {**{k: v for k, v in write.items() if k != "after"}, "value": write["after"][name]}
+    return None
 
 
 def precedence_for(config: PipelineConfig, field: str) -> list[str]:
