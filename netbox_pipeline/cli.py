@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     history = command("history", "list recent runs and their counts", _history)
     history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
 
+    mcp = command("mcp", "serve the pipeline's knowledge to AI assistants over the Model Context Protocol (docs/mcp.md)", _mcp)
+    mcp.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="stdio (default; the client starts the server) or streamable HTTP")
+    mcp.add_argument("--host", default="127.0.0.1", help="HTTP: address to listen on (loopback only; default 127.0.0.1)")
+    mcp.add_argument("--port", type=int, default=8808, help="HTTP: port (default 8808); the endpoint is /mcp")
+
     migrate = command("migrate", "bring the staging database schema to a revision (default: head)", _migrate)
     migrate.add_argument("--revision", default="head", help="upgrade to this revision (default: head)")
     migrate.add_argument("--downgrade-to", metavar="REVISION", help="downgrade instead, e.g. to base (drops every table)")
@@ -195,6 +200,17 @@ def _explain(args: argparse.Namespace) -> int:
         last = written[-1] if written else None
         wrote = f"; written by run {str(last.get('run_id'))[:8]} at {last.get('applied_at')}" if last else ""
         print(f"  {row['field']:<28} {str(row.get('value')):<28} from {source} {where} (seen {row.get('observed_at')}){wrote}")
+    return EXIT_OK
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    if not _is_loopback(args.host):
+        print(f"error: --host {args.host}: the MCP server listens on loopback only", file=sys.stderr)
+        return EXIT_USAGE
+    load_config()  # a configuration error is reported here, before a client connects
+    from netbox_pipeline.assistant import serve
+
+    serve(args.transport, port=args.port, host=args.host)
     return EXIT_OK
 
 

@@ -103,6 +103,14 @@ class DeletionConfig(_Strict):
     mode: Literal["delete", "offline"] = Field("delete", description="Prune by deleting, or by setting status offline")
 
 
+class McpConfig(_Strict):
+    allow_writes: bool = Field(
+        False,
+        description="Let the MCP server's `sync` tool write to NetBox: a preview returns a one-time token bound to the "
+        "plan's hash, and only a second call with that token applies exactly that plan. Off: every MCP tool is read-only.",
+    )
+
+
 class PrecedenceConfig(_Strict):
     # The order of the registered kinds: most trusted first (sources/__init__.py).
     default: list[str] = Field(default_factory=lambda: list(SOURCES))
@@ -169,6 +177,7 @@ class PipelineConfig(BaseSettings):
     precedence: PrecedenceConfig = Field(default_factory=PrecedenceConfig)
     deletion: DeletionConfig = Field(default_factory=DeletionConfig)
     schedules: dict[str, ScheduleConfig] = Field(default_factory=dict, description="Per source kind")
+    mcp: McpConfig = Field(default_factory=McpConfig, description="The MCP server (`netbox-pipeline mcp`)")
 
     @field_validator("schedules")
     @classmethod

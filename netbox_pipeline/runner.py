@@ -64,8 +64,11 @@ def parse_selection(config: PipelineConfig, selection: list[str] | None) -> list
     return chosen
 
 
-def run_sync(config_path: str | None = None, *, sources: list[str] | None = None, dry_run: bool = False, refresh_sources: bool = True) -> SyncOutcome:
+def run_sync(config_path: str | None = None, *, sources: list[str] | None = None, dry_run: bool = False, refresh_sources: bool = True,
+             tags: dict[str, str] | None = None) -> SyncOutcome:
+    """`tags` go on every Dagster run it launches (who started it, a confirmed plan's hash)."""
     config = load_config(config_path)
+    run_tags = {"netbox_pipeline/trigger": "cli", **(tags or {})}
     selected = parse_selection(config, sources)
     os.environ["DAGSTER_HOME"] = str(dagster_home(config))
     defs = build_definitions(config, force_dry_run=dry_run)
@@ -75,11 +78,11 @@ def run_sync(config_path: str | None = None, *, sources: list[str] | None = None
             for kind, name in selected:
                 job = defs.resolve_job_def(refresh_job_name(kind))
                 result = job.execute_in_process(instance=instance, partition_key=name, raise_on_error=False, run_config=QUIET,
-                                                tags={"netbox_pipeline/trigger": "cli"})
+                                                tags=run_tags)
                 outcome.runs.append(RunOutcome(f"{SOURCES[kind].asset_name}[{name}]", result.run_id, result.success, _first_error(result)))
         if selected:
             job = defs.resolve_job_def(SYNC_JOB)
-            result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags={"netbox_pipeline/trigger": "cli"})
+            result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=run_tags)
             outcome.runs.append(RunOutcome("merge, plan and write", result.run_id, result.success, _first_error(result)))
     return outcome
 

@@ -15,6 +15,9 @@ from netbox_pipeline.stages.plan import PlanOutcome, make_plan, netbox_client, r
 DELETION_GUARD = "deletion_ratio"
 RULES_CHECK = "netbox_rules"
 EMPTY_SOURCES = "no_emptied_sources"
+CONFIRMED_PLAN = "confirmed_plan"
+# A run tag naming the plan hash an operator confirmed (the MCP `sync` tool): another plan writes nothing.
+CONFIRMED_PLAN_TAG = "netbox_pipeline/confirmed_plan_hash"
 EAGER = dg.AutomationCondition.eager()
 
 
@@ -38,6 +41,8 @@ def build_planning_assets(source_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
                               description="nothing NetBox would reject (manufacturers, duplicate names, primary IPs, identity collisions)"),
             dg.AssetCheckSpec(EMPTY_SOURCES, asset="sync_plan", blocking=True,
                               description="no source instance that owns objects suddenly returned nothing"),
+            dg.AssetCheckSpec(CONFIRMED_PLAN, asset="sync_plan", blocking=True,
+                              description="a run launched to apply a confirmed plan computes that same plan (else it writes nothing)"),
         ],
     )
     def plan_sync(context: dg.AssetExecutionContext, pipeline: PipelineResource):
@@ -54,7 +59,8 @@ def build_planning_assets(source_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
         metadata = {f"objects_{name}": dg.MetadataValue.int(n) for name, n in counts.items()}
         metadata.update(netbox_version=client.version(), requests=dg.MetadataValue.int(client.stats.total))
         yield dg.MaterializeResult(asset_key="netbox_snapshot", metadata=metadata)
-        planned = make_plan(config, staging, built, live, dagster_run_id=context.run.run_id)
+        planned = make_plan(config, staging, built, live, dagster_run_id=context.run.run_id,
+                            expected_hash=context.run.tags.get(CONFIRMED_PLAN_TAG))
         yield dg.MaterializeResult(asset_key="sync_plan", metadata=_plan_metadata(planned))
         yield from _plan_checks(planned)
 
@@ -111,6 +117,12 @@ def _plan_checks(planned: PlanOutcome):
         description=None if not emptied else
         "returned no records but own objects in NetBox: " + ", ".join(f"{k}:{i}" for k, i in emptied)
         + " (fix the source; nothing is deleted meanwhile)",
+    )
+    yield dg.AssetCheckResult(
+        asset_key="sync_plan", check_name=CONFIRMED_PLAN, passed=planned.confirmation_ok,
+        metadata={"expected_hash": planned.expected_hash or "none", "plan_hash": planned.plan_hash or "not compared"},
+        description=None if planned.confirmation_ok else
+        "the plan differs from the confirmed preview (NetBox or the sources changed since); nothing was written",
     )
 
 

@@ -73,6 +73,13 @@ class PlanOutcome:
     dry_run: bool
     emptied_instances: list[tuple[str, str]] = field(default_factory=list)
     max_delete_ratio: float = 0.1
+    # A confirmed sync (the MCP `sync` tool) names the hash of the plan it previewed; any other plan is refused.
+    expected_hash: str | None = None
+    plan_hash: str | None = None
+
+    @property
+    def confirmation_ok(self) -> bool:
+        return self.expected_hash is None or self.expected_hash == self.plan_hash
 
     @property
     def blocking_problems(self) -> list[Problem]:
@@ -85,11 +92,13 @@ class PlanOutcome:
     @property
     def blocked(self) -> bool:
         """A blocking check fails: the NetBox steps will not run for this plan."""
-        return bool(self.blocking_problems or self.emptied_instances or not self.deletion_guard_ok)
+        return bool(self.blocking_problems or self.emptied_instances or not self.deletion_guard_ok
+                    or not self.confirmation_ok)
 
 
 def make_plan(
-    config: PipelineConfig, staging, inventory: InventoryBuild, live: LiveState, *, dagster_run_id: str | None = None
+    config: PipelineConfig, staging, inventory: InventoryBuild, live: LiveState, *, dagster_run_id: str | None = None,
+    expected_hash: str | None = None,
 ) -> PlanOutcome:
     policy = sync_policy(config)
     defaults = config.defaults
@@ -105,15 +114,28 @@ def make_plan(
                       healthy_instances=inventory.healthy_instances, policy=policy)
     dry_run = config.netbox.dry_run
     outcome = PlanOutcome(plan, validate_plan(plan, desired), "", dry_run, empty_instances(staged, inventory),
-                          policy.max_delete_ratio)
+                          policy.max_delete_ratio, expected_hash)
     with staging.session() as session:
         outcome.run_id = store.start_run(session, "plan", dagster_run_id=dagster_run_id, dry_run=dry_run,
                                          details={"custom_fields": wanted_custom_fields(plan.items)})
         store.save_plan(session, outcome.run_id, [_plan_row(item) for item in plan.items])
+        if expected_hash is not None:
+            outcome.plan_hash = plan_hash(store.plan_for_run(session, outcome.run_id))
         if not dry_run and not outcome.blocked:
             _record_absences(session, plan)
         store.finish_run(session, outcome.run_id, "success", counts=plan.totals())
     return outcome
+
+
+def plan_hash(rows: list[dict[str, Any]]) -> str:
+    """What a plan would do, as one hash: every stored item's decision and payload, in key order.
+
+    Run ids, row ids and times are left out, so two plans of the same state hash alike, and a
+    plan confirmed from a preview can be recognised when a later run computes it again.
+    """
+    fields = ("object_type", "natural_key", "action", "netbox_id", "changes", "desired", "reason", "item")
+    decisions = sorted(([row.get(name) for name in fields] for row in rows), key=lambda r: (r[0], r[1], r[2]))
+    return store.content_hash(decisions)
 
 
 def _record_absences(session, plan: Plan) -> None:
