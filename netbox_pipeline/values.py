@@ -6,11 +6,14 @@ Each normaliser is idempotent (normalise(normalise(x)) == normalise(x)); the pee
 bug is a phantom "change" on every run from comparing two spellings of the same value.
 """
 
+import hashlib
 import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from anyascii import anyascii
 
 _MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
 _MAC_SEPARATORS = re.compile(r"[:\-.\s]")
@@ -131,8 +134,26 @@ _SLUG_RUNS = re.compile(r"[\-.\s]+")
 
 
 def slugify(name: str) -> str:
-    """NetBox's slug rules: ASCII, lowercase, drop other characters, spaces and dots -> `-`."""
-    ascii_text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    """NetBox's slug rules (ASCII, lowercase, other characters dropped, spaces and dots -> `-`),
+    never empty for a non-empty name.
+
+    NetBox's rules keep only ASCII letters, so `東京` has no slug under them. When they leave
+    nothing, the name is transliterated (`東京` -> `dongjing`); when that leaves nothing either
+    (`!!!`), the slug is a stable digest of the name (`x-` and 12 hex digits). Names that had a
+    slug under NetBox's rules keep exactly that slug, so objects already in NetBox keep their keys.
+    """
+    text = str(name)
+    slug = _slug_rules(unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode())
+    if slug or not text.strip():
+        return slug
+    slug = _slug_rules(anyascii(text))
+    if slug:
+        return slug
+    digest = hashlib.sha256(unicodedata.normalize("NFC", text.strip()).encode()).hexdigest()
+    return f"x-{digest[:12]}"
+
+
+def _slug_rules(ascii_text: str) -> str:
     text = _SLUG_DROP.sub("", ascii_text)
     text = _SLUG_EDGES.sub("", text)
     text = _SLUG_RUNS.sub("-", text).strip("-")

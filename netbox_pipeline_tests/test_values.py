@@ -171,3 +171,14 @@ def test_every_normaliser_is_idempotent(normalise, values):
     for value in values:
         once = normalise(value)
         assert normalise(once) == once, value
+
+
+def test_slug_for_any_script_is_never_empty_and_keeps_netbox_slugs():
+    from netbox_pipeline.values import slugify
+
+    assert slugify("Home Lab") == slugify("home.lab") == "home-lab"  # NetBox's rules, unchanged
+    assert slugify("Tokyo 東京") == "tokyo"  # NetBox's own slug for it: kept, so keys do not move
+    assert slugify("東京") == "dongjing" and slugify("大阪") == "daban" and slugify("Москва") == "moskva"
+    assert slugify("!!!") == slugify(" !!! ") == "x-e84c538e7fe2"  # a stable digest, never empty
+    assert slugify("???") not in ("", slugify("!!!"))
+    assert slugify("") == "" and slugify("   ") == ""

@@ -61,6 +61,8 @@ def build_planning_assets(source_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
         yield dg.MaterializeResult(asset_key="netbox_snapshot", metadata=metadata)
         planned = make_plan(config, staging, built, live, dagster_run_id=context.run.run_id,
                             expected_hash=context.run.tags.get(CONFIRMED_PLAN_TAG))
+        for problem in planned.excluded[:100]:
+            context.log.warning("left out of the plan: %s", problem.message)
         yield dg.MaterializeResult(asset_key="sync_plan", metadata=_plan_metadata(planned))
         yield from _plan_checks(planned)
 
@@ -107,9 +109,12 @@ def _plan_checks(planned: PlanOutcome):
         description=None if planned.deletion_guard_ok else
         f"{len(plan.deletions())} deletions are {ratio:.0%} of owned objects (limit {limit:.0%}); nothing was written",
     )
+    excluded = planned.excluded
+    shown = problems or excluded  # blocking findings first; else what was left out, and why
     yield dg.AssetCheckResult(
-        asset_key="sync_plan", check_name=RULES_CHECK, passed=not problems, metadata={"problems": len(problems)},
-        description="; ".join(p.message for p in problems[:20]) or None,
+        asset_key="sync_plan", check_name=RULES_CHECK, passed=not problems,
+        metadata={"problems": len(problems), "excluded": len(excluded)},
+        description="; ".join(p.message for p in shown[:20]) or None,
     )
     yield dg.AssetCheckResult(
         asset_key="sync_plan", check_name=EMPTY_SOURCES, passed=not emptied,

@@ -41,7 +41,8 @@ def add_device(builder: Builder, device: Device, instances: list) -> None:
     site = device.site or fallbacks.site
     if not site:
         builder.problem("missing_site", "devices", device.key,
-                        f"device {device.name!r} has no site and no default site is configured; not synced")
+                        f"device {device.name!r} has no site and no default site is configured; not synced",
+                        provenance=_any(device.provenance))
         return
     manufacturer = device.manufacturer or fallbacks.manufacturer
     model = device.model or fallbacks.device_type
@@ -146,6 +147,11 @@ def add_vm(builder: Builder, vm: VirtualMachine, instances: list) -> None:
                     instances, provenance={"size": vm.provenance["disks"]} if "disks" in vm.provenance else {})
 
 
+def _any(provenance: dict[str, Any]) -> Any:
+    """One field's provenance: every field of a record comes from the same place."""
+    return next((entry for entry in provenance.values() if not entry.defaulted), None)
+
+
 def _add_interface(
     builder: Builder, type_name: str, fields: dict[str, Any], interface: Any, parent: Any, instances: list,
 ) -> None:
@@ -164,7 +170,8 @@ def _add_interface(
         host = ip_host(address)
         if host in builder.ip_owner:
             builder.problem("identity_collision", "ip_addresses", (host,),
-                            f"IP {host} is claimed by {builder.ip_owner[host]} and by {owner}; kept on the first")
+                            f"IP {host} is claimed by {builder.ip_owner[host]} and by {owner}; kept on the first",
+                            provenance=provenance.get("ip_addresses") or _any(parent.provenance))
             continue
         builder.ip_owner[host] = owner
         ip_provenance = {"address": provenance["ip_addresses"]} if "ip_addresses" in provenance else {}

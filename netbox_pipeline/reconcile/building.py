@@ -56,10 +56,13 @@ class Problem:
     type: str | None
     key: Key | None
     message: str
+    # Where the offending input is (file:line, or kind:instance), when the finder knows it.
+    location: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"check": self.check, "severity": self.severity, "type": self.type,
-                "key": None if self.key is None else key_text(self.key), "message": self.message}
+                "key": None if self.key is None else key_text(self.key), "message": self.message,
+                "location": self.location}
 
 
 class DesiredObjects(dict[str, dict[Key, DesiredObject]]):
@@ -123,8 +126,11 @@ class Builder:
         return self.add(type_name, {"slug": slugify(name), "name": name, **extra}, instances)
 
     def problem(self, check: str, type_name: str, key: Key | None, message: str,
-                severity: str = "error") -> None:
-        self.problems.append(Problem(check, severity, type_name, key, message))
+                severity: str = "error", provenance: Provenance | None = None) -> None:
+        location = None
+        if provenance is not None:
+            location = provenance.location or f"{provenance.source_kind}:{provenance.instance}"
+        self.problems.append(Problem(check, severity, type_name, key, message, location))
 
     def finish(self) -> DesiredObjects:
         result = DesiredObjects()

@@ -19,7 +19,7 @@ with it), so the rename is one update and nothing is duplicated or orphaned.
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from netbox_pipeline.model import key_text
@@ -426,3 +426,114 @@ def _mac_collisions(desired: Mapping[str, Any]) -> list[Problem]:
 
 def blocking(problems: Iterable[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]
+
+
+# Checks whose finding names objects the plan can leave out; every other error was already
+# handled while the desired objects were built (the object, or its second claim, left out).
+_EXCLUDE_NAMED = frozenset({"platform_manufacturer", "duplicate_device_name"})
+
+
+def exclude_rejected(plan: Plan, desired: Mapping[str, Any], problems: Iterable[Problem]) -> list[Problem]:
+    """Leaves out what NetBox would reject, and what depends on it, so everything else is written.
+
+    Each error becomes severity "excluded", its message prefixed with where the object came from
+    (file:line, or the source instance); the plan's items for the offending objects are skips
+    whose reason says why. A primary IP that is not on the device only leaves that field out.
+    """
+    items = {(item.type, item.key): item for item in plan.items}
+    excluded: dict[tuple[str, Key], str] = {}
+    out: list[Problem] = []
+    for problem in problems:
+        if problem.severity != "error":
+            out.append(problem)
+            continue
+        targets = _offending(problem, items)
+        where = problem.location or next(filter(None, (_location(desired, target) for target in
+                                                       targets or [(problem.type, problem.key)])), None)
+        message = f"{where}: {problem.message}" if where else problem.message
+        if problem.check == "primary_ip_not_on_device":
+            _leave_out_field(items.get((problem.type, problem.key)), "primary_ip4", message)
+        else:
+            for target in targets:
+                excluded.setdefault(target, message)
+        out.append(replace(problem, severity="excluded", message=message, location=where))
+    _skip_with_dependents(plan, excluded)
+    return out
+
+
+def _offending(problem: Problem, items: Mapping[tuple[str, Key], PlanItem]) -> list[tuple[str, Key]]:
+    if problem.type is None or problem.key is None:
+        return []
+    if problem.check == "identity_collision" and problem.type == "mac_addresses":
+        mac = problem.key[0]
+        return [k for k in items if k[0] == "mac_addresses" and k[1] and k[1][-1] == mac]
+    if problem.check in _EXCLUDE_NAMED and (problem.type, tuple(problem.key)) in items:
+        return [(problem.type, tuple(problem.key))]
+    return []
+
+
+def _location(desired: Mapping[str, Any], target: tuple[str | None, Key | None]) -> str | None:
+    """Where an object came from: its own provenance, else its parent's (a MAC's interface's device)."""
+    type_name, key = target
+    for _ in range(4):
+        if type_name is None or key is None:
+            return None
+        obj = desired.get(type_name, {}).get(tuple(key))
+        if obj is None:
+            return None
+        for entry in obj.provenance.values():
+            if entry.location:
+                return entry.location
+            return f"{entry.source_kind}:{entry.instance}"
+        parent = _parent_key(TYPES[type_name], obj.fields)
+        if parent is None:
+            return None
+        type_name, key = parent
+    return None
+
+
+def _leave_out_field(item: PlanItem | None, name: str, message: str) -> None:
+    if item is None or name not in item.written_fields:
+        return
+    item.written_fields = {k: v for k, v in item.written_fields.items() if k != name}
+    item.payload_fields = {k: v for k, v in item.payload_fields.items() if k != name}
+    item.changes = {k: v for k, v in item.changes.items() if k != name}
+    item.desired_hash = hash_managed(item.written_fields)
+    if item.action == "update" and not item.changes:
+        item.action = "unchanged"
+    item.reason = f"{item.reason}; {name} left out: {message}" if item.reason else f"{name} left out: {message}"
+
+
+def _skip_with_dependents(plan: Plan, excluded: Mapping[tuple[str, Key], str]) -> None:
+    """Skips the excluded items, then (in dependency order) every write that needs an excluded
+    object NetBox does not hold yet."""
+    missing: set[tuple[str, Key]] = set()
+    for item in plan.items:
+        if item.action not in ("create", "update", "unchanged"):
+            continue
+        reason = excluded.get((item.type, item.key))
+        if reason is None:
+            needed = next((ref for ref in _references(item) if ref in missing), None)
+            if needed is None:
+                continue
+            reason = f"needs {needed[0]} {key_text(needed[1])}, which is excluded"
+        if item.action == "create":
+            missing.add((item.type, item.key))
+        item.action, item.reason = "skip", f"excluded: {reason}"
+
+
+def _references(item: PlanItem) -> Iterable[tuple[str, Key]]:
+    t = TYPES[item.type]
+    # A create's payload holds its key fields too (an interface's device); an update's object
+    # exists, so its parent does, and only the managed fields can name something new.
+    fields = {**item.written_fields, **item.payload_fields}
+    for name, target in t.refs.items():
+        if fields.get(name):
+            yield (target, tuple(fields[name]))
+    for name, target in t.ref_lists.items():
+        for value in fields.get(name) or ():
+            yield (target, tuple(value))
+    for name in t.generic_refs:
+        value = fields.get(name)
+        if value:
+            yield (value[0], tuple(value[1]))

@@ -42,6 +42,8 @@ def error_message(error: Mapping[str, Any]) -> str:
         return "unknown field"
     if kind == "missing":
         return "required field missing"
+    if error.get("input", ...) is None and str(kind).endswith("_type"):
+        return "must have a value, got null"
     message = str(error.get("msg", "invalid value"))
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):

@@ -11,6 +11,7 @@ import io
 import json
 import re
 import shlex
+import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from netbox_pipeline.model import RECORD_TYPES, RecordError, SourceResult, key_text
 from netbox_pipeline.sources.base import (
@@ -301,8 +302,49 @@ def _yaml_entries(text: str, path: str, instance: str, errors: list[RecordError]
             continue
         for item_node in value_node.value:
             duplicates = tuple(_duplicate_keys(item_node))
+            _keep_text(item_node, RECORD_TYPES[SECTIONS[section]])
             yield _Entry(SECTIONS[section], _construct(item_node), item_node.start_mark.line + 1,
                          duplicates)
+
+
+_STR = "tag:yaml.org,2002:str"
+
+
+def _keep_text(node: yaml.Node, model: type[BaseModel]) -> None:
+    """A plain scalar in a text field stays the text written: `name: 1.50` is "1.50", not 1.5.
+
+    YAML reads it as a number first and the record would get `str(1.5)`; quoted scalars and
+    numeric fields (`memory_mb: 2048`) are untouched. Interfaces and disks follow their own model.
+    """
+    if not isinstance(node, yaml.MappingNode):
+        return
+    for key_node, value_node in node.value:
+        field = model.model_fields.get(str(key_node.value))
+        if field is None:
+            continue
+        if isinstance(value_node, yaml.ScalarNode) and value_node.tag in (_INT, _FLOAT) \
+                and value_node.style is None and _text_only(field.annotation):
+            value_node.tag = _STR
+        elif isinstance(value_node, yaml.SequenceNode):
+            nested = _nested_model(field.annotation)
+            for item in value_node.value if nested else ():
+                _keep_text(item, nested)
+
+
+def _text_only(annotation: Any) -> bool:
+    """`str` or `str | None`, but not a field that also takes numbers."""
+    args = set(typing.get_args(annotation)) or {annotation}
+    return str in args and not args & {int, float, bool}
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    for arg in typing.get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        found = _nested_model(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _construct(node: yaml.Node) -> Any:

@@ -68,7 +68,11 @@ def collect_source(config: PipelineConfig, staging, kind: str, instance_name: st
 
 def snapshot_rows(result: SourceResult) -> list[dict[str, Any]]:
     """Staging rows for a result: each canonical record (to rebuild the inventory) with its raw input."""
-    raw_by_key = {(raw["record_type"], raw.get("record_key")): raw for raw in result.raw_records}
+    keyed = [raw for raw in result.raw_records if raw.get("record_key") not in (None, "")]
+    # A record without a usable name (`name: null`) has no key of its own: its location names it.
+    unkeyed = [{**raw, "record_key": f"(unnamed at {raw.get('location') or 'unknown location'})"}
+               for raw in result.raw_records if raw.get("record_key") in (None, "")]
+    raw_by_key = {(raw["record_type"], raw["record_key"]): raw for raw in keyed}
     rows = []
     for record in result.records:
         record_type = record_type_of(record)
@@ -84,7 +88,7 @@ def snapshot_rows(result: SourceResult) -> list[dict[str, Any]]:
                 "payload": {"canonical": record.model_dump(mode="json"), "raw": (raw or {}).get("payload")},
             }
         )
-    for raw in raw_by_key.values():  # input that did not validate: kept for lineage, not merged
+    for raw in [*raw_by_key.values(), *unkeyed]:  # input that did not validate: kept for lineage, not merged
         rows.append({**raw, "payload": {"canonical": None, "raw": raw.get("payload")}})
     return rows
 

@@ -16,7 +16,14 @@ from netbox_pipeline.netbox.client import NetBoxClient
 from netbox_pipeline.netbox.items import PlanItem
 from netbox_pipeline.netbox.schema import TYPES, LiveState, build_live, read_params
 from netbox_pipeline.reconcile.desired import Problem, desired_objects
-from netbox_pipeline.reconcile.plan import Plan, SyncPolicy, blocking, build_plan, validate_plan
+from netbox_pipeline.reconcile.plan import (
+    Plan,
+    SyncPolicy,
+    blocking,
+    build_plan,
+    exclude_rejected,
+    validate_plan,
+)
 from netbox_pipeline.sources import stable_keys
 from netbox_pipeline.stages.inventory import InventoryBuild
 from netbox_pipeline.staging import store
@@ -86,6 +93,11 @@ class PlanOutcome:
         return blocking(self.problems)
 
     @property
+    def excluded(self) -> list[Problem]:
+        """Errors handled by leaving the offending objects out: reported, not blocking."""
+        return [p for p in self.problems if p.severity == "excluded"]
+
+    @property
     def deletion_guard_ok(self) -> bool:
         return self.plan.deletion_guard_ok(self.max_delete_ratio)
 
@@ -113,7 +125,9 @@ def make_plan(
     plan = build_plan(desired, live, object_map=_object_map_for_plan(staged, desired, live),
                       healthy_instances=inventory.healthy_instances, policy=policy)
     dry_run = config.netbox.dry_run
-    outcome = PlanOutcome(plan, validate_plan(plan, desired), "", dry_run, empty_instances(staged, inventory),
+    # What NetBox would reject is left out with a located error; everything else is written.
+    problems = exclude_rejected(plan, desired, validate_plan(plan, desired))
+    outcome = PlanOutcome(plan, problems, "", dry_run, empty_instances(staged, inventory),
                           policy.max_delete_ratio, expected_hash)
     with staging.session() as session:
         outcome.run_id = store.start_run(session, "plan", dagster_run_id=dagster_run_id, dry_run=dry_run,
