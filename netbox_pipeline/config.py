@@ -39,7 +39,7 @@ DEFAULT_CONFIG_FILE = "netbox_pipeline.yaml"
 ENV_PREFIX = "NETBOX_PIPELINE_"
 OWNER_TAG = "netbox-pipeline"
 
-from netbox_pipeline.sources import SOURCES
+from netbox_pipeline.sources import SOURCES, documents
 from netbox_pipeline.sources.base import error_path
 from netbox_pipeline.sources.contract import InstanceConfig
 
@@ -284,6 +284,10 @@ def _read(path: Path) -> str:
 
 def _parse(text: str, path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     try:
+        documents.check_yaml(text, str(path))
+    except documents.DocumentError as exc:
+        raise ConfigError([str(exc)]) from None
+    try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -291,6 +295,10 @@ def _parse(text: str, path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{where}: invalid YAML: {problem}"]) from None
+    repeated = [f"{path}:{line}: {key}: given twice (first at line {first}); YAML would silently keep "
+                "only the second" for key, line, first in documents.yaml_duplicate_keys(node)]
+    if repeated:
+        raise ConfigError(repeated)
     if data is None:
         return {}, node
     if not isinstance(data, dict):

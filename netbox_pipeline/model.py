@@ -56,9 +56,38 @@ class Provenance(BaseModel):
     defaulted: bool = False
 
 
+# NetBox stores counts and sizes as 32-bit integers (PostgreSQL `integer`); a larger number is
+# a typo (10^30 MB) that NetBox would reject with the whole batch.
+MAX_NUMBER = 2_147_483_647
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _plain_value(value: Any) -> Any:
+    """Text without control characters (a NUL from a spreadsheet) and numbers NetBox can store."""
+    if isinstance(value, str):
+        found = _CONTROL.search(value)
+        if found:
+            raise ValueError(f"contains the control character U+{ord(found.group()):04X} at position "
+                             f"{found.start() + 1}; remove it")
+    elif isinstance(value, bool):
+        return value
+    elif isinstance(value, (int, float)):
+        if value != value or abs(value) > MAX_NUMBER:  # NaN, infinity, 1e30
+            raise ValueError(f"number {value!r} is out of range (at most {MAX_NUMBER:,})")
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _plain_value(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _plain_value(item)
+    return value
+
+
 class _Input(BaseModel):
     # Numbers become strings where a string is expected (`serial: 12345` in YAML is a string).
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+    _plain = field_validator("*")(_plain_value)
 
 
 def _status_validator(allowed: frozenset[str], what: str):

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from netbox_pipeline.model import RECORD_TYPES, RecordError, SourceResult, key_text
+from netbox_pipeline.sources import documents
 from netbox_pipeline.sources.base import (
     failed_result,
     stamp_provenance,
@@ -224,7 +225,8 @@ def _record_label(record_type: str, payload: Any) -> str | None:
         value = "/".join(str(p) for p in parts if p is not None) or None
     else:
         value = payload.get("name")
-    return None if value is None else str(value)
+    # Shown in messages and terminals: a NUL or an escape sequence in a name stays visible, inert.
+    return None if value is None else re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", str(value))
 
 
 def _type_name(value: Any) -> str:
@@ -285,6 +287,10 @@ _InventoryLoader.add_implicit_resolver(
 
 def _yaml_entries(text: str, path: str, instance: str, errors: list[RecordError]) -> Iterator[_Entry]:
     try:
+        documents.check_yaml(text, path)
+    except documents.DocumentError as exc:
+        raise InventoryParseError(f"inventory file {exc}") from None
+    try:
         root = yaml.compose(text, Loader=_InventoryLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -295,16 +301,27 @@ def _yaml_entries(text: str, path: str, instance: str, errors: list[RecordError]
         return
     if not isinstance(root, yaml.MappingNode):
         raise _top_level_error(path, _construct(root))
+    for key, line, first in documents.yaml_duplicate_keys(root):
+        if "." not in key and "[" not in key:
+            errors.append(RecordError(instance, f"{path}:{line}", None, key,
+                                      f"section given twice (first at line {first}); merge the two lists"))
     for key_node, value_node in root.value:
-        section = str(_construct(key_node))
-        items = _construct(value_node)
+        section = str(key_node.value)
+        try:
+            items = _construct(value_node)
+        except yaml.YAMLError:
+            items = [None] * len(value_node.value) if isinstance(value_node, yaml.SequenceNode) else None
         if not _section_entries(section, items, key_node.start_mark.line + 1, path, instance, errors):
             continue
         for item_node in value_node.value:
-            duplicates = tuple(_duplicate_keys(item_node))
+            problems = tuple((key, f"duplicate key (line {line})")
+                             for key, line, _ in documents.yaml_duplicate_keys(item_node))
             _keep_text(item_node, RECORD_TYPES[SECTIONS[section]])
-            yield _Entry(SECTIONS[section], _construct(item_node), item_node.start_mark.line + 1,
-                         duplicates)
+            try:
+                payload = _construct(item_node)
+            except yaml.YAMLError as exc:  # a tag SafeLoader refuses (!!python/object): this record only
+                payload, problems = {}, ((None, _refused(exc)),)
+            yield _Entry(SECTIONS[section], payload, item_node.start_mark.line + 1, problems)
 
 
 _STR = "tag:yaml.org,2002:str"
@@ -355,20 +372,11 @@ def _construct(node: yaml.Node) -> Any:
         loader.dispose()
 
 
-def _duplicate_keys(node: yaml.Node, path: str = "") -> Iterator[tuple[str, str]]:
-    """YAML silently keeps the last of two equal keys; an inventory file must not."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            child = f"{path}.{key}" if path else key
-            if key in seen:
-                yield child, f"duplicate key (line {key_node.start_mark.line + 1})"
-            seen.add(key)
-            yield from _duplicate_keys(value_node, child)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            yield from _duplicate_keys(item, f"{path}[{index}]")
+def _refused(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or str(exc)
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 1})" if mark else ""
+    return f"not allowed in an inventory file{where}: {problem}"
 
 
 # --------------------------------------------------------------------------- JSON
@@ -376,29 +384,41 @@ def _duplicate_keys(node: yaml.Node, path: str = "") -> Iterator[tuple[str, str]
 
 def _json_entries(text: str, path: str, instance: str, errors: list[RecordError]) -> Iterator[_Entry]:
     try:
-        document = json.loads(text)
+        documents.check_json(text, path)
+        document = documents.load_json(text)
+    except documents.DocumentError as exc:
+        raise InventoryParseError(f"inventory file {exc}") from None
     except json.JSONDecodeError as exc:
         raise InventoryParseError(
             f"inventory file {path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
         ) from None
+    except ValueError as exc:  # NaN / Infinity
+        raise InventoryParseError(f"inventory file {path}: invalid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise _top_level_error(path, document)
     line_at = _line_finder(text)
-    for section, section_offset, item_offsets in _json_record_offsets(text):
-        items = document.get(section)
+    seen: dict[str, int] = {}
+    for section, section_offset, value, item_offsets in _json_record_offsets(text):
         line = line_at(section_offset)
-        if not _section_entries(section, items, line, path, instance, errors):
+        if section in seen:  # each list is read from its own place in the text: both flow
+            errors.append(RecordError(instance, f"{path}:{line}", None, section,
+                                      f"section given twice (first at line {seen[section]}); merge the two lists"))
+        seen.setdefault(section, line)
+        if not _section_entries(section, value, line, path, instance, errors):
             continue
-        for item, offset in zip(items, item_offsets, strict=True):
-            yield _Entry(SECTIONS[section], item, line_at(offset))
+        for item, offset in zip(value, item_offsets, strict=True):
+            problems = tuple((key, "duplicate key (the second value would silently win)")
+                             for key in documents.json_duplicate_keys(item))
+            yield _Entry(SECTIONS[section], item, line_at(offset), problems)
 
 
-def _json_record_offsets(text: str) -> Iterator[tuple[str, int, list[int]]]:
-    """For each top-level key: its offset and the offsets where its list items start.
+def _json_record_offsets(text: str) -> Iterator[tuple[str, int, Any, list[int]]]:
+    """For each top-level key as written (a repeated one too): its offset, its value, and the
+    offsets where its list items start.
 
     Runs only on text `json.loads` accepted, so the scanner can stay small.
     """
-    decoder = json.JSONDecoder()
+    decoder = documents.json_decoder()
     ws = re.compile(r"\s*")
 
     def skip(pos: int) -> int:
@@ -413,18 +433,21 @@ def _json_record_offsets(text: str) -> Iterator[tuple[str, int, list[int]]]:
         pos = skip(pos)
         pos = skip(pos + 1)  # ':'
         offsets: list[int] = []
+        value: Any
         if text[pos] == "[":
+            value = []
             pos = skip(pos + 1)
             while text[pos] != "]":
                 offsets.append(pos)
-                _, pos = decoder.raw_decode(text, pos)
+                item, pos = decoder.raw_decode(text, pos)
+                value.append(item)
                 pos = skip(pos)
                 if text[pos] == ",":
                     pos = skip(pos + 1)
             pos += 1
         else:
-            _, pos = decoder.raw_decode(text, pos)
-        yield key, key_offset, offsets
+            value, pos = decoder.raw_decode(text, pos)
+        yield key, key_offset, value, offsets
         pos = skip(pos)
         if text[pos] == ",":
             pos = skip(pos + 1)
