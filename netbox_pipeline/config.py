@@ -15,6 +15,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -63,6 +64,28 @@ class _Strict(BaseModel):
 
 class NetBoxConfig(_Strict):
     url: str | None = Field(None, description="Base URL of NetBox, e.g. https://netbox.example.net")
+
+    @field_validator("url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        """What the client needs: http(s), a host, no credentials (the token authenticates), no /api.
+
+        The messages never repeat the URL: it may hold a password.
+        """
+        if value is None:
+            return None
+        text = value.strip()
+        if not text:
+            raise ValueError("is empty (an environment variable it names may be empty); give NetBox's base URL")
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must start with http:// or https:// and name a host, e.g. https://netbox.example.net")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("holds credentials (user:password@); remove them: the API token "
+                             "(netbox.token) is the only credential sent")
+        if parts.path.rstrip("/").endswith("/api"):
+            raise ValueError("ends in /api; give the base URL without it (the client adds /api/)")
+        return text
     token: SecretStr | None = Field(
         None, description="API token (v1 40-hex or v2 nbt_…); from the environment only (NETBOX_TOKEN)"
     )
@@ -347,7 +370,7 @@ def _located_errors(exc: ValidationError, path: Path, node) -> list[str]:
     problems = []
     for error in exc.errors():
         loc = tuple(error["loc"])
-        message = error["msg"]
+        message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key (not a setting; check the spelling)"
             if len(loc) == 2 and loc[0] == "sources":
