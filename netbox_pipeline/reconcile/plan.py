@@ -506,34 +506,43 @@ def _leave_out_field(item: PlanItem | None, name: str, message: str) -> None:
 
 def _skip_with_dependents(plan: Plan, excluded: Mapping[tuple[str, Key], str]) -> None:
     """Skips the excluded items, then (in dependency order) every write that needs an excluded
-    object NetBox does not hold yet."""
+    object NetBox does not hold yet; a second-pass field that names one (an interface's primary
+    MAC) is left out instead, and the object is written without it."""
     missing: set[tuple[str, Key]] = set()
     for item in plan.items:
         if item.action not in ("create", "update", "unchanged"):
             continue
         reason = excluded.get((item.type, item.key))
         if reason is None:
-            needed = next((ref for ref in _references(item) if ref in missing), None)
+            needed = next((ref for name, ref in _references(item)
+                           if ref in missing and name not in TYPES[item.type].second_pass), None)
             if needed is None:
                 continue
             reason = f"needs {needed[0]} {key_text(needed[1])}, which is excluded"
         if item.action == "create":
             missing.add((item.type, item.key))
         item.action, item.reason = "skip", f"excluded: {reason}"
+    for item in plan.items:
+        if item.action not in ("create", "update"):
+            continue
+        for name, ref in list(_references(item)):
+            if ref in missing and name in TYPES[item.type].second_pass:
+                _leave_out_field(item, name, f"{ref[0]} {key_text(ref[1])} is excluded")
 
 
-def _references(item: PlanItem) -> Iterable[tuple[str, Key]]:
+def _references(item: PlanItem) -> Iterable[tuple[str, tuple[str, Key]]]:
+    """(field, (type, key)) for every object the item's fields name."""
     t = TYPES[item.type]
     # A create's payload holds its key fields too (an interface's device); an update's object
     # exists, so its parent does, and only the managed fields can name something new.
     fields = {**item.written_fields, **item.payload_fields}
     for name, target in t.refs.items():
         if fields.get(name):
-            yield (target, tuple(fields[name]))
+            yield name, (target, tuple(fields[name]))
     for name, target in t.ref_lists.items():
         for value in fields.get(name) or ():
-            yield (target, tuple(value))
+            yield name, (target, tuple(value))
     for name in t.generic_refs:
         value = fields.get(name)
         if value:
-            yield (value[0], tuple(value[1]))
+            yield name, (value[0], tuple(value[1]))

@@ -82,6 +82,8 @@ def test_shared_mac_leaves_out_every_claim_of_it_and_nothing_else(tmp_path):
     assert set(actions(plan, "mac_addresses").values()) == {"skip"}
     assert actions(plan, "devices") == {"home/good-1": "create", "home/bad-1": "create"}
     assert set(actions(plan, "interfaces").values()) == {"create"}
+    # the interfaces are written without the primary MAC that would name an excluded object
+    assert "primary_mac_address" not in plan.item("interfaces", ("home", "good-1", "eth0")).payload_fields
 
 
 def test_an_excluded_object_takes_what_depends_on_it_along(tmp_path):
