@@ -1,6 +1,5 @@
 """End to end against the NetBox stand-in: bad records beside good ones, in one sync."""
 
-from netbox_pipeline_tests.estate import make_estate  # noqa: F401  (fixture)
 
 
 def test_bad_records_are_left_out_and_every_good_record_reaches_netbox(make_estate):
