@@ -161,6 +161,12 @@ class Interface(_Input):
     untagged_vlan: int | None = Field(default=None, ge=1, le=4094)
     tagged_vlans: list[int] | None = None
     vlan_group: str | None = None
+    # Interfaces of the same device by name: the LAG this one is a member of, its parent (a VLAN's
+    # physical interface), the bridge it is a port of. None: not known; "": known to have none
+    # (a source that sees every link says so, and a member taken out of a LAG is cleared).
+    lag: str | None = None
+    parent: str | None = None
+    bridge: str | None = None
 
     _mac = field_validator("mac")(_check_mac)
     _ips = field_validator("ip_addresses")(_check_ips)
@@ -337,6 +343,35 @@ class Service(_Input):
     @property
     def key(self) -> tuple[str, ...]:
         return (self.parent_kind, *self.parent_key, self.protocol, self.name)
+
+
+class InventoryItem(_Input):
+    """A part of a device (a disk, a ZFS pool), known by (device, name).
+
+    The name must survive what the part survives: a disk is named by its serial (kernel names such
+    as sda move between boots and go with the label), so a replaced disk is a new item.
+    """
+
+    device: str = Field(min_length=1)
+    site: str | None = None  # the device's site
+    name: str = Field(min_length=1, max_length=64)
+    label: str | None = None
+    role: str | None = None
+    manufacturer: str | None = None
+    part_id: str | None = None
+    serial: str | None = None
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+    @property
+    def device_key(self) -> tuple[str, str]:
+        return device_key(self.site, self.device)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (*self.device_key, self.name)
 
 
 class IPAddress(_Input):
@@ -541,7 +576,7 @@ def vlan_key(group: str | None, site: str | None, vid: int) -> tuple[str, str, i
 
 
 Record = (Device | VirtualMachine | Cluster | Service | IPAddress | Region | SiteGroup | TenantGroup | Tenant
-          | Site | Location | Rack | Platform | VRF | VLANGroup | VLAN | Prefix)
+          | Site | Location | Rack | Platform | VRF | VLANGroup | VLAN | Prefix | InventoryItem)
 
 RECORD_TYPES: dict[str, type[BaseModel]] = {
     "device": Device,
@@ -561,8 +596,9 @@ RECORD_TYPES: dict[str, type[BaseModel]] = {
     "vlan_group": VLANGroup,
     "vlan": VLAN,
     "prefix": Prefix,
+    "inventory_item": InventoryItem,
 }
-_DISCOVERED_LISTS = ("devices", "virtual_machines", "clusters", "services", "ip_addresses")
+_DISCOVERED_LISTS = ("devices", "virtual_machines", "clusters", "services", "ip_addresses", "inventory_items")
 # Record type -> its list in `Inventory` (and its name in `Inventory.contributors`).
 RECORD_LISTS: dict[str, str] = {
     "device": "devices", "virtual_machine": "virtual_machines", "cluster": "clusters",
@@ -570,6 +606,7 @@ RECORD_LISTS: dict[str, str] = {
     "site_group": "site_groups", "tenant_group": "tenant_groups", "tenant": "tenants",
     "site": "sites", "location": "locations", "rack": "racks", "platform": "platforms",
     "vrf": "vrfs", "vlan_group": "vlan_groups", "vlan": "vlans", "prefix": "prefixes",
+    "inventory_item": "inventory_items",
 }
 
 
@@ -618,6 +655,7 @@ class Inventory(BaseModel):
     vlan_groups: list[VLANGroup] = Field(default_factory=list)
     vlans: list[VLAN] = Field(default_factory=list)
     prefixes: list[Prefix] = Field(default_factory=list)
+    inventory_items: list[InventoryItem] = Field(default_factory=list)
     conflicts: list[Conflict] = Field(default_factory=list)
     # (source kind, instance) that contributed to each record, by record type and key.
     contributors: dict[str, dict[str, list[tuple[str, str]]]] = Field(default_factory=dict)
@@ -689,6 +727,9 @@ class SourceResult:
     observed_at: datetime | None = None
     # Said once per run, for the run's log and metadata (e.g. "no raw sockets: no MACs").
     warnings: list[str] = field(default_factory=list)
+    # NetBox types (names in netbox/schema.py) this source could not observe this run, e.g.
+    # "inventory_items" when a NAS refused its disk list: their absence is unknown, not gone.
+    unobserved: frozenset[str] = frozenset()
 
     @property
     def healthy(self) -> bool:

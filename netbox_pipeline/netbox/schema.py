@@ -5,7 +5,9 @@ prunable flag; and the converters between NetBox JSON and the comparison form th
 
 Comparison form (the same for desired, last written and live values):
 - scalars normalised (`values.py`): choices as their value, 2.0 as 2, "" as None;
-- a reference as the natural key tuple of the referenced object, e.g. `site: ("home",)`;
+- a reference as the natural key tuple of the referenced object, e.g. `site: ("home",)`; a
+  desired reference of `()` means "known to be empty": compared and written as null (an
+  interface taken out of its LAG), where None means "no opinion";
 - a generic reference (`assigned_object_type` + `assigned_object_id`, `scope_type` + `scope_id`,
   a service's `parent_object_type` + `parent_object_id`) as `(type name, key)`;
 - tags as a sorted tuple of slugs; custom fields as a dict.
@@ -116,6 +118,11 @@ class NetBoxType:
 
 def _primary_ip_key(nested: Mapping[str, Any], owner_key: Key) -> Key:
     return (ip_host(nested["address"]),)
+
+
+def _same_device_interface_key(nested: Mapping[str, Any], owner_key: Key) -> Key:
+    """An interface's LAG, parent or bridge: an interface of the same device, by name."""
+    return (*owner_key[:-1], nested["name"])
 
 
 def _interface_mac_key(parent_type: str) -> Callable[[Mapping[str, Any], Key], Key]:
@@ -272,15 +279,34 @@ DEVICES = NetBoxType(
     choices=("status", "face", "airflow"), second_pass=("primary_ip4",), live_keys={"primary_ip4": _primary_ip_key},
     prunable=True, offline_status="offline", create_only={"status": "active"},
 )
+# `lag`, `parent` and `bridge` point at interfaces of the same device: written in the second pass,
+# so a LAG and its members can be created in one bulk request.
 INTERFACES = NetBoxType(
     name="interfaces", endpoint="dcim/interfaces", content_type="dcim.interface",
     natural_key=("device", "name"),
     managed=("name", "type", "enabled", "mtu", "description", "mode", "untagged_vlan", "tagged_vlans",
-             "tags", "primary_mac_address"),
-    refs={"device": "devices", "untagged_vlan": "vlans", "primary_mac_address": "mac_addresses"},
-    ref_lists={"tagged_vlans": "vlans"}, choices=("type", "mode"), second_pass=("primary_mac_address",),
-    live_keys={"primary_mac_address": _interface_mac_key("interfaces")},
+             "tags", "primary_mac_address", "lag", "parent", "bridge"),
+    refs={"device": "devices", "untagged_vlan": "vlans", "primary_mac_address": "mac_addresses",
+          "lag": "interfaces", "parent": "interfaces", "bridge": "interfaces"},
+    ref_lists={"tagged_vlans": "vlans"}, choices=("type", "mode"),
+    second_pass=("primary_mac_address", "lag", "parent", "bridge"),
+    live_keys={"primary_mac_address": _interface_mac_key("interfaces"), "lag": _same_device_interface_key,
+               "parent": _same_device_interface_key, "bridge": _same_device_interface_key},
     parent="device", prunable=True, create_only={"type": "other"},
+)
+INVENTORY_ITEM_ROLES = NetBoxType(
+    name="inventory_item_roles", endpoint="dcim/inventory-item-roles",
+    content_type="dcim.inventoryitemrole",
+    natural_key=("slug",), managed=("name", "tags"), reference=True, create_only={"color": "9e9e9e"},
+)
+# Parts of a device (disks, ZFS pools), named so that the name survives what the part survives.
+INVENTORY_ITEMS = NetBoxType(
+    name="inventory_items", endpoint="dcim/inventory-items", content_type="dcim.inventoryitem",
+    natural_key=("device", "name"),
+    managed=("name", "label", "role", "manufacturer", "part_id", "serial", "description", "tags",
+             "custom_fields"),
+    refs={"device": "devices", "role": "inventory_item_roles", "manufacturer": "manufacturers"},
+    parent="device", prunable=True,
 )
 VIRTUAL_MACHINES = NetBoxType(
     name="virtual_machines", endpoint="virtualization/virtual-machines",
@@ -361,6 +387,8 @@ _REGISTRATION: tuple[NetBoxType, ...] = (
     CLUSTERS,
     DEVICES,
     INTERFACES,
+    INVENTORY_ITEM_ROLES,
+    INVENTORY_ITEMS,
     VIRTUAL_MACHINES,
     VM_INTERFACES,
     VIRTUAL_DISKS,
@@ -431,7 +459,7 @@ def normalise_field(nbtype: "NetBoxType | str", name: str, value: Any) -> Any:
     if value is None:
         return None
     if kind == "ref":
-        return _normalise_key(value)
+        return _normalise_key(value) or None  # () is "known to be empty"
     if kind == "ref_list":
         return tuple(sorted({_normalise_key(key) for key in value}, key=repr))
     if kind == "generic_ref":

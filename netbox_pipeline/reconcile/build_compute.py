@@ -1,9 +1,9 @@
 """Builders for what sources discover: clusters, devices, VMs (with their interfaces, MACs, IPs
-and disks), services and standalone addresses. Rows of the build table in reconcile/desired.py."""
+and disks), parts of devices (inventory items), services and standalone addresses. Rows of the build table in reconcile/desired.py."""
 
 from typing import Any
 
-from netbox_pipeline.model import Device, VirtualMachine
+from netbox_pipeline.model import Device, InventoryItem, VirtualMachine
 from netbox_pipeline.netbox.schema import Key, key_from_fields
 from netbox_pipeline.reconcile.build_datacenter import rack_key, resolve_vlan
 from netbox_pipeline.reconcile.building import Builder, renamed
@@ -87,8 +87,16 @@ def add_device(builder: Builder, device: Device, instances: list) -> None:
             "tagged_vlans": None if tagged is None else tuple(
                 k for k in (_vlan(builder, vid, interface.vlan_group, site, device.name, instances)
                             for vid in tagged) if k is not None),
+            **{link: _link(device_key, getattr(interface, link)) for link in ("lag", "parent", "bridge")},
         }
         _add_interface(builder, "interfaces", interface_fields, interface, device, instances)
+
+
+def _link(device_key: Key, name: str | None) -> Key | None:
+    """An interface of the same device by name; "" (known to be none) becomes () (clear it)."""
+    if name is None:
+        return None
+    return key_from_fields("interfaces", {"device": device_key, "name": name}) if name else ()
 
 
 def _vlan(builder: Builder, vid: int | None, group: str | None, site: str | None, owner: str,
@@ -178,6 +186,21 @@ def _add_interface(
         builder.add("ip_addresses", {"address": address, "assigned_object": (type_name, interface_key),
                                      "status": None, "dns_name": None, "description": None},
                     instances, provenance=ip_provenance)
+
+
+def add_inventory_item(builder: Builder, item: InventoryItem, instances: list) -> None:
+    site = item.site or builder.fallbacks.site
+    device = key_from_fields("devices", {"site": (slugify(site),) if site else None, "name": item.device})
+    if device not in builder.pending["devices"]:
+        return  # its device was not synced (and that is reported for the device)
+    fields = {
+        "device": device, "name": item.name, "label": item.label,
+        "role": builder.named("inventory_item_roles", item.role, instances),
+        "manufacturer": builder.named("manufacturers", item.manufacturer, instances),
+        "part_id": item.part_id, "serial": item.serial, "description": item.description,
+        "custom_fields": dict(item.custom_fields),
+    }
+    builder.add("inventory_items", fields, instances, tags=item.tags, provenance=renamed(item.provenance, {}))
 
 
 def add_service(builder: Builder, service: Any, instances: list) -> None:

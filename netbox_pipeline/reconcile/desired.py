@@ -60,6 +60,7 @@ BUILDS: tuple[Build, ...] = (
           compute.add_device),
     Build("virtual_machines", ("virtual_machines", "vm_interfaces", "virtual_disks", "mac_addresses",
                                "ip_addresses"), compute.add_vm),
+    Build("inventory_items", ("inventory_items", "inventory_item_roles"), compute.add_inventory_item),
     Build("services", ("services",), compute.add_service),
     Build("ip_addresses", ("ip_addresses",), compute.add_standalone_ip),
 )

@@ -23,6 +23,7 @@ from netbox_pipeline.model import (
     Device,
     Interface,
     Inventory,
+    InventoryItem,
     IPAddress,
     Provenance,
     RECORD_LISTS,
@@ -94,6 +95,8 @@ def merge(
         _merge_keyed(by_type.get("ip_address", []), IPAddress, "ip_address", ranker, inventory),
         key=lambda i: i.key,
     )
+    items = _merge_inventory_items(by_type.get("inventory_item", []), devices, device_aliases, ranker, inventory)
+    inventory.inventory_items = sorted(items, key=lambda i: i.key)
     for record_type, cls in RECORD_TYPES.items():  # the datacenter skeleton: plain keyed records
         if record_type in _MERGED_ABOVE:
             continue
@@ -102,7 +105,8 @@ def merge(
     return inventory
 
 
-_MERGED_ABOVE = frozenset({"device", "virtual_machine", "cluster", "service", "ip_address"})
+_MERGED_ABOVE = frozenset({"device", "virtual_machine", "cluster", "service", "ip_address",
+                           "inventory_item"})
 
 
 # --------------------------------------------------------------------------- identity
@@ -381,3 +385,40 @@ def _resolve_service_parents(
         resolved.append(_Contribution(pinned, contribution.kind, contribution.instance))
     return resolved
 
+
+
+# --------------------------------------------------------------------------- inventory items
+
+
+def _merge_inventory_items(
+    contributions: list[_Contribution], devices: list[Device], device_aliases: Mapping[tuple, tuple],
+    ranker: _Ranker, inventory: Inventory,
+) -> list[InventoryItem]:
+    """Items follow their device into its merged record, then join by key or, on one device, by
+    serial (a disk a file names "bay 3" and a NAS names by its serial is one part)."""
+    by_device = {device.key: device for device in devices}
+    groups: list[list[_Contribution]] = []
+    by_key: dict[tuple, int] = {}
+    by_serial: dict[tuple, int] = {}
+    for contribution in ranker.sort(contributions):
+        item: InventoryItem = contribution.record
+        device = by_device.get(device_aliases.get(item.device_key, item.device_key))
+        if device is None:
+            inventory.conflicts.append(Conflict(
+                record_type="inventory_item", key=item.key, field="device",
+                message=f"inventory item {item.name!r} ({contribution.label}) dropped: "
+                        f"no device {key_text(item.device_key)}"))
+            continue
+        item = item.model_copy(update={"device": device.name, "site": device.site})
+        pinned = _Contribution(item, contribution.kind, contribution.instance)
+        index = by_key.get(item.key)
+        if index is None and item.serial:
+            index = by_serial.get((item.device_key, item.serial))
+        if index is None:
+            groups.append([])
+            index = len(groups) - 1
+        groups[index].append(pinned)
+        by_key.setdefault(item.key, index)
+        if item.serial:
+            by_serial.setdefault((item.device_key, item.serial), index)
+    return [_merge_group(members, InventoryItem, "inventory_item", ranker, inventory) for members in groups]

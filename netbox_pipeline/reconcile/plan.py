@@ -6,7 +6,9 @@ are their children) unless `adopt` covers the type, which manages them and adds 
 Tags carry no tags, so a tag object is "ours" when the object map says we wrote it.
 
 Deletion lifecycle: an owned object no source produces is an orphan; its missing count grows
-only when every instance that owns it (object map) is healthy this run, and at `grace_runs` it
+only when every instance that owns it (object map) is healthy this run and observed its type (a
+source that could not read a part, e.g. a NAS refusing its disk list, says which types it did not
+observe: `SourceResult.unobserved`), and at `grace_runs` it
 is deleted, or in "offline" mode set to its type's offline status (devices, VMs: offline; IPs:
 deprecated); in that mode children without a status (interfaces, MACs, services) of a retired
 parent are kept, and only those of a parent that stays are deleted. Only prunable types are
@@ -163,7 +165,10 @@ def build_plan(
     object_map: ObjectMap | None = None,
     healthy_instances: Iterable[tuple[str, str]] = (),
     policy: SyncPolicy = SyncPolicy(),
+    unobserved: Mapping[tuple[str, str], Iterable[str]] | None = None,
 ) -> Plan:
+    """`unobserved`: (kind, instance) -> NetBox types it could not observe this run; absences of
+    its objects of those types are not counted, as if the instance had failed for them alone."""
     adopt, drift_policy, owner_tag = policy.adopt, policy.drift_policy, policy.owner_tag
     live_objects, duplicates = _live_by_type(live)
     renames = match_renames(desired, live_objects, policy.stable_keys)
@@ -179,6 +184,7 @@ def build_plan(
         if (name, new) not in entries and (name, old) in entries:
             entries[(name, new)] = entries[(name, old)]
     healthy = {tuple(i) for i in healthy_instances}
+    blind = {tuple(instance): frozenset(types) for instance, types in (unobserved or {}).items()}
     items: list[PlanItem] = []
     deletions: list[PlanItem] = []
     next_missing: dict[tuple[str, Key], int] = {}
@@ -187,6 +193,7 @@ def build_plan(
     for t in TYPES.values():
         wanted = desired.get(t.name, {})
         present = live_objects.get(t.name, {})
+        blind_to_type = {i for i, types in blind.items() if t.name in types}
         for key, obj in wanted.items():
             entry = entries.get((t.name, key))
             item = _plan_desired(t, obj, present.get(key), entry, skipped, adopt, drift_policy, owner_tag)
@@ -207,7 +214,8 @@ def build_plan(
                 continue
             parent = _parent_key(t, obj.fields)
             parent_gone = parent is not None and parent[1] not in desired.get(parent[0], {})
-            item = _plan_orphan(t, obj, entry, healthy, policy.grace_runs, policy.deletion_mode, parent_gone)
+            item = _plan_orphan(t, obj, entry, healthy, policy.grace_runs, policy.deletion_mode, parent_gone,
+                                blind_to_type)
             next_missing[(t.name, key)] = item.missing_runs
             (deletions if item.action == "delete" else items).append(item)
     order = {name: i for i, name in enumerate(TYPES)}
@@ -293,10 +301,12 @@ def _plan_desired(
 def _plan_orphan(
     t: NetBoxType, live: LiveObject, entry: Mapping[str, Any] | None, healthy: set,
     grace_runs: int, deletion_mode: DeletionMode, parent_gone: bool = False,
+    blind: set[tuple[str, str]] | frozenset = frozenset(),
 ) -> PlanItem:
+    """`blind`: instances that could not observe this type this run (their absences do not count)."""
     instances = tuple(sorted(tuple(i) for i in (entry or {}).get("instances", []) or []))
     missing = int((entry or {}).get("missing_runs", 0) or 0)
-    unhealthy = [i for i in instances if i not in healthy]
+    unhealthy = [i for i in instances if i not in healthy or i in blind]
     counted = bool(instances) and not unhealthy
     runs = missing + 1 if counted else missing
     item = PlanItem(type=t.name, key=live.key, action="orphan", netbox_id=live.id,
@@ -305,7 +315,9 @@ def _plan_orphan(
         item.reason = "absent from every source; no owning source instance recorded, not counted"
     elif unhealthy:
         names = ", ".join(f"{k}/{n}" for k, n in unhealthy)
-        item.reason = f"absent, but {names} did not succeed with records this run; not counted ({runs}/{grace_runs})"
+        why = ("did not succeed with records" if any(i not in healthy for i in unhealthy)
+               else f"could not observe {t.name}")
+        item.reason = f"absent, but {names} {why} this run; not counted ({runs}/{grace_runs})"
     elif not t.prunable:
         item.reason = f"absent from every source for {runs} run(s); {t.name} are never pruned"
     elif runs < grace_runs:

@@ -56,7 +56,10 @@ def collect_source(config: PipelineConfig, staging, kind: str, instance_name: st
         log.exception("%s:%s collector crashed", kind, instance_name)
         result = SourceResult(kind, instance_name, status="failed", error=f"{type(exc).__name__}: {exc}", observed_at=observed_at)
     with staging.session() as session:
-        run_id = store.start_run(session, "source", dagster_run_id=dagster_run_id, source_kind=kind, instance=instance_name)
+        # What it could not observe belongs to this snapshot: the plan reads it back with the records.
+        details = {"unobserved": sorted(result.unobserved)} if result.unobserved else None
+        run_id = store.start_run(session, "source", dagster_run_id=dagster_run_id, source_kind=kind,
+                                 instance=instance_name, details=details)
         store.record_snapshot(
             session, run_id, kind, instance_name, snapshot_rows(result), status=result.status, error=result.error
         )
@@ -112,5 +115,8 @@ def latest_results(staging, config: PipelineConfig) -> tuple[list[SourceResult],
                 canonical = (row.get("payload") or {}).get("canonical")
                 if canonical is not None:
                     records.append(RECORD_TYPES[row["record_type"]].model_validate(canonical))
-            results.append(SourceResult(kind, instance, status="ok", records=records, observed_at=snapshot.get("taken_at")))
+            run = store.get_run(session, snapshot["run_id"]) or {}
+            unobserved = frozenset((run.get("details") or {}).get("unobserved") or ())
+            results.append(SourceResult(kind, instance, status="ok", records=records, observed_at=snapshot.get("taken_at"),
+                                        unobserved=unobserved))
     return results, {key: value for key, value in status.items() if key in configured}

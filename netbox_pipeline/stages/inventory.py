@@ -1,6 +1,6 @@
 """Inventory: merge the latest good snapshot of every configured instance, with provenance."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from netbox_pipeline.config import PipelineConfig
@@ -17,6 +17,8 @@ class InventoryBuild:
     instance_status: dict[tuple[str, str], str]
     history: dict[str, int]
     run_id: str
+    # (kind, instance) -> NetBox types its latest good snapshot could not observe.
+    unobserved: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
 
 def build_inventory(config: PipelineConfig, staging, *, dagster_run_id: str | None = None) -> InventoryBuild:
@@ -30,7 +32,8 @@ def build_inventory(config: PipelineConfig, staging, *, dagster_run_id: str | No
         run_id = store.start_run(session, "inventory", dagster_run_id=dagster_run_id)
         history = store.save_inventory(session, run_id, inventory_items(inventory))
         store.finish_run(session, run_id, "success", counts={**inventory.counts(), "conflicts": len(inventory.conflicts)})
-    return InventoryBuild(inventory, healthy, status, history, run_id)
+    unobserved = {(r.source_kind, r.instance): r.unobserved for r in results if r.unobserved}
+    return InventoryBuild(inventory, healthy, status, history, run_id, unobserved)
 
 
 def inventory_items(inventory: Inventory) -> list[dict[str, Any]]:
@@ -41,6 +44,7 @@ def inventory_items(inventory: Inventory) -> list[dict[str, Any]]:
         ("cluster", inventory.clusters),
         ("service", inventory.services),
         ("ip_address", inventory.ip_addresses),
+        ("inventory_item", inventory.inventory_items),
     ):
         for record in records:
             fields = record.model_dump(mode="json", exclude={"provenance"}, exclude_none=True)

@@ -123,7 +123,8 @@ def make_plan(
     with staging.session() as session:
         staged = store.load_object_map(session)
     plan = build_plan(desired, live, object_map=_object_map_for_plan(staged, desired, live),
-                      healthy_instances=inventory.healthy_instances, policy=policy)
+                      healthy_instances=inventory.healthy_instances, policy=policy,
+                      unobserved=inventory.unobserved)
     dry_run = config.netbox.dry_run
     # What NetBox would reject is left out with a located error; everything else is written.
     problems = exclude_rejected(plan, desired, validate_plan(plan, desired))

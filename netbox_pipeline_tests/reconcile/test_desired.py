@@ -40,7 +40,8 @@ def test_exact_objects_per_type():
                       "interfaces": 2, "virtual_machines": 1, "vm_interfaces": 1, "virtual_disks": 0,
                       "mac_addresses": 2, "ip_addresses": 3, "services": 1,
                       **dict.fromkeys(("tenant_groups", "tenants", "regions", "site_groups", "rack_roles", "racks",
-                                       "ipam_roles", "vrfs", "vlan_groups", "prefixes"), 0)}
+                                       "ipam_roles", "vrfs", "vlan_groups", "prefixes",
+                                       "inventory_item_roles", "inventory_items"), 0)}
     assert desired.count() == 22 and desired.problems == []
 
 

@@ -158,7 +158,7 @@ def test_clusters_and_standalone_ips_merge_by_key():
     (address,) = inventory.ip_addresses
     assert (address.address, address.dns_name) == ("192.0.2.9/24", "host.lan")
     assert inventory.counts() == {"devices": 0, "virtual_machines": 0, "clusters": 1, "services": 0,
-                                  "ip_addresses": 1}
+                                  "ip_addresses": 1, "inventory_items": 0}
 
 
 def test_a_value_a_source_gave_beats_one_filled_from_defaults_whatever_the_precedence():

@@ -29,7 +29,7 @@ def test_demo_files_load_without_errors(tmp_path):
     assert [(r.status, r.errors) for r in results] == [("ok", [])] * 3
     inventory = merge(results)
     assert inventory.counts() == {"devices": 36, "virtual_machines": 10, "clusters": 1, "services": 0,
-                                  "ip_addresses": 0}
+                                  "ip_addresses": 0, "inventory_items": 0}
     assert inventory.conflicts == []
 
 

@@ -90,8 +90,22 @@ def test_interface_kinds_map_to_netbox_types():
     assert (vlan.type, vlan.vlan, vlan.description) == ("virtual", 20, "VLAN 20 on bond0")
 
 
-def test_lag_description_names_protocol_and_members():
-    assert host_interface(_entries()["bond0"]).description == "LACP members: enp1s0, enp2s0"
+def test_lag_description_names_the_protocol_not_the_members():
+    # Members live on each member's `lag` in NetBox: a member change must not rewrite the LAG too.
+    assert host_interface(_entries()["bond0"]).description == "LACP link aggregation"
+
+
+def test_every_interface_says_its_lag_parent_and_bridge_or_that_it_has_none():
+    interfaces = {i.name: i for i in host_interfaces(seeded_nas().interfaces)}
+    assert (interfaces["enp1s0"].lag, interfaces["enp2s0"].lag) == ("bond0", "bond0")
+    assert (interfaces["bond0"].bridge, interfaces["vlan20"].parent) == ("br0", "bond0")
+    assert (interfaces["br0"].lag, interfaces["br0"].parent, interfaces["br0"].bridge) == ("", "", "")
+
+
+def test_a_link_to_an_interface_the_server_did_not_list_is_none():
+    entries = [e for e in seeded_nas().interfaces if e["name"] != "bond0"]
+    interfaces = {i.name: i for i in host_interfaces(entries)}
+    assert interfaces["enp1s0"].lag == "" and interfaces["vlan20"].parent == ""
 
 
 def test_own_description_wins():
@@ -240,6 +254,29 @@ def test_disk_description_and_identity():
     assert disk_items([dict(hdd(0), serial="")], [])[0].key == "name:sda"
 
 
+def test_disks_are_items_named_by_serial_with_the_kernel_name_as_label():
+    items = {i.name: i for i in normalise(snapshot_of()).of_type("inventory_item")}
+    disk = items["ZL20000000"]
+    assert (disk.device, disk.site, disk.label, disk.role, disk.serial) == ("nas01", "home", "sda", "Disk", "ZL20000000")
+    assert disk.part_id and disk.description == "8.0 TB, HDD, 7200 rpm, ATA, pool tank"
+    assert disk.custom_fields == {"truenas_pool": "tank"}
+    assert disk.key == ("home", "nas01", "ZL20000000")
+
+
+def test_pools_are_items_carrying_their_own_name_in_the_pool_field():
+    items = {i.name: i for i in normalise(snapshot_of()).of_type("inventory_item")}
+    tank = items["tank"]
+    assert (tank.role, tank.custom_fields, tank.serial) == ("ZFS pool", {"truenas_pool": "tank"}, None)
+    assert tank.description == "ONLINE, 43.0 TiB, 42% used, RAIDZ2, 6 disks"
+
+
+def test_a_replaced_disk_is_a_new_item_under_the_same_kernel_name():
+    nas = seeded_nas()
+    nas.disks[0]["serial"] = "NEW-SERIAL-1"
+    names = {i.name for i in normalise(snapshot_of(nas)).of_type("inventory_item")}
+    assert "NEW-SERIAL-1" in names and "ZL20000000" not in names
+
+
 @pytest.mark.parametrize("value, decimal, text", [(8001563222016, True, "8.0 TB"), (960 * 1024 ** 3, False, "960.0 GiB"),
                                                    (512, False, "512 B"), (None, False, "?")])
 def test_human_sizes(value, decimal, text):
@@ -284,7 +321,7 @@ def test_the_nas_as_a_device():
     assert device.primary_ip4 == "192.168.10.20"
     assert device.description == "Intel(R) Atom(TM) CPU C3758 @ 2.20GHz (8 cores); 64 GiB ECC memory"
     assert [i.name for i in device.interfaces] == ["bond0", "br0", "enp1s0", "enp2s0", "vlan20"]
-    assert result.counts() == {"device": 1, "cluster": 1, "virtual_machine": 2, "service": 2}
+    assert result.counts() == {"device": 1, "cluster": 1, "virtual_machine": 2, "service": 2, "inventory_item": 10}
     assert (len(result.disks), len(result.pools)) == (8, 2)
 
 
@@ -311,6 +348,7 @@ def test_missing_parts_pass_through_as_warnings_and_unknowns():
     result = normalise(snapshot)
     assert result.missing == ["disks", "smb_shares"] and result.disks == []
     assert [s.name for s in result.of_type("service")] == ["NFS"]
+    assert result.unobserved == {"inventory_items", "services"}  # unknown, not gone: the plan does not count them
     assert result.warnings == snapshot["warnings"]
     assert len(result.pools) == 2
 
@@ -318,7 +356,8 @@ def test_missing_parts_pass_through_as_warnings_and_unknowns():
 def test_raw_records_pair_with_records():
     result = normalise(snapshot_of())
     assert [r["record_type"] for r in result.raw_records] == [
-        "device", "cluster", "virtual_machine", "virtual_machine", "service", "service"]
+        "device", "cluster", "virtual_machine", "virtual_machine", "service", "service", *["inventory_item"] * 10]
+    assert {r["record_key"] for r in result.raw_records} == {"/".join(r.key) for r in result.records}
     assert result.raw_records[0]["record_key"] == "home/nas01"
 
 

@@ -58,7 +58,7 @@ def everything_stored(result) -> str:
 def test_each_version_logs_in_the_way_it_offers_and_is_collected(nas):
     result = collect(nas)
     assert result.status == "ok", result.error
-    assert result.counts() == {"device": 1, "cluster": 1, "virtual_machine": 2, "service": 2}
+    assert result.counts() == {"device": 1, "cluster": 1, "virtual_machine": 2, "service": 2, "inventory_item": 10}
     assert (len(result.disks), len(result.pools), result.missing, result.warnings) == (8, 2, [], [])
     methods = [c.method for c in nas.calls]
     expected_login = "auth.login_with_api_key" if nas.version == "24.10" else "auth.login_ex"

@@ -137,6 +137,11 @@ RESOURCES: tuple[Resource, ...] = (
         cascade=frozenset({"device", "parent"}),
         brief=("id", "url", "display", "device", "name", "description", "_depth"),
     ),
+    _named(
+        "dcim/inventory-item-roles", "InventoryItemRole", "inventory item role", "dcim.inventoryitemrole",
+        defaults={"color": "9e9e9e"},
+        counts={"inventoryitem_count": ("dcim/inventory-items", "role")},
+    ),
     Resource(
         "ipam/ip-addresses", "IPAddress", "IP address", "ipam.ipaddress", display="address",
         ordering=("address", "id"),

@@ -24,6 +24,7 @@ ENDPOINT_BRIEFS = {
     "dcim/interfaces": "BriefInterface",
     "dcim/mac-addresses": "BriefMACAddress",
     "dcim/inventory-items": "BriefInventoryItem",
+    "dcim/inventory-item-roles": "BriefInventoryItemRole",
     "ipam/ip-addresses": "BriefIPAddress",
     "ipam/prefixes": "BriefPrefix",
     "ipam/vlans": "BriefVLAN",

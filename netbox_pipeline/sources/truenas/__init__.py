@@ -11,6 +11,7 @@ Failure semantics: a NAS that cannot be reached, refuses the key or the TLS hand
 lacks (or the key may not read) is left out with a warning and listed in `TrueNASResult.missing`.
 """
 
+from netbox_pipeline.model import CustomField
 from netbox_pipeline.sources.contract import SourceKind
 
 from .client import RpcError, TrueNASClient, TrueNASError
@@ -19,7 +20,7 @@ from .config import TrueNASConfig
 from .fetch import fetch_snapshot
 from .interfaces import InterfaceLinks
 from .normalise import SOURCE_KIND, TrueNASOptions, TrueNASResult, normalise_snapshot
-from .storage import DiskItem, PoolItem
+from .storage import POOL_FIELD, DiskItem, PoolItem
 
 __all__ = [
     "KIND", "SOURCE_KIND", "DiskItem", "InterfaceLinks", "PoolItem", "RpcError", "TrueNASClient", "TrueNASConfig",
@@ -32,4 +33,8 @@ KIND = SourceKind(
     description="TrueNAS SCALE hosts: the NAS, its interfaces, shares, VMs, disks and pools",
     config_model=TrueNASConfig,
     collect=collect,
+    custom_fields=(
+        CustomField(POOL_FIELD, "text", ("dcim.inventoryitem",), "ZFS pool",
+                    "The TrueNAS ZFS pool a disk belongs to (on a pool's own item: its name)"),
+    ),
 )

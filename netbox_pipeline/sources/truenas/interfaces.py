@@ -23,14 +23,23 @@ class InterfaceLinks:
 
 
 def host_interfaces(entries: list[Mapping[str, Any]]) -> list[Interface]:
-    """Each MAC once: the merge joins interfaces of a device that share a MAC into one."""
+    """Each MAC once: the merge joins interfaces of a device that share a MAC into one.
+
+    `interface.query` lists every interface, so an interface without a LAG, parent or bridge is
+    known to have none ("" in the record): a port taken out of a LAG is cleared in NetBox.
+    """
+    links = interface_links(entries)
+    names = {str(e.get("name")) for e in entries}
     out, seen = [], set()
     for entry in sorted(entries, key=lambda e: str(e.get("name"))):
         interface = host_interface(entry)
+        own = links.get(interface.name, InterfaceLinks())
+        update = {link: target if target in names else "" for link, target in
+                  (("lag", own.lag), ("parent", own.parent), ("bridge", own.bridge))}
         if interface.mac in seen:
-            interface = interface.model_copy(update={"mac": None})
+            update["mac"] = None
         seen.add(interface.mac)
-        out.append(interface)
+        out.append(interface.model_copy(update=update))
     return out
 
 
@@ -72,11 +81,11 @@ def interface_description(entry: Mapping[str, Any]) -> str | None:
     if own:
         return own.splitlines()[0][:200]
     kind = entry.get("type")
-    if kind == "LINK_AGGREGATION" and entry.get("lag_ports"):
+    # Members are not listed here: NetBox shows them from each member's `lag` / `bridge`, and a
+    # member change stays one write (the member's) instead of two.
+    if kind == "LINK_AGGREGATION":
         protocol = entry.get("lag_protocol")
-        return (f"{protocol} " if protocol else "") + "members: " + ", ".join(entry["lag_ports"])
-    if kind == "BRIDGE" and entry.get("bridge_members"):
-        return "bridge members: " + ", ".join(entry["bridge_members"])
+        return f"{protocol} link aggregation" if protocol else None
     if kind == "VLAN" and entry.get("vlan_parent_interface"):
         return f"VLAN {entry.get('vlan_tag')} on {entry['vlan_parent_interface']}"
     return None

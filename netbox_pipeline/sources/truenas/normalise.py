@@ -2,12 +2,13 @@
 
 The NAS is a device (interfaces, IPs, primary IP on the default-route interface); its enabled SMB
 and NFS shares are two services (tcp/445, tcp/2049) on it; its VMs and containers are virtual
-machines in a cluster named after it. Disks and pools travel beside the records as plain values
-(`TrueNASResult.disks` / `.pools`), as do the LAG / bridge / VLAN links between interfaces.
+machines in a cluster named after it; its disks and ZFS pools are inventory items of it
+(`storage.py`). A part the server could not give is named in `SourceResult.unobserved` by the
+NetBox types it feeds, so the plan does not take its silence for absence.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,13 +18,24 @@ from netbox_pipeline.model import Cluster, Device, RecordError, Service, SourceR
 from netbox_pipeline.sources.base import stamp_provenance, validation_problems
 
 from .interfaces import InterfaceLinks, host_interfaces, interface_links, primary_address
-from .storage import DiskItem, PoolItem, disk_items, pool_items
+from .storage import DiskItem, PoolItem, disk_items, disk_record, pool_items, pool_record
 from .values import real_value, truenas_version
 from .vms import guest_records
 
 SOURCE_KIND = "truenas"
 PLATFORM = "TrueNAS SCALE"
 SHARE_SERVICES = {"smb_shares": ("SMB", 445), "nfs_shares": ("NFS", 2049)}
+# Snapshot part -> the NetBox types built from it: when the part is missing, these are unobserved.
+PART_TYPES = {
+    "interfaces": ("interfaces", "mac_addresses", "ip_addresses"),
+    "disks": ("inventory_items",),
+    "pools": ("inventory_items",),
+    "smb_shares": ("services",),
+    "nfs_shares": ("services",),
+    "vms": ("clusters", "virtual_machines", "vm_interfaces", "virtual_disks", "mac_addresses", "ip_addresses"),
+    "instances": ("clusters", "virtual_machines", "vm_interfaces", "virtual_disks", "mac_addresses",
+                  "ip_addresses"),
+}
 
 
 @dataclass(frozen=True)
@@ -54,8 +66,9 @@ def normalise_snapshot(
     snapshot: Mapping[str, Any], options: TrueNASOptions, *, instance: str, observed_at: datetime,
     base_url: str = "",
 ) -> TrueNASResult:
-    result = TrueNASResult(SOURCE_KIND, instance, observed_at=observed_at,
-                           warnings=list(snapshot.get("warnings", [])), missing=list(snapshot.get("missing", [])))
+    missing = list(snapshot.get("missing", []))
+    result = TrueNASResult(SOURCE_KIND, instance, observed_at=observed_at, warnings=list(snapshot.get("warnings", [])),
+                           missing=missing, unobserved=frozenset(t for part in missing for t in PART_TYPES.get(part, ())))
     system = snapshot.get("system") or {}
     hostname = host_name(system, snapshot.get("network") or {})
     guests = guest_records(snapshot, hostname, options, result.warnings)
@@ -81,7 +94,19 @@ def normalise_snapshot(
     result.pools = pool_items(snapshot.get("pools"))
     result.disks = disk_items(snapshot.get("disks"), result.pools)
     result.interface_links = interface_links(snapshot.get("interfaces") or [])
+    for pool in result.pools:
+        _add_item(result, lambda p=pool: pool_record(p, hostname, options.site), f"pool/{hostname}/{pool.name}",
+                  f"{base_url}#pool.query", asdict(pool))
+    for disk in result.disks:
+        _add_item(result, lambda d=disk: disk_record(d, hostname, options.site), f"disk/{hostname}/{disk.key}",
+                  f"{base_url}#disk.query", asdict(disk))
     return result
+
+
+def _add_item(result: SourceResult, build: Any, record_id: str, location: str, raw: Any) -> None:
+    item = _valid(result, location, record_id, build)
+    if item is not None:
+        _add(result, item, record_id, location, set(), raw)
 
 
 def host_name(system: Mapping[str, Any], network: Mapping[str, Any]) -> str:

@@ -1,18 +1,24 @@
-"""Disks and ZFS pools as plain values (pure): what becomes NetBox inventory items.
+"""Disks and ZFS pools (pure): plain values, then the NetBox inventory items of the NAS.
 
 A disk is known by its serial: a replaced disk is a new item, even when the kernel gives it the
-old name (`sda` names change between boots anyway). Its pool comes from `disk.query`'s `pool`
-(asked with `extra.pools`) or, failing that, from the leaves of `pool.query`'s topology.
+old name (`sda` names change between boots anyway), so the item is named by the serial and the
+kernel name is its label. Its pool comes from `disk.query`'s `pool` (asked with `extra.pools`) or,
+failing that, from the leaves of `pool.query`'s topology, and is kept in the `truenas_pool`
+custom field, which a pool's own item (role "ZFS pool") carries too: one filter shows a pool
+and its disks.
 """
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from netbox_pipeline.model import InventoryItem
+
 from .values import clean_text
 
 DISK_ROLE = "Disk"
 POOL_ROLE = "ZFS pool"
+POOL_FIELD = "truenas_pool"
 _VDEV_KINDS = ("data", "log", "cache", "spare", "special", "dedup")
 
 
@@ -64,6 +70,20 @@ class PoolItem:
         parts = [self.status, human_size(self.size_bytes) if self.size_bytes else None, used, self.layout,
                  f"{len(self.disks)} disks" if self.disks else None]
         return ", ".join(p for p in parts if p)[:200]
+
+
+def disk_record(disk: DiskItem, host: str, site: str | None) -> InventoryItem:
+    """A disk as an inventory item of `host`; the pool is set or cleared (a disk leaves a pool)."""
+    return InventoryItem(
+        device=host, site=site, name=disk.serial or disk.name, label=disk.name, role=DISK_ROLE,
+        part_id=disk.model, serial=disk.serial, description=disk.description or None,
+        custom_fields={POOL_FIELD: disk.pool},
+    )
+
+
+def pool_record(pool: PoolItem, host: str, site: str | None) -> InventoryItem:
+    return InventoryItem(device=host, site=site, name=pool.name, role=POOL_ROLE,
+                         description=pool.description or None, custom_fields={POOL_FIELD: pool.name})
 
 
 def pool_items(pools: Iterable[Mapping[str, Any]] | None) -> list[PoolItem]:
