@@ -1,8 +1,9 @@
 """`netbox-pipeline demo`: the whole pipeline on a generated estate against local sandboxes.
 
 Starts fresh in its work directory every time: writes inventory files for a small estate, starts
-a NetBox sandbox, a Proxmox VE sandbox (TLS, a generated 3-node cluster) and a Home Assistant
-stand-in (a homelab's device registry with areas on floors) on loopback, writes a
+a NetBox sandbox, a Proxmox VE sandbox (TLS, a generated 3-node cluster), a Home Assistant
+stand-in (a homelab's device registry with areas on floors) and a TrueNAS stand-in (JSON-RPC over
+TLS WebSocket: a NAS with a LAG, disks, pools, shares and VMs) on loopback, writes a
 config pointing at them, runs the graph through Dagster, prints what was created, runs it again
 to show that nothing is written, and (with --ui) opens the Dagster UI on the same instance, config
 and sandboxes.
@@ -21,14 +22,16 @@ from netbox_pipeline.sandbox.demo_estate import write_demo_inventory
 from netbox_pipeline.sandbox.netbox import NetBoxSandbox
 from netbox_pipeline.sandbox.home_assistant import NEWER_HA_VERSION, HomeAssistantSandbox
 from netbox_pipeline.sandbox.proxmox import ProxmoxSandbox
+from netbox_pipeline.sandbox.truenas import TrueNASSandbox
 
 DEMO_TOKEN_ENV = "NETBOX_TOKEN"
 PROXMOX_TOKEN_ENV = "PVE_TOKEN"
 HA_TOKEN_ENV = "HA_TOKEN"
+TRUENAS_KEY_ENV = "TRUENAS_API_KEY"
 
 
 def write_demo_config(workdir: Path, netbox_url: str, inventory_files: list[Path], proxmox: ProxmoxSandbox | None = None,
-                      home_assistant: HomeAssistantSandbox | None = None) -> Path:
+                      home_assistant: HomeAssistantSandbox | None = None, truenas: TrueNASSandbox | None = None) -> Path:
     lines = [
         "# Written by `netbox-pipeline demo`; points at the local NetBox sandbox.",
         "netbox:",
@@ -54,6 +57,12 @@ def write_demo_config(workdir: Path, netbox_url: str, inventory_files: list[Path
             f"    - {{name: home, url: '{home_assistant.url}', token: '${{{HA_TOKEN_ENV}}}', site: home,",
             "       role_map: {unifi: network, zha: iot, tplink: iot, shelly: iot, reolink: camera, ipp: printer, nut: power}}",
         ]
+    if truenas is not None:
+        lines += [
+            "  truenas:",
+            f"    - {{name: nas01, host: 127.0.0.1, port: {truenas.port}, api_key: '${{{TRUENAS_KEY_ENV}}}',",
+            f"       username: {truenas.username}, ca_cert: {truenas.ca_cert_path}, site: home, role: storage}}",
+        ]
     lines += ["schedules:", "  filesystem: {cron: '*/15 * * * *', enabled: false}", ""]
     config = workdir / "netbox_pipeline.yaml"
     config.write_text("\n".join(lines))
@@ -69,14 +78,16 @@ def run_demo(workdir: str = ".demo", *, ui: bool = False, port: int = 0, out=pri
     sandbox = NetBoxSandbox(version="4.4", port=port, state_file=str(root / "netbox-sandbox.json")).start()
     proxmox = ProxmoxSandbox(cluster_name="lab").start()
     home_assistant = HomeAssistantSandbox(version=NEWER_HA_VERSION).start()
+    truenas = TrueNASSandbox("25.04").start()
     try:
         os.environ[DEMO_TOKEN_ENV] = sandbox.token
         os.environ[PROXMOX_TOKEN_ENV] = proxmox.secret
         os.environ[HA_TOKEN_ENV] = home_assistant.token
-        config_path = write_demo_config(root, sandbox.url, files, proxmox, home_assistant)
+        os.environ[TRUENAS_KEY_ENV] = truenas.api_key
+        config_path = write_demo_config(root, sandbox.url, files, proxmox, home_assistant, truenas)
         os.environ["NETBOX_PIPELINE_CONFIG"] = str(config_path)
         out(f"NetBox sandbox (4.4) on {sandbox.url}; Proxmox VE sandbox on {proxmox.url}; "
-            f"Home Assistant stand-in on {home_assistant.url}; "
+            f"Home Assistant stand-in on {home_assistant.url}; TrueNAS stand-in on {truenas.url}; "
             f"demo estate in {root / 'inventory'} ({len(files)} files)")
 
         status = _sync_and_report(sandbox, str(config_path), "first sync", out)
@@ -95,6 +106,7 @@ def run_demo(workdir: str = ".demo", *, ui: bool = False, port: int = 0, out=pri
             return 0 if writes == 0 else 1
         return _serve_ui(config_path, home, sandbox, out)
     finally:
+        truenas.stop()
         home_assistant.stop()
         proxmox.stop()
         sandbox.stop()

@@ -18,10 +18,11 @@ def nas():
 
 @pytest.fixture
 def nas_estate(make_estate, nas, monkeypatch, tmp_path):
-    """nas_estate(version="4.4", files={}, ca_cert=True, **settings) -> an Estate whose
-    config has the sandbox NAS as the truenas instance `nas01` (plus any filesystem files)."""
+    """nas_estate(version="4.4", files={}, ca_cert=True, top_level="", **settings) -> an Estate whose
+    config has the sandbox NAS as the truenas instance `nas01` (plus any filesystem files);
+    `top_level` is appended as top-level configuration (e.g. a shorter deletion grace)."""
 
-    def make(version: str = "4.4", files: dict | None = None, ca_cert: bool = True, **settings):
+    def make(version: str = "4.4", files: dict | None = None, ca_cert: bool = True, top_level: str = "", **settings):
         monkeypatch.setenv("TRUENAS_API_KEY", nas.api_key)
         values = {"name": "nas01", "host": "127.0.0.1", "port": nas.port, "api_key": "'${TRUENAS_API_KEY}'",
                   "username": nas.username, "timeout_s": 20, "site": "home"}
@@ -31,7 +32,8 @@ def nas_estate(make_estate, nas, monkeypatch, tmp_path):
             values["ca_cert"] = CA_FILE
         values.update(settings)
         entry = ", ".join(f"{key}: {value}" for key, value in values.items())
-        return make_estate(version=version, files=files or {}, extra_config=f"  truenas:\n    - {{{entry}}}")
+        return make_estate(version=version, files=files or {},
+                           extra_config=f"  truenas:\n    - {{{entry}}}\n{top_level}")
 
     return make
 
@@ -64,6 +66,16 @@ def test_first_sync_lands_the_nas_and_a_rerun_writes_nothing(nas_estate, nas):
     assert vms["homeassistant"]["device"]["name"] == "nas01" and vms["homeassistant"]["memory"] == 4096
     services = {s["name"]: s for s in estate.objects("services")}
     assert sorted(services) == ["NFS", "SMB"] and services["SMB"]["ports"] == [445]
+    links = {n: tuple((i.get(f) or {}).get("name") for f in ("lag", "parent", "bridge")) for n, i in interfaces.items()}
+    assert links == {"bond0": (None, None, "br0"), "br0": (None, None, None), "enp1s0": ("bond0", None, None),
+                     "enp2s0": ("bond0", None, None), "vlan20": (None, "bond0", None)}
+    items = {i["name"]: i for i in children_of(estate, "inventory_items", "device", host["id"])}
+    assert len(items) == 10  # 8 disks named by serial, 2 pools
+    disk = items["ZL20000000"]
+    assert (disk["label"], disk["role"]["name"], disk["serial"], disk["custom_fields"]["truenas_pool"]) == (
+        "sda", "Disk", "ZL20000000", "tank")
+    assert disk["part_id"] and disk["description"].startswith("8.0 TB, HDD")
+    assert (items["tank"]["role"]["name"], items["tank"]["custom_fields"]["truenas_pool"]) == ("ZFS pool", "tank")
 
     rerun = estate.sync()
     assert rerun.success, [r.error for r in rerun.runs]
@@ -105,3 +117,40 @@ def _fails_without_deleting(estate, fault: str, port: int) -> None:
         assert expected in error, error
         assert WRONG_KEY[2:20] not in str([r.error for r in outcome.runs])
         assert not [e for e in estate.writes() if e.method == "DELETE"], f"run {run}"
+
+
+def writes_of(estate) -> list[str]:
+    return [f"{e.method} {e.path}" for e in estate.writes()]
+
+
+def test_a_lag_member_change_is_one_patch(nas_estate, nas):
+    estate = nas_estate()
+    assert estate.sync().success
+    nas.set_lag_members("bond0", ["enp1s0"])  # enp2s0 leaves the LAG
+    outcome = estate.sync()
+    assert outcome.success, [r.error for r in outcome.runs]
+    assert writes_of(estate) == ["PATCH /api/dcim/interfaces/"]
+    interfaces = {i["name"]: i for i in estate.objects("interfaces")}
+    assert interfaces["enp2s0"]["lag"] is None and interfaces["enp1s0"]["lag"]["name"] == "bond0"
+
+
+def test_a_replaced_disk_is_one_create_then_one_delete_and_a_refused_disk_list_counts_nothing(nas_estate, nas):
+    estate = nas_estate(top_level="deletion: {grace_runs: 2}")
+    assert estate.sync().success
+    nas.replace_disk("sda", "ZLNEW0001")
+    assert estate.sync().success
+    assert writes_of(estate) == ["POST /api/dcim/inventory-items/"]  # the old disk: absent 1/2
+    names = {i["name"]: i for i in estate.objects("inventory_items")}
+    assert names["ZLNEW0001"]["label"] == "sda" and "ZL20000000" in names
+
+    nas.deny("disk.query")  # the key lost its role: every disk is unknown, none is gone
+    for _ in range(2):
+        outcome = estate.sync()
+        assert outcome.success, [r.error for r in outcome.runs]
+        assert writes_of(estate) == []
+    assert {i["name"] for i in estate.objects("inventory_items")} == set(names)
+
+    nas.allow("disk.query")
+    assert estate.sync().success
+    assert writes_of(estate) == ["DELETE /api/dcim/inventory-items/"]  # absent 2/2 observed runs
+    assert "ZL20000000" not in {i["name"] for i in estate.objects("inventory_items")}

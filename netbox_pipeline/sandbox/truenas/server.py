@@ -167,6 +167,12 @@ class TrueNASSandbox:
         with self._lock:
             self.denied_methods.add(name)
 
+    def allow(self, name: str) -> None:
+        """Answer `name` again (undo `remove_method` / `deny`)."""
+        with self._lock:
+            self.removed_methods.discard(name)
+            self.denied_methods.discard(name)
+
     def delay(self, name: str, seconds: float) -> None:
         """Answer `name` only after `seconds` (a slow or hung middlewared)."""
         with self._lock:
