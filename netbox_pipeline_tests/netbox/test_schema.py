@@ -54,7 +54,8 @@ def test_registry_is_in_dependency_order():
         "tags", "manufacturers", "tenant_groups", "tenants", "regions", "site_groups", "sites", "locations",
         "rack_roles", "racks", "device_roles", "device_types", "platforms", "ipam_roles", "vrfs", "vlan_groups",
         "vlans", "prefixes",
-        "cluster_types", "clusters", "devices", "interfaces", "virtual_machines", "vm_interfaces",
+        "cluster_types", "clusters", "devices", "interfaces", "inventory_item_roles", "inventory_items",
+        "virtual_machines", "vm_interfaces",
         "virtual_disks", "mac_addresses", "ip_addresses", "services",
     ]
     seen: set[str] = set()
@@ -66,7 +67,7 @@ def test_registry_is_in_dependency_order():
 def test_second_pass_fields_are_declared():
     assert second_pass_fields("devices") == ("primary_ip4",)
     assert second_pass_fields("virtual_machines") == ("primary_ip4",)
-    assert second_pass_fields("interfaces") == ("primary_mac_address",)
+    assert second_pass_fields("interfaces") == ("primary_mac_address", "lag", "parent", "bridge")
     assert split_second_pass("devices", {"name": "a", "primary_ip4": ("1.2.3.4",)}) == (
         {"name": "a"}, {"primary_ip4": ("1.2.3.4",)})
 
@@ -79,7 +80,7 @@ def test_only_declared_skeleton_types_are_both_reference_and_prunable_and_status
         if t.offline_status:
             assert "status" in t.managed and "status" in t.choices
     assert {t.name for t in TYPES.values() if t.prunable} == {
-        "devices", "interfaces", "virtual_machines", "vm_interfaces", "virtual_disks",
+        "devices", "interfaces", "inventory_items", "virtual_machines", "vm_interfaces", "virtual_disks",
         "mac_addresses", "ip_addresses", "services", "tenant_groups", "tenants", "regions", "site_groups",
         "racks", "vrfs", "vlan_groups", "vlans", "prefixes"}
 
