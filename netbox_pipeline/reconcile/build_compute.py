@@ -1,5 +1,7 @@
-"""Builders for what sources discover: clusters, devices, VMs (with their interfaces, MACs, IPs
-and disks), parts of devices (inventory items), services and standalone addresses. Rows of the build table in reconcile/desired.py."""
+"""Builders for what sources discover: clusters, devices (with their interfaces and the links
+between them: LAG, parent, bridge), VMs (with their interfaces, MACs, IPs and disks), parts of
+devices (inventory items), services and standalone addresses. Rows of the build table in
+reconcile/desired.py."""
 
 from typing import Any
 
