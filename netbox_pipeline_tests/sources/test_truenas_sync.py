@@ -4,6 +4,7 @@ sandbox (the pure mapping is in test_truenas.py, the client in test_truenas_clie
 import pytest
 
 from netbox_pipeline.sandbox.truenas import TrueNASSandbox
+from netbox_pipeline_tests.real_netbox import REAL
 
 SOURCE = "truenas_inventory[nas01]"
 CA_FILE = "truenas-ca.pem"
@@ -46,8 +47,9 @@ def failure(outcome, label: str) -> str:
     return next(r.error for r in outcome.runs if r.label == label and not r.success)
 
 
-def test_first_sync_lands_the_nas_and_a_rerun_writes_nothing(nas_estate, nas):
-    estate = nas_estate()
+@pytest.mark.parametrize("version", ["4.4", REAL])
+def test_first_sync_lands_the_nas_and_a_rerun_writes_nothing(nas_estate, nas, version):
+    estate = nas_estate(version=version)
     outcome = estate.sync()
     assert outcome.success, [r.error for r in outcome.runs]
     assert [r.label for r in outcome.runs] == [SOURCE, "merge, plan and write"]
@@ -77,9 +79,12 @@ def test_first_sync_lands_the_nas_and_a_rerun_writes_nothing(nas_estate, nas):
     assert disk["part_id"] and disk["description"].startswith("8.0 TB, HDD")
     assert (items["tank"]["role"]["name"], items["tank"]["custom_fields"]["truenas_pool"]) == ("ZFS pool", "tank")
 
+    changes_before = estate.sandbox.change_count() if version == REAL else None
     rerun = estate.sync()
     assert rerun.success, [r.error for r in rerun.runs]
     assert estate.writes() == [], [f"{e.method} {e.path}" for e in estate.writes()]
+    if version == REAL:  # and NetBox's own change log agrees
+        assert estate.sandbox.change_count() == changes_before
 
 
 @pytest.mark.parametrize("fault", ["bad key", "refused", "tls"])

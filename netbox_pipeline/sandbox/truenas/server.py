@@ -106,9 +106,11 @@ class TrueNASSandbox:
         context.load_cert_chain(cert, key)
         quiet = logging.getLogger("netbox_pipeline.sandbox.truenas.websockets")
         quiet.propagate, quiet.disabled = False, True  # refused handshakes are expected in the tests
+        # open_timeout: websockets' 10 s default drops a client's TLS + upgrade handshake on a loaded
+        # machine (a real NetBox starting beside it), long before the client's own timeout.
         self._server = serve(self._serve_connection, self.host, self._requested_port, ssl=context,
                              process_request=self._check_path, logger=quiet, max_size=1024 * 1024,
-                             compression=None, server_header="nginx")
+                             compression=None, server_header="nginx", open_timeout=60)
         self._thread = threading.Thread(target=self._server.serve_forever, name="truenas-sandbox", daemon=True)
         self._thread.start()
         return self
