@@ -83,16 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("plan", "compute and print the plan (what a sync would change) without writing", _plan)
 
-    explain = command("explain", "show which source records and runs set each field of a device or VM", _explain)
-    explain.add_argument("name", help="device or virtual machine name")
+    explain = command("explain", "per managed field: NetBox's value, the desired value, its source record, the run that wrote it", _explain)
+    explain.add_argument("name", help="a device or VM name (also matches its interfaces, IPs, ...), or a glob over natural keys")
+    explain.add_argument("--field", action="append", metavar="F", help="only this field (repeatable)")
+    explain.add_argument("--json", action="store_true", help="machine-readable output")
 
-    history = command("history", "list recent runs and their counts", _history)
+    history = command("history", "list recent runs: kind, sources, counts, status", _history)
     history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
 
     mcp = command("mcp", "serve the pipeline's knowledge to AI assistants over the Model Context Protocol (docs/mcp.md)", _mcp)
     mcp.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="stdio (default; the client starts the server) or streamable HTTP")
     mcp.add_argument("--host", default="127.0.0.1", help="HTTP: address to listen on (loopback only; default 127.0.0.1)")
     mcp.add_argument("--port", type=int, default=8808, help="HTTP: port (default 8808); the endpoint is /mcp")
+
+    undo = command("undo", "revert exactly what one run applied to NetBox (itself a recorded run)", _undo)
+    undo.add_argument("run_id", metavar="RUN_ID", help="the Dagster run id shown by sync/history/the UI (or a unique prefix), or a staging plan run id")
+    undo.add_argument("--dry-run", action="store_true", help="print the undo plan as a table; write nothing")
+    undo.add_argument("--force-field", action="append", default=[], metavar="F",
+                      help="revert this field although it changed in NetBox since (FIELD, KEY.FIELD or 'TYPE KEY.FIELD'; repeatable)")
+    undo.add_argument("--pause", action="store_true", help="also stop the schedules and sensors that would re-apply the change")
 
     migrate = command("migrate", "bring the staging database schema to a revision (default: head)", _migrate)
     migrate.add_argument("--revision", default="head", help="upgrade to this revision (default: head)")
@@ -282,23 +291,77 @@ def _is_loopback(host: str) -> bool:
 
 
 def _history(args: argparse.Namespace) -> int:
+    from netbox_pipeline.stages.history import history_rows
     from netbox_pipeline.staging import store
     from netbox_pipeline.staging.db import open_staging
 
     config = load_config()
     db = open_staging(config.staging_url)
     with db.session() as session:
-        runs = store.list_runs(session, limit=args.limit)
+        runs = store.list_runs(session, limit=max(args.limit, 1) * 60)
     if not runs:
         print(f"no runs recorded yet in {db.url_for_display}")
         return EXIT_OK
-    print(f"{'started (UTC)':<20} {'kind':<10} {'source / type':<24} {'status':<8} {'dry':<4} counts")
-    for run in runs:
-        started = run["started_at"].strftime("%Y-%m-%d %H:%M:%S") if run.get("started_at") else "-"
-        parts = (run.get("object_type"), run.get("phase")) if run.get("object_type") else (run.get("source_kind"), run.get("instance"))
-        source = ":".join(p for p in parts if p) or "-"
-        counts = ", ".join(f"{k}={v}" for k, v in sorted((run.get("counts") or {}).items()))
-        print(f"{started:<20} {run['kind']:<10} {source:<24} {run['status']:<8} {'yes' if run.get('dry_run') else 'no':<4} {counts}")
+    configured = sum(len(config.sources.instances(kind)) for kind in config.sources.configured_kinds())
+    rows = history_rows(runs, configured)[: args.limit]
+    for row in rows:
+        row["started"] = row["started"].strftime("%Y-%m-%d %H:%M:%S")
+    print(_table(rows, ["started", "kind", "run", "sources", "counts", "status", "detail"],
+                 {"started": "started (UTC)"}))
+    return EXIT_OK
+
+
+def _table(rows: list[dict], columns: list[str], headers: dict[str, str] | None = None) -> str:
+    """Rows as aligned, left-justified columns (pandas does the widths)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=columns).fillna("").astype(str)
+    frame = frame.rename(columns=headers or {})
+    return frame.to_string(index=False, justify="left", formatters={c: f"{{:<{frame[c].str.len().max()}}}".format for c in frame.columns})
+
+
+def _undo(args: argparse.Namespace) -> int:
+    from netbox_pipeline.netbox.client import NetBoxError
+    from netbox_pipeline.stages.undo import UndoTargetError, plan_undo, undo_rows
+    from netbox_pipeline.staging.db import open_staging
+
+    config = load_config()
+    staging = open_staging(config.staging_url)
+    try:
+        outcome = plan_undo(config, staging, args.run_id, force_fields=args.force_field)
+    except UndoTargetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except NetBoxError as exc:
+        print(f"error: NetBox could not be read: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    rows = undo_rows(outcome)
+    print(f"undo of {outcome.target.label} ({len(outcome.target.apply_runs)} apply run(s))")
+    print(_table(rows, ["action", "type", "object", "netbox id", "detail"]) if rows else "nothing to undo")
+    for note in outcome.plan.notes:
+        print(f"note: {note}")
+    if outcome.blocking_conflicts:
+        from netbox_pipeline.defs.undo import conflict_message
+
+        print(f"error: {conflict_message(outcome)}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.dry_run:
+        print("dry run: nothing written")
+        return EXIT_OK
+    from netbox_pipeline.runner import run_undo
+
+    run = run_undo(os.environ.get(CONFIG_ENV_VAR), args.run_id, force_fields=args.force_field, pause=args.pause)
+    if not run.success:
+        print(f"FAILED undo, run {run.run_id}\n       {run.error}")
+        return EXIT_FAILED
+    print(f"ok     undo written, run {run.run_id} (undo it in turn with: netbox-pipeline undo {run.run_id})")
+    sources = ", ".join(f"{k}:{n}" for k, n in outcome.instances) or "the sources"
+    if args.pause:
+        print(f"paused: the schedules and sensors of {sources} and the automation sensor are stopped; "
+              "start them again in the UI (Automation) when the sources are fixed")
+    else:
+        print(f"note: {sources} are unchanged, so the next sync will apply the same change again; "
+              "fix the source, or run with --pause to stop the schedules and sensors")
     return EXIT_OK
 
 

@@ -87,6 +87,22 @@ def run_sync(config_path: str | None = None, *, sources: list[str] | None = None
     return outcome
 
 
+def run_undo(config_path: str | None, run_id: str, *, force_fields: list[str] | None = None, pause: bool = False) -> RunOutcome:
+    """The `undo_run` job, headless: recorded in the Dagster instance like a sync."""
+    from netbox_pipeline.defs.undo import UNDO_JOB
+
+    config = load_config(config_path)
+    os.environ["DAGSTER_HOME"] = str(dagster_home(config))
+    defs = build_definitions(config)
+    run_config = {**QUIET, "ops": {"undo_netbox_run": {"config": {
+        "run_id": run_id, "force_fields": list(force_fields or []), "pause": pause}}}}
+    with dg.DagsterInstance.get() as instance:
+        job = defs.resolve_job_def(UNDO_JOB)
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config,
+                                        tags={"netbox_pipeline/trigger": "cli"})
+    return RunOutcome(f"undo {run_id}", result.run_id, result.success, _first_error(result))
+
+
 def _first_error(result) -> str | None:
     """Why a run failed, in the words that help: a failed blocking check's finding, else the step's error."""
     if result.success:

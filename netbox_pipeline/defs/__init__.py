@@ -13,6 +13,7 @@ from netbox_pipeline.defs.netbox import NETBOX_ASSETS
 from netbox_pipeline.defs.plan import build_planning_assets
 from netbox_pipeline.defs.resources import PipelineResource
 from netbox_pipeline.defs.sources import build_source_assets
+from netbox_pipeline.defs.undo import undo_job
 
 SYNC_JOB = "sync_netbox"
 DOWNSTREAM_GROUPS = ("inventory", "plan", "netbox")
@@ -22,7 +23,7 @@ def build_definitions(config: PipelineConfig, *, force_dry_run: bool = False) ->
     config_path = str(config.config_path) if config.config_path else None
     source_assets = build_source_assets(config)
     assets = [*source_assets]
-    jobs = build_refresh_jobs(config)
+    jobs = [*build_refresh_jobs(config), undo_job]
     sensors = build_file_sensor(config)
     if source_assets:
         # Without any source there is nothing to merge, plan or write.

@@ -236,7 +236,9 @@ def _delete(client, type_name, items: list[PlanItem], result: TypeResult, chunk_
     outcome = client.bulk_delete(get_type(type_name).endpoint, list(by_id), chunk_size)
     for body, _ in outcome.done:
         result.deleted += 1
-        result.changes.append(_change(by_id[body["id"]], {}, "applied"))
+        item = by_id[body["id"]]
+        result.changes.append(_change(item, {}, "applied"))
+        result.changes += [_cascaded(item, *cascade) for cascade in item.cascades]
     for body, reason in outcome.failed + [(b, "no answer from NetBox") for b in outcome.uncertain]:
         result.changes.append(_change(by_id[body["id"]], {}, "failed", _reason(reason)))
 
@@ -248,8 +250,15 @@ def _fields_of(item: PlanItem, phase: Phase) -> dict[str, Any]:
 def _change(item: PlanItem, fields: dict[str, Any], status, error: str | None = None) -> AppliedChange:
     before = {name: item.changes[name][0] for name in fields if name in item.changes}
     if item.action == "delete":
-        before, fields = {"id": item.netbox_id}, {}
+        before, fields = {"id": item.netbox_id, **item.live_fields}, {}
     return AppliedChange(item.type, item.key, item.action, item.netbox_id, before, dict(fields), status, error, item)
+
+
+def _cascaded(parent: PlanItem, type_name: str, key: Key, netbox_id: int, fields: dict[str, Any]) -> AppliedChange:
+    """An object NetBox deleted with `parent` (an interface with its device): recorded so an undo
+    can recreate it, though the pipeline never asked for it to go."""
+    return AppliedChange(type_name, tuple(key), "cascade", netbox_id, {"id": netbox_id, **fields}, {}, "applied",
+                         f"deleted by NetBox with {parent.type} {key_text(parent.key)}")
 
 
 def _reason(reason: Any) -> str:

@@ -34,6 +34,12 @@ class PlanItem:
     removal: bool = False  # a delete, or an update that retires (offline status)
     # The natural key NetBox (and the object map) knows it by, when this run renames it.
     renamed_from: Key | None = None
+    # Where each desired field came from (NetBox field -> provenance as JSON), for `explain`.
+    provenance: dict[str, Any] = field(default_factory=dict)
+    # A delete's whole object as read (comparison form), and the objects NetBox deletes with it
+    # (type, key, id, fields): what an undo needs to recreate them.
+    live_fields: dict[str, Any] = field(default_factory=dict)
+    cascades: list[tuple[str, Key, int, dict[str, Any]]] = field(default_factory=list)
 
     def to_stored(self) -> dict[str, Any]:
         """Everything apply needs, as JSON that `from_stored` turns back into an equal item."""

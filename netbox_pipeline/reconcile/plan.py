@@ -40,6 +40,7 @@ from netbox_pipeline.netbox.schema import (
     stable_key_of,
 )
 from netbox_pipeline.reconcile.desired import DesiredObject, DesiredObjects, Problem
+from netbox_pipeline.values import jsonable
 from netbox_pipeline.reconcile.diff import (
     DriftPolicy,
     diff_fields,
@@ -220,6 +221,7 @@ def build_plan(
             (deletions if item.action == "delete" else items).append(item)
     order = {name: i for i, name in enumerate(TYPES)}
     deletions.sort(key=lambda i: (-order[i.type], i.key))
+    attach_cascades(deletions, live_objects)
     return Plan(items=items + deletions, live=live_objects, next_missing_runs=next_missing,
                 owned_live_count=owned_live, max_delete_ratio=policy.max_delete_ratio,
                 live_duplicates=duplicates, renamed=moved, index=index)
@@ -255,7 +257,8 @@ def _plan_desired(
     written = managed_view(t, obj.fields)
     item = PlanItem(type=t.name, key=obj.key, action="unchanged", desired_hash=hash_managed(written),
                     written_fields=written, instances=tuple(sorted(obj.instances)),
-                    netbox_id=None if live is None else live.id)
+                    netbox_id=None if live is None else live.id,
+                    provenance={name: _provenance_json(p) for name, p in obj.provenance.items()})
     parent = _parent_key(t, obj.fields)
     if live is None:
         if parent in skipped:
@@ -298,6 +301,10 @@ def _plan_desired(
     return item
 
 
+def _provenance_json(provenance: Any) -> Any:
+    return provenance.model_dump(mode="json") if hasattr(provenance, "model_dump") else jsonable(provenance)
+
+
 def _plan_orphan(
     t: NetBoxType, live: LiveObject, entry: Mapping[str, Any] | None, healthy: set,
     grace_runs: int, deletion_mode: DeletionMode, parent_gone: bool = False,
@@ -337,7 +344,31 @@ def _plan_orphan(
     else:
         item.action, item.removal = "delete", True
         item.reason = f"absent from every source for {runs} runs (grace {grace_runs})"
+        item.live_fields = dict(live.fields)
     return item
+
+
+def attach_cascades(deletions: list[PlanItem], live: Mapping[str, Mapping[Key, LiveObject]]) -> None:
+    """Give each delete the live objects NetBox will delete with it that nothing else deletes
+    (a person's interface on a pruned device, the addresses on it), so an undo can recreate them."""
+    deleted = {(item.type, tuple(item.key)): item for item in deletions}
+    if not deleted:
+        return
+    parents: dict[tuple[str, Key], tuple[str, Key]] = {}
+    for t in TYPES.values():
+        for key, obj in live.get(t.name, {}).items():
+            parent = _parent_key(t, obj.fields)
+            if parent is not None:
+                parents[(t.name, key)] = (parent[0], tuple(parent[1]))
+    for t in TYPES.values():  # parents before children, so the cascades list is in creation order
+        for key, obj in live.get(t.name, {}).items():
+            if (t.name, key) in deleted:
+                continue
+            ancestor = parents.get((t.name, key))
+            while ancestor is not None and ancestor not in deleted:
+                ancestor = parents.get(ancestor)
+            if ancestor is not None:
+                deleted[ancestor].cascades.append((t.name, key, obj.id, dict(obj.fields)))
 
 
 # --------------------------------------------------------------------------- blocking checks

@@ -132,8 +132,9 @@ def make_plan(
                           policy.max_delete_ratio, expected_hash)
     with staging.session() as session:
         outcome.run_id = store.start_run(session, "plan", dagster_run_id=dagster_run_id, dry_run=dry_run,
-                                         details={"custom_fields": wanted_custom_fields(plan.items)})
-        store.save_plan(session, outcome.run_id, [_plan_row(item) for item in plan.items])
+                                         details={"custom_fields": wanted_custom_fields(plan.items),
+                                                  "instances": sorted(f"{k}:{n}" for k, n in inventory.healthy_instances)})
+        store.save_plan(session, outcome.run_id, [plan_row(item) for item in plan.items])
         if expected_hash is not None:
             outcome.plan_hash = plan_hash(store.plan_for_run(session, outcome.run_id))
         if not dry_run and not outcome.blocked:
@@ -170,7 +171,7 @@ def wanted_custom_fields(items: list[PlanItem]) -> dict[str, list[str]]:
     return {name: sorted(types) for name, types in sorted(wanted.items())}
 
 
-def _plan_row(item: PlanItem) -> dict[str, Any]:
+def plan_row(item: PlanItem) -> dict[str, Any]:
     row = item.row()
     writes = item.action in ("create", "update")
     return {

@@ -9,6 +9,7 @@ Callers use the package as one namespace (`store.start_run`, `store.plan_slice`,
 from netbox_pipeline.staging.store._common import StagingDataError, content_hash
 from netbox_pipeline.staging.store.runs import (
     apply_runs,
+    find_runs,
     finish_run,
     get_run,
     list_runs,
@@ -29,6 +30,7 @@ from netbox_pipeline.staging.store.inventory import (
 )
 from netbox_pipeline.staging.store.plans import (
     applied_for_run,
+    applied_for_runs,
     latest_plan_run_id,
     plan_action_counts,
     plan_for_run,

@@ -143,3 +143,14 @@ def applied_for_run(session: Session, run_id: str) -> list[dict[str, Any]]:
     )
     return [_row_dict(r) for r in rows]
 
+
+
+def applied_for_runs(session: Session, run_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """Every write of several runs, oldest first."""
+    ids = sorted(set(run_ids))
+    if not ids:
+        return []
+    rows = session.scalars(
+        select(AppliedChange).where(AppliedChange.run_id.in_(ids)).order_by(AppliedChange.applied_at, AppliedChange.id)
+    )
+    return [_row_dict(r) for r in rows]

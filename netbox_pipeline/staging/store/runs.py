@@ -102,3 +102,13 @@ def apply_runs(session: Session, plan_run_id: str) -> list[dict[str, Any]]:
     )
     return [_row_dict(r) for r in rows]
 
+
+
+def find_runs(session: Session, prefix: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """Dagster run ids, and staging runs by id, that start with `prefix` (what a user typed)."""
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    dagster_ids = sorted(set(session.scalars(
+        select(Run.dagster_run_id).where(Run.dagster_run_id.like(pattern, escape="\\")).distinct()
+    )))
+    runs = session.scalars(select(Run).where(Run.id.like(pattern, escape="\\")).order_by(Run.started_at))
+    return dagster_ids, [_row_dict(r) for r in runs]
