@@ -189,26 +189,22 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from netbox_pipeline.staging import store
+    import json
+
+    from netbox_pipeline.stages.explain import explain, explain_text
+    from netbox_pipeline.stages.plan import netbox_client
     from netbox_pipeline.staging.db import open_staging
 
-    db = open_staging(load_config().staging_url)
-    with db.session() as session:
-        lineage = store.field_lineage(session, args.name)
-    if not lineage:
-        print(f"no device or virtual machine named {args.name!r} in the inventory", file=sys.stderr)
+    config = load_config()
+    client = netbox_client(config) if config.netbox.url else None
+    explained = explain(config, open_staging(config.staging_url), args.name, fields=args.field, client=client)
+    if not explained:
+        print(f"nothing named {args.name!r} in the newest plan (a device, VM, interface, address, ... or a glob)", file=sys.stderr)
         return EXIT_FAILED
-    current = None
-    for row in lineage:
-        if (row["object_type"], row["natural_key"]) != current:
-            current = (row["object_type"], row["natural_key"])
-            print(f"{row['object_type']} {row['natural_key']}")
-        source = f"{row.get('source_kind')}:{row.get('instance')}"
-        where = row.get("location") or row.get("record_key") or ""
-        written = row.get("written") or []
-        last = written[-1] if written else None
-        wrote = f"; written by run {str(last.get('run_id'))[:8]} at {last.get('applied_at')}" if last else ""
-        print(f"  {row['field']:<28} {str(row.get('value')):<28} from {source} {where} (seen {row.get('observed_at')}){wrote}")
+    if args.json:
+        print(json.dumps(explained, indent=2, default=str))
+    else:
+        print("\n".join(explain_text(explained)))
     return EXIT_OK
 
 

@@ -21,6 +21,9 @@ class InventoryBuild:
     unobserved: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
 
+MAX_STORED_CONFLICTS = 5000
+
+
 def build_inventory(config: PipelineConfig, staging, *, dagster_run_id: str | None = None) -> InventoryBuild:
     """Merge the latest good snapshot of every instance; keep the versioned result."""
     results, status = latest_results(staging, config)
@@ -29,7 +32,9 @@ def build_inventory(config: PipelineConfig, staging, *, dagster_run_id: str | No
     # An instance may count absences only if its newest pull succeeded and returned records.
     healthy = {(r.source_kind, r.instance) for r in results if r.healthy and status.get((r.source_kind, r.instance)) == "ok"}
     with staging.session() as session:
-        run_id = store.start_run(session, "inventory", dagster_run_id=dagster_run_id)
+        # Disagreements between sources, kept so `explain` can say who lost a field and why.
+        conflicts = [c.model_dump(mode="json") for c in inventory.conflicts[:MAX_STORED_CONFLICTS]]
+        run_id = store.start_run(session, "inventory", dagster_run_id=dagster_run_id, details={"conflicts": conflicts})
         history = store.save_inventory(session, run_id, inventory_items(inventory))
         store.finish_run(session, run_id, "success", counts={**inventory.counts(), "conflicts": len(inventory.conflicts)})
     unobserved = {(r.source_kind, r.instance): r.unobserved for r in results if r.unobserved}

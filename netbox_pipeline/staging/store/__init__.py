@@ -50,5 +50,9 @@ from netbox_pipeline.staging.store.object_map import (
     upsert_object_map,
 )
 from netbox_pipeline.staging.store.lineage import (
+    NETBOX_TYPE_OF_RECORD,
     field_lineage,
+    last_writes,
+    latest_conflicts,
+    plan_items_matching,
 )

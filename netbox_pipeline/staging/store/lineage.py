@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from netbox_pipeline.staging.models import (
     AppliedChange,
     InventoryItem,
+    PlanItem,
+    Run,
     SourceRecord,
     SourceSnapshot,
 )
@@ -20,8 +22,12 @@ from netbox_pipeline.staging.store._common import (
     Key,
     StagingDataError,
     _chunks,
+    _row_dict,
 )
 
+
+NETBOX_TYPE_OF_RECORD = {"device": "devices", "virtual_machine": "virtual_machines", "cluster": "clusters",
+                         "service": "services", "ip_address": "ip_addresses"}
 
 _KEY_SEPARATORS = re.compile(r"[/|:@\s]+")
 
@@ -67,7 +73,8 @@ def field_lineage(session: Session, natural_key_like: str) -> list[dict[str, Any
         for field, p in _fields_with_provenance(item)
     ]
     records = _resolve_records(session, [p for _, _, p in provenances])
-    writes = _writes_for(session, [(i.object_type, i.natural_key) for i in items])
+    # Inventory records are typed by record ("device"), NetBox writes by NetBox type ("devices").
+    writes = _writes_for(session, [(NETBOX_TYPE_OF_RECORD.get(i.object_type, i.object_type), i.natural_key) for i in items])
 
     lineage = []
     for item, field, prov in provenances:
@@ -89,7 +96,7 @@ def field_lineage(session: Session, natural_key_like: str) -> list[dict[str, Any
                 "inventory_valid_from": item.valid_from,
                 "written": [
                     {**{k: v for k, v in w.items() if k != "fields"}, "value": w["fields"][field]}
-                    for w in writes.get((item.object_type, item.natural_key), [])
+                    for w in writes.get((NETBOX_TYPE_OF_RECORD.get(item.object_type, item.object_type), item.natural_key), [])
                     if field in w["fields"]
                 ],
             }
@@ -193,3 +200,54 @@ def _writes_for(session: Session, keys: list[Key]) -> dict[Key, list[dict[str, A
             }
         )
     return writes
+
+
+def plan_items_matching(session: Session, plan_run_id: str, natural_key_like: str) -> list[dict[str, Any]]:
+    """Items of one plan whose natural key matches a name (as `field_lineage`) or a glob."""
+    needle = natural_key_like.strip()
+    if not needle:
+        raise StagingDataError("plan_items_matching: empty name")
+    literal = re.split(r"[*?\[]", needle)[0] if any(c in needle for c in "*?[") else needle
+    rows = session.scalars(
+        select(PlanItem).where(
+            PlanItem.run_id == plan_run_id,
+            func.lower(PlanItem.natural_key).contains(literal.lower(), autoescape=True),
+        ).order_by(PlanItem.id)
+    )
+    return [_row_dict(r) for r in rows if _key_matches(r.natural_key, needle)]
+
+
+def last_writes(session: Session, keys: list[Key]) -> dict[Key, list[dict[str, Any]]]:
+    """Applied writes to the given (NetBox type, key) objects, newest first, with their run's
+    Dagster run id, plan run and kind (sync or undo)."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    plan_run = aliased(Run)
+    rows = session.execute(
+        select(AppliedChange, Run.dagster_run_id, Run.plan_run_id, plan_run.kind)
+        .join(Run, Run.id == AppliedChange.run_id)
+        .outerjoin(plan_run, plan_run.id == Run.plan_run_id)
+        .where(
+            AppliedChange.status == "applied",
+            AppliedChange.object_type.in_({k[0] for k in wanted}),
+            AppliedChange.natural_key.in_({k[1] for k in wanted}),
+        )
+        .order_by(AppliedChange.applied_at.desc(), AppliedChange.id.desc())
+    ).all()
+    out: dict[Key, list[dict[str, Any]]] = {}
+    for change, dagster_run_id, plan_run_id, kind in rows:
+        key = (change.object_type, change.natural_key)
+        if key in wanted:
+            out.setdefault(key, []).append({**_row_dict(change), "dagster_run_id": dagster_run_id,
+                                            "plan_run_id": plan_run_id, "run_kind": "undo" if kind == "undo" else "sync"})
+    return out
+
+
+def latest_conflicts(session: Session) -> list[dict[str, Any]]:
+    """The source disagreements the newest inventory recorded."""
+    details = session.scalar(
+        select(Run.details).where(Run.kind == "inventory", Run.status == "success")
+        .order_by(Run.started_at.desc()).limit(1)
+    )
+    return list((details or {}).get("conflicts") or [])
