@@ -21,7 +21,11 @@ def test_sync_then_history_lists_the_runs_with_counts(make_estate, capsys):
     assert "NetBox: no changes written" in capsys.readouterr().out
     assert main(["--config", str(estate.config_path), "history", "--limit", "200"]) == 0
     history = capsys.readouterr().out
-    assert "filesystem:rack" in history and "apply" in history and "plan" in history
+    lines = history.splitlines()
+    assert lines[0].split()[:5] == ["started", "(UTC)", "kind", "run", "sources"]
+    kinds = [line.split()[2] for line in lines[1:]]
+    assert kinds == ["sync", "refresh", "sync", "refresh"]
+    assert "created=0" in lines[1] and "created=33" in lines[3] and "filesystem:rack" in lines[3]
 
 
 def test_sync_exits_non_zero_and_names_the_step_when_netbox_is_unreachable(make_estate, capsys):

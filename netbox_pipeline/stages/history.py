@@ -55,6 +55,8 @@ def _row(handle: str, runs: list[Mapping[str, Any]], configured_instances: int) 
     else:
         kind = runs[0]["kind"]
         detail = ""
+    if kind in ("sync", "undo"):
+        counts = {name: 0 for name in WRITE_COUNTS}
     for run in by_kind.get("apply", []):
         for name in WRITE_COUNTS:
             counts[name] = counts.get(name, 0) + int((run.get("counts") or {}).get(name) or 0)

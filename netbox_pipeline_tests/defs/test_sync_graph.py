@@ -202,8 +202,11 @@ def test_explain_names_the_source_record(make_estate, capsys):
     assert estate.sync().success
     assert main(["--config", str(estate.config_path), "explain", "web-02"]) == 0
     out = capsys.readouterr().out
-    line = next(l for l in out.splitlines() if l.strip().startswith("serial"))
-    assert "SN-web-02" in line and "filesystem:rack" in line and "rack.yaml:" in line
+    lines = out.splitlines()
+    at = next(i for i, l in enumerate(lines) if l.strip().startswith("serial"))
+    field_block = " ".join(lines[at:at + 3])  # the values, the source record, the run that wrote it
+    assert "SN-web-02" in field_block and "filesystem:rack" in field_block and "rack.yaml:" in field_block
+    assert "written by sync run" in field_block
 
 
 def _client(estate):

@@ -364,7 +364,8 @@ def test_field_lineage_names_the_record_location_and_the_write(staging):
             _item("pve1/eth0", "interface", provenance={"name": prov("proxmox", "pve", pve_run)}),
             _item("pve10", serial="OTHER"),
         ])
-        store.record_applied(s, apply_run, [{"object_type": "device", "natural_key": "pve1", "netbox_id": 3,
+        # Applied changes are typed by NetBox type ("devices"), inventory items by record ("device").
+        store.record_applied(s, apply_run, [{"object_type": "devices", "natural_key": "pve1", "netbox_id": 3,
                                              "action": "create", "after": {"name": "pve1", "serial": "SN1"},
                                              "status": "applied"}])
     with staging.session() as s:
