@@ -149,5 +149,13 @@ def test_a_human_edit_since_the_run_stops_the_undo_naming_the_field(make_estate,
     assert len(estate.writes()) == writes
     assert estate.by_name("devices")["web-01"]["serial"] == "SN-BY-HAND"
 
-    assert undo(estate, second, "--force-field", "serial") == 0
+    assert undo(estate, second, "--force-field", "serial", "--pause") == 0
     assert estate.by_name("devices")["web-01"]["serial"] == "SN-web-01"
+    assert "paused:" in capsys.readouterr().out
+    import dagster as dg
+    from dagster._core.scheduler.instigation import InstigatorStatus
+
+    with dg.DagsterInstance.get() as instance:  # what the UI's Automation page reads
+        states = {state.instigator_name: state.status for state in instance.all_instigator_state()}
+    assert states.get("netbox_pipeline_automation") == InstigatorStatus.STOPPED
+    assert states.get("inventory_files_sensor") == InstigatorStatus.STOPPED

@@ -27,6 +27,14 @@ def asset_name(type_name: str) -> str:
 
 def _metadata(result: TypeResult) -> dict:
     metadata = {name: dg.MetadataValue.int(n) for name, n in result.counts().items()}
+    changed = [c for c in result.changes if c.status == "applied"]
+    if changed:
+        # Each changed object links to its explanation: which source gave each field, which run wrote it.
+        metadata["changed_objects"] = dg.MetadataValue.md(
+            "\n".join(["| object | action | fields | explain |", "|---|---|---|---|"]
+                      + [f"| {key_text(c.key)} | {c.action} | {', '.join(c.after) or '-'} | `netbox-pipeline explain '{key_text(c.key)}'` |"
+                         for c in changed[:200]])
+        )
     if result.failures:
         metadata["rejected"] = dg.MetadataValue.md(
             "\n".join(["| object | action | NetBox's reason |", "|---|---|---|"]

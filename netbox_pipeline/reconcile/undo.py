@@ -186,6 +186,9 @@ def _undo_delete(net: _Net, current: LiveObject | None, plan: UndoPlan) -> PlanI
     if current is not None:
         plan.notes.append(f"{net.type} {net.key}: deleted by the run, exists again in NetBox (id {current.id}); left as it is")
         return None
+    if not set(net.before) - {"id"}:
+        plan.notes.append(f"{net.type} {net.key}: deleted before deletes recorded their fields; cannot be recreated")
+        return None
     t = get_type(net.type)
     fields = {}
     for name, value in net.before.items():

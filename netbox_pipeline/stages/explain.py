@@ -43,7 +43,7 @@ def explain(config: PipelineConfig, staging, name: str, *, fields: list[str] | N
             "fields": [_field(row["object_type"], name_, item, live, writes.get(ident, []), changelog, conflicts, row["natural_key"])
                        for name_ in _field_names(row["object_type"], item, writes.get(ident, []), fields)],
         })
-    return explained
+    return [obj for obj in explained if obj["fields"]] if fields else explained
 
 
 def _assigned_to(session, plan_run_id: str | None, items: list[dict]) -> list[dict]:
