@@ -50,6 +50,8 @@ ENDPOINT_BRIEFS = {
     "ipam/roles": "BriefRole",
     "ipam/vrfs": "BriefVRF",
     "ipam/vlan-groups": "BriefVLANGroup",
+    "ipam/ip-ranges": "BriefIPRange",
+    "dcim/cables": "BriefCable",
 }
 
 
