@@ -34,6 +34,8 @@ LOCATION_STATUSES = SITE_STATUSES
 RACK_STATUSES = frozenset({"reserved", "available", "planned", "active", "deprecated"})
 VLAN_STATUSES = frozenset({"active", "reserved", "deprecated"})
 PREFIX_STATUSES = frozenset({"container", "active", "reserved", "deprecated"})
+CABLE_STATUSES = frozenset({"connected", "planned", "decommissioning"})
+CABLE_LENGTH_UNITS = frozenset({"km", "m", "cm", "mi", "ft", "in"})
 INTERFACE_MODES = frozenset({"access", "tagged", "tagged-all"})
 SERVICE_PROTOCOLS = ("tcp", "udp", "sctp")
 
@@ -569,6 +571,85 @@ class Prefix(_Input):
         return (self.vrf or "", self.prefix)
 
 
+class CableEnd(_Input):
+    """One end of a cable: an interface of a device (`site` when the device's name is not unique)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True, frozen=True)
+
+    device: str = Field(min_length=1)
+    interface: str = Field(min_length=1)
+    site: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (slugify(self.site) if self.site else "", fold_name(self.device), self.interface)
+
+
+class Cable(_Input):
+    """A cable between two interfaces. Its identity is its two ends, in either order."""
+
+    a: CableEnd
+    b: CableEnd
+    type: str | None = None
+    status: str | None = None
+    label: str | None = None
+    color: str | None = None
+    length: float | None = Field(default=None, gt=0)
+    length_unit: str | None = None
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+    _status = field_validator("status")(_status_validator(CABLE_STATUSES, "cable"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_ends(cls, data: Any) -> Any:
+        """A CSV row names the ends as `a_device`, `a_interface`, `a_site`, `b_...` columns."""
+        if isinstance(data, dict) and any(k[:2] in ("a_", "b_") for k in data):
+            data = dict(data)
+            for side in ("a", "b"):
+                flat = {k[2:]: data.pop(k) for k in list(data) if k.startswith(f"{side}_") and k[2:] in CableEnd.model_fields}
+                if flat:
+                    data[side] = {**(data.get(side) or {}), **{k: v for k, v in flat.items() if v not in ("", None)}}
+        return data
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, value: str | None) -> str | None:
+        if value is not None and not _INTERFACE_TYPE.match(value.lower()):
+            raise ValueError(f"invalid cable type {value!r}")
+        return None if value is None else value.lower()
+
+    @field_validator("color")
+    @classmethod
+    def _color(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        colour = value.lower().removeprefix("#")
+        if not re.fullmatch(r"[0-9a-f]{6}", colour):
+            raise ValueError(f"invalid cable color {value!r}; expected six hex digits, e.g. ff0000")
+        return colour
+
+    @field_validator("length_unit")
+    @classmethod
+    def _unit(cls, value: str | None) -> str | None:
+        return _choice(value, CABLE_LENGTH_UNITS, "cable length unit")
+
+    @model_validator(mode="after")
+    def _two_ends(self) -> "Cable":
+        if self.a.key == self.b.key:
+            raise ValueError(f"a cable joins two different interfaces; both ends are {self.a.device} {self.a.interface}")
+        if self.length is not None and self.length_unit is None:
+            raise ValueError("a cable's length needs its length_unit (km, m, cm, mi, ft, in)")
+        return self
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        first, second = sorted((self.a.key, self.b.key))
+        return (*first, *second)
+
+
 def vlan_key(group: str | None, site: str | None, vid: int) -> tuple[str, str, int]:
     """NetBox keeps a VID unique within its group; a VLAN without a group is keyed by its site."""
     return (slugify(group) if group else "", "" if group or not site else slugify(site), vid)
@@ -576,7 +657,7 @@ def vlan_key(group: str | None, site: str | None, vid: int) -> tuple[str, str, i
 
 
 Record = (Device | VirtualMachine | Cluster | Service | IPAddress | Region | SiteGroup | TenantGroup | Tenant
-          | Site | Location | Rack | Platform | VRF | VLANGroup | VLAN | Prefix | InventoryItem)
+          | Site | Location | Rack | Platform | VRF | VLANGroup | VLAN | Prefix | InventoryItem | Cable)
 
 RECORD_TYPES: dict[str, type[BaseModel]] = {
     "device": Device,
@@ -597,6 +678,7 @@ RECORD_TYPES: dict[str, type[BaseModel]] = {
     "vlan": VLAN,
     "prefix": Prefix,
     "inventory_item": InventoryItem,
+    "cable": Cable,
 }
 _DISCOVERED_LISTS = ("devices", "virtual_machines", "clusters", "services", "ip_addresses", "inventory_items")
 # Record type -> its list in `Inventory` (and its name in `Inventory.contributors`).
@@ -606,7 +688,7 @@ RECORD_LISTS: dict[str, str] = {
     "site_group": "site_groups", "tenant_group": "tenant_groups", "tenant": "tenants",
     "site": "sites", "location": "locations", "rack": "racks", "platform": "platforms",
     "vrf": "vrfs", "vlan_group": "vlan_groups", "vlan": "vlans", "prefix": "prefixes",
-    "inventory_item": "inventory_items",
+    "inventory_item": "inventory_items", "cable": "cables",
 }
 
 
@@ -656,6 +738,7 @@ class Inventory(BaseModel):
     vlans: list[VLAN] = Field(default_factory=list)
     prefixes: list[Prefix] = Field(default_factory=list)
     inventory_items: list[InventoryItem] = Field(default_factory=list)
+    cables: list[Cable] = Field(default_factory=list)
     conflicts: list[Conflict] = Field(default_factory=list)
     # (source kind, instance) that contributed to each record, by record type and key.
     contributors: dict[str, dict[str, list[tuple[str, str]]]] = Field(default_factory=dict)

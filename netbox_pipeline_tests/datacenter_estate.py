@@ -1,5 +1,6 @@
 """A small multi-site datacenter as an inventory file: 6 sites in 3 regions, 2 VRFs, 2 VLAN
-groups, 10 VLANs, 12 prefixes, racks, tenants and switches whose ports carry the VLANs."""
+groups, 10 VLANs, 12 prefixes, racks, tenants and switches whose ports carry the VLANs, and 10
+cables joining their 20 ports pairwise (sw-1 EthernetN - sw-2 EthernetN)."""
 
 REGIONS = [{"name": "Europe"}, {"name": "Netherlands", "parent": "Europe"}, {"name": "Germany", "parent": "Europe"}]
 SITES = [
@@ -43,4 +44,7 @@ def datacenter() -> dict:
         "vlans": vlans,
         "prefixes": prefixes,
         "devices": switches,
+        "cables": [{"a": {"device": "sw-1", "interface": f"Ethernet{p}"}, "b": {"device": "sw-2", "interface": f"Ethernet{p}"},
+                    "type": "dac-passive", "status": "connected", "label": f"C{p}", "color": "0000ff",
+                    "length": 1.5, "length_unit": "m"} for p in range(1, 11)],
     }

@@ -68,7 +68,16 @@ class NetBoxType:
     # Field -> type, for a list of references (an interface's tagged VLANs): compared as a set.
     ref_lists: Mapping[str, str] = field(default_factory=dict)
     generic_refs: Mapping[str, GenericRef] = field(default_factory=dict)
+    # Field -> target types, for a list of generic references given as {object_type, object_id}
+    # (a cable's terminations): compared as a sorted tuple of (type name, key).
+    generic_ref_lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Two fields that may be swapped without changing the object (a cable's A and B ends): both
+    # sides of the plan orient them the same way, so the key and the diff ignore the order.
+    symmetric: tuple[str, str] | None = None
     choices: tuple[str, ...] = ()
+    # References NetBox protects (on_delete=PROTECT): the target cannot be deleted while this
+    # object points at it, so the plan keeps such a target instead of sending a doomed DELETE.
+    protected: tuple[str, ...] = ()
     # Written after every type exists (a device's primary IP lives on its own interface).
     second_pass: tuple[str, ...] = ()
     # Key components NetBox compares case-insensitively.
@@ -102,6 +111,8 @@ class NetBoxType:
             return "ref_list"
         if name in self.generic_refs:
             return "generic_ref"
+        if name in self.generic_ref_lists:
+            return "generic_ref_list"
         return self.kinds.get(name, "scalar")
 
     def dependencies(self) -> set[str]:
@@ -110,6 +121,8 @@ class NetBoxType:
         for name, generic in self.generic_refs.items():
             if name not in self.second_pass:
                 deps.update(generic.targets)
+        for targets in self.generic_ref_lists.values():
+            deps.update(targets)
         if "tags" in self.managed:
             deps.add("tags")
         deps.discard(self.name)
@@ -218,6 +231,7 @@ RACKS = NetBoxType(
     managed=("name", "site", "location", "role", "u_height", "tenant", "status", "serial",
              "asset_tag", "description", "tags"),
     refs={"site": "sites", "location": "locations", "role": "rack_roles", "tenant": "tenants"},
+    protected=("site", "location", "role", "tenant"),
     choices=("status",), reference=True, prunable=True, create_only={"status": "active"},
 )
 # Roles of VLANs and prefixes.
@@ -228,7 +242,7 @@ IPAM_ROLES = NetBoxType(
 VRFS = NetBoxType(
     name="vrfs", endpoint="ipam/vrfs", content_type="ipam.vrf",
     natural_key=("name",), managed=("name", "rd", "enforce_unique", "tenant", "description", "tags"),
-    refs={"tenant": "tenants"}, reference=True, prunable=True,
+    refs={"tenant": "tenants"}, protected=("tenant",), reference=True, prunable=True,
 )
 VLAN_GROUPS = NetBoxType(
     name="vlan_groups", endpoint="ipam/vlan-groups", content_type="ipam.vlangroup",
@@ -243,7 +257,8 @@ VLANS = NetBoxType(
     natural_key=("group", "site", "vid"),
     managed=("vid", "name", "group", "site", "status", "role", "tenant", "description", "tags"),
     refs={"group": "vlan_groups", "site": "sites", "role": "ipam_roles", "tenant": "tenants"},
-    choices=("status",), reference=True, prunable=True, create_only={"status": "active"},
+    protected=("group", "site", "tenant"), choices=("status",), reference=True, prunable=True,
+    create_only={"status": "active"},
 )
 PREFIXES = NetBoxType(
     name="prefixes", endpoint="ipam/prefixes", content_type="ipam.prefix",
@@ -252,7 +267,8 @@ PREFIXES = NetBoxType(
              "description", "tags"),
     refs={"vrf": "vrfs", "vlan": "vlans", "role": "ipam_roles", "tenant": "tenants"},
     generic_refs={"scope": GenericRef("scope_type", "scope_id", ("sites", "locations", "regions"))},
-    choices=("status",), prunable=True, offline_status="deprecated", create_only={"status": "active"},
+    protected=("vrf", "vlan", "tenant"), choices=("status",), prunable=True, offline_status="deprecated",
+    create_only={"status": "active"},
 )
 CLUSTER_TYPES = NetBoxType(
     name="cluster_types", endpoint="virtualization/cluster-types",
@@ -362,6 +378,17 @@ SERVICES = NetBoxType(
                                        ("devices", "virtual_machines"))},
     kinds={"ports": "int_set"}, choices=("protocol",), parent="parent", prunable=True,
 )
+# A cable between two interfaces, identified by its ends in either order (A-B is B-A). Written
+# after both interfaces exist; a moved end is one PATCH of the terminations (see plan.py).
+CABLES = NetBoxType(
+    name="cables", endpoint="dcim/cables", content_type="dcim.cable",
+    natural_key=("a_terminations", "b_terminations"),
+    managed=("a_terminations", "b_terminations", "type", "status", "label", "color", "length", "length_unit",
+             "description", "tags"),
+    generic_ref_lists={"a_terminations": ("interfaces",), "b_terminations": ("interfaces",)},
+    symmetric=("a_terminations", "b_terminations"), choices=("type", "status", "length_unit"),
+    prunable=True, create_only={"status": "connected"},
+)
 
 # Dependency order: every reference points to an earlier type, except second-pass fields.
 _REGISTRATION: tuple[NetBoxType, ...] = (
@@ -395,6 +422,7 @@ _REGISTRATION: tuple[NetBoxType, ...] = (
     MAC_ADDRESSES,
     IP_ADDRESSES,
     SERVICES,
+    CABLES,
 )
 TYPES: dict[str, NetBoxType] = {t.name: t for t in _REGISTRATION}
 _BY_CONTENT_TYPE: dict[str, NetBoxType] = {t.content_type: t for t in _REGISTRATION}
@@ -465,6 +493,8 @@ def normalise_field(nbtype: "NetBoxType | str", name: str, value: Any) -> Any:
     if kind == "generic_ref":
         target, key = value
         return (str(target), _normalise_key(key))
+    if kind == "generic_ref_list":
+        return tuple(sorted({(str(target), _normalise_key(key)) for target, key in value}, key=repr))
     if kind == "mac":
         return normalise_mac(value)
     if kind == "ip":
@@ -498,8 +528,21 @@ def values_equal(nbtype: "NetBoxType | str", name: str, desired: Any, live: Any)
     return normalise_field(t, name, desired) == normalise_field(t, name, live)
 
 
+def oriented(nbtype: "NetBoxType | str", fields: Mapping[str, Any]) -> dict[str, Any]:
+    """`fields` with a symmetric pair (a cable's ends) in the one order both sides of the plan use."""
+    t = get_type(nbtype)
+    out = dict(fields)
+    if t.symmetric:
+        first, second = t.symmetric
+        a, b = normalise_field(t, first, fields.get(first)), normalise_field(t, second, fields.get(second))
+        if a is not None and b is not None and repr(a) > repr(b):
+            out[first], out[second] = b, a
+    return out
+
+
 def key_from_fields(nbtype: "NetBoxType | str", fields: Mapping[str, Any]) -> Key:
     t = get_type(nbtype)
+    fields = oriented(t, fields)
     parts: list[Any] = []
     for name in t.natural_key:
         value = normalise_field(t, name, fields.get(name))
@@ -508,6 +551,9 @@ def key_from_fields(nbtype: "NetBoxType | str", fields: Mapping[str, Any]) -> Ke
             parts.extend(value if value else ("",))
         elif kind == "generic_ref":
             parts.extend((value[0], *value[1]) if value else ("",))
+        elif kind == "generic_ref_list":
+            for target, key in value or ():
+                parts.extend((target, *key))
         elif value is None:
             parts.append("")
         elif name in t.folded:
@@ -594,8 +640,16 @@ def from_live(
                 target = type_for_content_type(content_type)
                 target_name = target.name if target else content_type
                 fields[name] = (target_name, _key_or_marker(key_of, target_name, ref_id))
+        elif kind == "generic_ref_list":
+            ends = []
+            for item in obj.get(name) or ():
+                target = type_for_content_type(item["object_type"])
+                target_name = target.name if target else item["object_type"]
+                ends.append((target_name, _key_or_marker(key_of, target_name, int(item["object_id"]))))
+            fields[name] = normalise_field(t, name, ends)
         else:
             fields[name] = normalise_field(t, name, obj.get(name))
+    fields = oriented(t, fields)
     key = key_from_fields(t, fields)
     for name, live_key in t.live_keys.items():
         nested = obj.get(name)
@@ -711,6 +765,8 @@ def _follow_moves(
         elif kind == "generic_ref":
             target, key = value
             out[name] = (target, moved.get((target, tuple(key)), key))
+        elif kind == "generic_ref_list":
+            out[name] = tuple((target, moved.get((target, tuple(key)), key)) for target, key in value)
     return out
 
 
@@ -761,6 +817,9 @@ def to_payload(
                 target, key = value
                 body[generic.type_field] = get_type(target).content_type
                 body[generic.id_field] = resolve(name, target, key)
+        elif kind == "generic_ref_list":
+            body[name] = [{"object_type": get_type(target).content_type, "object_id": resolve(name, target, key)}
+                          for target, key in value]
         elif kind == "tags":
             body[name] = [{"slug": slug} for slug in value]
         elif kind == "custom_fields":

@@ -97,6 +97,7 @@ class Builder:
         self.tag_names: dict[str, str] = {}
         self.problems: list[Problem] = []
         self.ip_owner: dict[str, str] = {}
+        self.cable_ends: dict[Key, tuple[Key, str]] = {}  # interface -> (cable record key, where it is)
 
     def add(
         self, type_name: str, fields: dict[str, Any], instances: list[tuple[str, str]],

@@ -18,6 +18,7 @@ from typing import Any
 
 from netbox_pipeline.model import Inventory
 from netbox_pipeline.netbox.schema import OWNER_TAG
+from netbox_pipeline.reconcile import build_cables as cables
 from netbox_pipeline.reconcile import build_compute as compute
 from netbox_pipeline.reconcile import build_datacenter as datacenter
 from netbox_pipeline.reconcile.building import (
@@ -63,6 +64,7 @@ BUILDS: tuple[Build, ...] = (
     Build("inventory_items", ("inventory_items", "inventory_item_roles"), compute.add_inventory_item),
     Build("services", ("services",), compute.add_service),
     Build("ip_addresses", ("ip_addresses",), compute.add_standalone_ip),
+    Build("cables", ("cables",), cables.add_cable),
 )
 
 

@@ -173,6 +173,7 @@ def build_plan(
     adopt, drift_policy, owner_tag = policy.adopt, policy.drift_policy, policy.owner_tag
     live_objects, duplicates = _live_by_type(live)
     renames = match_renames(desired, live_objects, policy.stable_keys)
+    renames.update(match_moved_ends(desired, live_objects))
     moved: dict[tuple[str, Key], Key] = {}
     if renames:
         live_objects, moved = rekey_live(live_objects, renames)
@@ -219,12 +220,67 @@ def build_plan(
                                 blind_to_type)
             next_missing[(t.name, key)] = item.missing_runs
             (deletions if item.action == "delete" else items).append(item)
+    held = _hold_protected(deletions, live_objects)
+    items += held
+    deletions = [item for item in deletions if item.action == "delete"]
     order = {name: i for i, name in enumerate(TYPES)}
     deletions.sort(key=lambda i: (-order[i.type], i.key))
     attach_cascades(deletions, live_objects)
     return Plan(items=items + deletions, live=live_objects, next_missing_runs=next_missing,
                 owned_live_count=owned_live, max_delete_ratio=policy.max_delete_ratio,
                 live_duplicates=duplicates, renamed=moved, index=index)
+
+
+def _hold_protected(deletions: list[PlanItem], live: Mapping[str, Mapping[Key, LiveObject]]) -> list[PlanItem]:
+    """Deletions NetBox would refuse: a live object that stays (a person's, or ours) still points at
+    the object through a protected reference (a prefix at its VLAN). They are kept, with the reason,
+    until nothing does; holding one may protect what it points at in turn."""
+    doomed = {(item.type, item.key): item for item in deletions}
+    held: list[PlanItem] = []
+    changed = True
+    while changed:
+        changed = False
+        for t in TYPES.values():
+            for key, obj in live.get(t.name, {}).items():
+                if (t.name, key) in doomed:
+                    continue
+                for name in t.protected:
+                    target = (t.refs[name], tuple(obj.fields.get(name) or ()))
+                    item = doomed.pop(target, None)
+                    if item is None:
+                        continue
+                    item.action, item.removal = "orphan", False
+                    item.reason += f"; kept: {t.name} {key_text(key)} still points at it ({name})"
+                    held.append(item)
+                    changed = True
+    return held
+
+
+def _ends(t: NetBoxType, fields: Mapping[str, Any]) -> set:
+    return {end for name in t.symmetric or () for end in fields.get(name) or ()}
+
+
+def match_moved_ends(
+    desired: Mapping[str, Mapping[Key, DesiredObject]], live: Mapping[str, Mapping[Key, LiveObject]],
+) -> dict[tuple[str, Key], Key]:
+    """(type, live key) -> desired key for a moved cable end: our cable no longer desired that
+    shares an end with a desired one not in NetBox is that cable moved, one PATCH (NetBox would
+    refuse a second cable on the end that stays, and the grace runs would hold the old one)."""
+    renames: dict[tuple[str, Key], Key] = {}
+    for t in TYPES.values():
+        if not t.symmetric:
+            continue
+        wanted, present = desired.get(t.name, {}), live.get(t.name, {})
+        spare = {key: obj for key, obj in present.items() if key not in wanted and obj.owned}
+        for key, obj in wanted.items():
+            if key in present or not spare:
+                continue
+            ends = _ends(t, obj.fields)
+            old = next((k for k, other in spare.items() if _ends(t, other.fields) & ends), None)
+            if old is not None:
+                renames[(t.name, old)] = key
+                del spare[old]
+    return renames
 
 
 def match_renames(
@@ -382,6 +438,7 @@ def validate_plan(plan: Plan, desired: DesiredObjects | Mapping[str, Any]) -> li
     problems += _duplicate_device_names(plan, desired)
     problems += _primary_ip_on_own_interface(desired, active)
     problems += _mac_collisions(desired)
+    problems += _cable_ends_taken(plan, desired)
     for duplicate in plan.live_duplicates:
         problems.append(Problem("live_duplicate", "warning", duplicate.type, duplicate.key,
                                 f"NetBox holds more than one {duplicate.type} with key "
@@ -407,6 +464,37 @@ def _platform_manufacturer(plan: Plan, desired: Mapping[str, Any], active: set) 
                 f"{key_text(platform_manufacturer)} but device type {key_text(device_type)} "
                 f"to {device_type[0]}; NetBox rejects the device",
             ))
+    return problems
+
+
+def _cable_ends_taken(plan: Plan, desired: Mapping[str, Any]) -> list[Problem]:
+    """An interface holds one cable: a cable of the files whose end NetBox already has cabled by a
+    cable that stays (a person's, or ours kept during the grace runs) is an error before any write."""
+    problems = []
+    for t in TYPES.values():
+        if not t.symmetric:
+            continue
+        wanted = desired.get(t.name, {})
+        leaving = {i.key for i in plan.items if i.type == t.name and i.action == "delete"}
+        staying: dict[Any, tuple[Key, LiveObject]] = {}
+        for key, obj in plan.live.get(t.name, {}).items():
+            if key not in wanted and key not in leaving:
+                for end in _ends(t, obj.fields):
+                    staying[end] = (key, obj)
+        for item in plan.items:
+            if item.type != t.name or item.action not in ("create", "update"):
+                continue
+            for end in sorted(_ends(t, wanted[item.key].fields), key=repr):
+                if end in staying:
+                    other_key, other = staying[end]
+                    whose = "ours, absent from the files" if other.owned else "not ours"
+                    where = next((p.location for p in wanted[item.key].provenance.values() if p.location), None)
+                    problems.append(Problem(
+                        "cable_end_taken", "error", t.name, item.key,
+                        f"cable {key_text(item.key)}: interface {key_text(end[1])} is already cabled in NetBox by "
+                        f"cable id {other.id} ({key_text(other_key)}, {whose}); remove that cable or this one",
+                        where,
+                    ))
     return problems
 
 
@@ -473,7 +561,7 @@ def blocking(problems: Iterable[Problem]) -> list[Problem]:
 
 # Checks whose finding names objects the plan can leave out; every other error was already
 # handled while the desired objects were built (the object, or its second claim, left out).
-_EXCLUDE_NAMED = frozenset({"platform_manufacturer", "duplicate_device_name"})
+_EXCLUDE_NAMED = frozenset({"platform_manufacturer", "duplicate_device_name", "cable_end_taken"})
 
 
 def exclude_rejected(plan: Plan, desired: Mapping[str, Any], problems: Iterable[Problem]) -> list[Problem]:

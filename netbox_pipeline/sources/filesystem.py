@@ -51,6 +51,7 @@ SECTIONS = {
     "vlan_groups": "vlan_group",
     "vlans": "vlan",
     "prefixes": "prefix",
+    "cables": "cable",
 }
 
 # Which configured default fills which record field (first matching default wins).
@@ -220,6 +221,9 @@ def _record_label(record_type: str, payload: Any) -> str | None:
         value = payload.get("prefix")
     elif record_type == "vlan":
         value = payload.get("vid") if payload.get("name") is None else payload.get("name")
+    elif record_type == "cable":
+        ends = [payload.get(side) if isinstance(payload.get(side), Mapping) else {} for side in ("a", "b")]
+        value = " - ".join(f"{e.get('device', '?')}:{e.get('interface', '?')}" for e in ends)
     elif record_type == "service":
         parts = [payload.get("parent"), payload.get("protocol"), payload.get("name")]
         value = "/".join(str(p) for p in parts if p is not None) or None

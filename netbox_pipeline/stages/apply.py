@@ -99,6 +99,8 @@ def referenced_types(type_name: str) -> set[str]:
     targets = {type_name, *nbtype.refs.values(), *nbtype.ref_lists.values()}
     for generic in nbtype.generic_refs.values():
         targets.update(generic.targets)
+    for listed in nbtype.generic_ref_lists.values():
+        targets.update(listed)
     return targets
 
 

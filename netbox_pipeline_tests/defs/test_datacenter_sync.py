@@ -1,17 +1,19 @@
 """The datacenter skeleton end to end: a real Dagster run from an inventory file into the NetBox
-stand-in (4.4 and 4.6): exact counts and references, a rerun writes nothing, and a VLAN removed
-from the file is pruned after the grace runs, once no owned interface points at it."""
+stand-in (4.4, 4.6 and 4.7 modes) and the real NetBox 4.7: exact counts and references, a rerun
+writes nothing, and a VLAN removed from the file is pruned after the grace runs, once no owned
+interface or prefix points at it."""
 
 import pytest
 
 from netbox_pipeline_tests.datacenter_estate import datacenter
+from netbox_pipeline_tests.real_netbox import REAL
 
 
 def ids_by(estate, type_name: str, field: str = "name") -> dict:
     return {o[field]: o for o in estate.objects(type_name)}
 
 
-@pytest.mark.parametrize("version", ["4.4", "4.6"])
+@pytest.mark.parametrize("version", ["4.4", "4.6", "4.7", REAL])
 def test_datacenter_syncs_exactly_reruns_without_writes_and_prunes_a_removed_vlan(make_estate, version):
     data = datacenter()
     estate = make_estate(version=version, files={"dc": data})
@@ -20,10 +22,10 @@ def test_datacenter_syncs_exactly_reruns_without_writes_and_prunes_a_removed_vla
 
     counts = {name: len(estate.objects(name)) for name in (
         "regions", "site_groups", "tenant_groups", "tenants", "sites", "locations", "racks", "rack_roles",
-        "platforms", "vrfs", "vlan_groups", "vlans", "prefixes", "ipam_roles", "devices", "interfaces")}
+        "platforms", "vrfs", "vlan_groups", "vlans", "prefixes", "ipam_roles", "devices", "interfaces", "cables")}
     assert counts == {"regions": 3, "site_groups": 2, "tenant_groups": 1, "tenants": 1, "sites": 6, "locations": 2,
                       "racks": 1, "rack_roles": 1, "platforms": 1, "vrfs": 2, "vlan_groups": 2, "vlans": 10,
-                      "prefixes": 12, "ipam_roles": 1, "devices": 2, "interfaces": 20}
+                      "prefixes": 12, "ipam_roles": 1, "devices": 2, "interfaces": 20, "cables": 10}
 
     regions, sites = ids_by(estate, "regions"), ids_by(estate, "sites")
     assert regions["Netherlands"]["parent"]["id"] == regions["Europe"]["id"]
@@ -44,8 +46,25 @@ def test_datacenter_syncs_exactly_reruns_without_writes_and_prunes_a_removed_vla
     assert port["mode"]["value"] == "tagged" and port["untagged_vlan"]["id"] == vlans["ams-10"]["id"]
     assert sorted(v["id"] for v in port["tagged_vlans"]) == sorted([vlans["ams-11"]["id"], vlans["ams-12"]["id"]])
 
+    def ends(cable: dict) -> set:
+        return {(t["object"]["device"]["name"], t["object"]["name"]) for t in cable["a_terminations"] + cable["b_terminations"]}
+
+    c1 = ids_by(estate, "cables", "label")["C1"]
+    assert ends(c1) == {("sw-1", "Ethernet1"), ("sw-2", "Ethernet1")}
+    assert (c1["type"], c1["length"], c1["length_unit"]["value"], c1["color"]) == ("dac-passive", 1.5, "m", "0000ff")
+
     rerun = estate.sync()
     assert rerun.success and estate.writes() == []
+
+    # C1's sw-1 end moves to a new port: the port is created, the cable is one PATCH (same id).
+    data["devices"][0]["interfaces"].append({"name": "Ethernet11", "type": "10gbase-x-sfpp", "vlan_group": "AMS1 VLANs"})
+    data["cables"][0]["a"]["interface"] = "Ethernet11"
+    estate.write_inventory(data, "dc")
+    assert estate.sync().success
+    assert [w.method for w in estate.writes() if w.path.startswith("/api/dcim/cables/")] == ["PATCH"]
+    moved = ids_by(estate, "cables", "label")["C1"]
+    assert moved["id"] == c1["id"] and ends(moved) == {("sw-1", "Ethernet11"), ("sw-2", "Ethernet1")}
+    assert len(estate.objects("cables")) == 10
 
     def vlan_12_ids():
         return [v["id"] for v in estate.objects("vlans")
@@ -57,16 +76,15 @@ def test_datacenter_syncs_exactly_reruns_without_writes_and_prunes_a_removed_vla
     for _ in range(3):
         assert estate.sync().success
         assert vlan_12_ids() == [vlans["ams-12"]["id"]]
-    # Once nothing owned points at it, it is pruned after the grace runs (3), not before.
+    # Once nothing owned points at it (the ports drop it, its prefix leaves the file), it is pruned
+    # after the grace runs (3), not before: the prefix first, as NetBox protects a prefix's VLAN.
     for device in data["devices"]:
         for interface in device["interfaces"]:
             interface["tagged_vlans"] = [11]
-    for prefix in data["prefixes"]:
-        if prefix.get("vlan") == 12:
-            del prefix["vlan"], prefix["vlan_group"]
+    data["prefixes"] = [p for p in data["prefixes"] if p.get("vlan") != 12]
     estate.write_inventory(data, "dc")
     for _ in range(2):
         assert estate.sync().success
         assert vlan_12_ids() == [vlans["ams-12"]["id"]]
     assert estate.sync().success
-    assert vlan_12_ids() == [] and len(estate.objects("vlans")) == 9
+    assert vlan_12_ids() == [] and len(estate.objects("vlans")) == 9 and len(estate.objects("prefixes")) == 11

@@ -56,7 +56,7 @@ def test_registry_is_in_dependency_order():
         "vlans", "prefixes",
         "cluster_types", "clusters", "devices", "interfaces", "inventory_item_roles", "inventory_items",
         "virtual_machines", "vm_interfaces",
-        "virtual_disks", "mac_addresses", "ip_addresses", "services",
+        "virtual_disks", "mac_addresses", "ip_addresses", "services", "cables",
     ]
     seen: set[str] = set()
     for name, t in TYPES.items():
@@ -82,15 +82,16 @@ def test_only_declared_skeleton_types_are_both_reference_and_prunable_and_status
     assert {t.name for t in TYPES.values() if t.prunable} == {
         "devices", "interfaces", "inventory_items", "virtual_machines", "vm_interfaces", "virtual_disks",
         "mac_addresses", "ip_addresses", "services", "tenant_groups", "tenants", "regions", "site_groups",
-        "racks", "vrfs", "vlan_groups", "vlans", "prefixes"}
+        "racks", "vrfs", "vlan_groups", "vlans", "prefixes", "cables"}
 
 
 def test_lookup_helpers():
     assert get_type("devices").endpoint == "dcim/devices"
     assert type_for_content_type("virtualization.vminterface").name == "vm_interfaces"
-    assert type_for_content_type("dcim.cable") is None
-    with pytest.raises(KeyError, match="unknown NetBox type 'cables'"):
-        get_type("cables")
+    assert type_for_content_type("dcim.cable").name == "cables"
+    assert type_for_content_type("dcim.powerfeed") is None
+    with pytest.raises(KeyError, match="unknown NetBox type 'power_feeds'"):
+        get_type("power_feeds")
     assert read_fields("ip_addresses") == ("id", "tags", "address", "status", "dns_name", "description",
                                            "assigned_object_type", "assigned_object_id")
     assert read_params("devices")["fields"].split(",")[:3] == ["id", "tags", "site"]

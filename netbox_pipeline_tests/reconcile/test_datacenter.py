@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import yaml
 
-from netbox_pipeline.netbox.schema import build_live
+from netbox_pipeline.netbox.schema import OWNER_TAG, LiveObject, build_live
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
 from netbox_pipeline.reconcile.plan import build_plan, validate_plan
@@ -33,7 +33,7 @@ def test_every_kind_parses_from_yaml_and_json_alike(tmp_path):
     assert from_yaml.errors == [] and from_json.errors == []
     assert from_yaml.counts() == from_json.counts() == {
         "region": 3, "site_group": 2, "tenant_group": 1, "tenant": 1, "site": 6, "location": 2, "rack": 1,
-        "platform": 1, "vrf": 2, "vlan_group": 2, "vlan": 10, "prefix": 12, "device": 2}
+        "platform": 1, "vrf": 2, "vlan_group": 2, "vlan": 10, "prefix": 12, "device": 2, "cable": 10}
 
 
 def test_csv_rows_of_the_new_kinds_and_interface_vlans(tmp_path):
@@ -124,3 +124,90 @@ def test_plan_creates_everything_then_nothing_and_platform_mismatch_names_both(t
     plan = build_plan(desired, build_live({}), object_map={}, healthy_instances=[("filesystem", "dc")])
     (problem,) = [p for p in validate_plan(plan, desired) if p.check == "platform_manufacturer"][:1]
     assert "cisco" in problem.message and "arista" in problem.message
+
+
+def test_a_vlan_a_remaining_prefix_points_at_is_kept_and_goes_after_its_prefix():
+    vlan_key, prefix_key = ("ams1-vlans", "", 12), ("blue", "10.1.2.0/24")
+    vlan = LiveObject("vlans", 7, vlan_key, {"vid": 12, "group": ("ams1-vlans",)}, frozenset({OWNER_TAG}), True)
+
+    def plan_with(prefix_owned: bool):
+        prefix = LiveObject("prefixes", 9, prefix_key, {"prefix": "10.1.2.0/24", "vrf": ("blue",), "vlan": vlan_key},
+                            frozenset({OWNER_TAG} if prefix_owned else ()), prefix_owned)
+        gone = {"instances": [["filesystem", "dc"]], "missing_runs": 2}
+        return build_plan({}, {"vlans": [vlan], "prefixes": [prefix]},
+                          object_map={("vlans", vlan_key): gone, ("prefixes", prefix_key): gone},
+                          healthy_instances=[("filesystem", "dc")])
+
+    # A person's prefix still names the VLAN: NetBox would refuse the DELETE (PROTECT), so it is kept.
+    held = plan_with(prefix_owned=False)
+    assert held.deletions() == []
+    item = held.item("vlans", vlan_key)
+    assert item.action == "orphan" and not item.removal
+    assert "prefixes blue/10.1.2.0/24 still points at it (vlan)" in item.reason
+    # Our prefix leaves too: both are deleted, the prefix first.
+    both = plan_with(prefix_owned=True)
+    assert [(i.type, i.key) for i in both.deletions()] == [("prefixes", prefix_key), ("vlans", vlan_key)]
+
+
+def _cable_live(plan_items, desired, owned=True):
+    """NetBox after the plan's creates: each cable in comparison form, as `build_live` would give it."""
+    return {"cables": [LiveObject("cables", n, key, dict(desired["cables"][key].fields),
+                                  frozenset({OWNER_TAG}) if owned else frozenset(), owned)
+                       for n, key in enumerate(sorted(desired["cables"]), start=1)]}
+
+
+def test_cables_parse_in_every_format_and_bad_ends_are_located(tmp_path):
+    rows = ("record_type,a_device,a_interface,b_device,b_interface,type,length,length_unit,color\n"
+            "cable,sw-1,Ethernet1,sw-2,Ethernet1,cat6,2,m,#00FF00\n"
+            "cable,sw-1,Ethernet1,sw-1,Ethernet1,,,,\n"
+            "cable,sw-1,Ethernet2,sw-2,Ethernet2,cat6,2,,\n")
+    result = read(tmp_path, "c.csv", rows)
+    (cable,) = [r for r in result.records if type(r).__name__ == "Cable"]
+    assert (cable.a.device, cable.b.interface, cable.color, cable.length) == ("sw-1", "Ethernet1", "00ff00", 2.0)
+    assert [e.location.rsplit(":", 1)[1] for e in result.errors] == ["3", "4"]
+    assert "both ends are sw-1 Ethernet1" in result.errors[0].message and "length_unit" in result.errors[1].message
+
+    data = datacenter()
+    data["cables"][1]["a"] = {"device": "sw-1", "interface": "Ethernet1"}  # already cabled by the first
+    data["cables"][2]["b"] = {"device": "sw-9", "interface": "Ethernet3"}
+    desired = desired_from(tmp_path, data)
+    problems = sorted(desired.problems, key=lambda p: p.message)
+    assert len(desired["cables"]) == 8 and len(problems) == 2
+    assert all(p.location.startswith(str(tmp_path / "dc.yaml:")) for p in problems)
+    assert "interface sw-1/Ethernet1 is already cabled by cable sw-1:Ethernet1 - sw-2:Ethernet1 (" in problems[0].message
+    assert "no device named 'sw-9'" in problems[1].message
+
+
+def test_cable_ends_in_either_order_are_one_cable_and_a_moved_end_is_one_patch(tmp_path):
+    data = datacenter()
+    desired = desired_from(tmp_path, data)
+    plan = build_plan(desired, build_live({}), object_map={}, healthy_instances=[("filesystem", "dc")])
+    assert len([i for i in plan.items if i.type == "cables" and i.action == "create"]) == 10
+    live = _cable_live(plan.items, desired)
+
+    data["cables"][0]["a"], data["cables"][0]["b"] = data["cables"][0]["b"], data["cables"][0]["a"]
+    swapped = desired_from(tmp_path, data)
+    assert build_plan(swapped, live, object_map={}).by_type("cables")[0].action == "unchanged"
+
+    data["cables"][0]["a"] = {"device": "sw-2", "interface": "Ethernet1"}
+    data["cables"][0]["b"] = {"device": "sw-1", "interface": "Ethernet11"}  # sw-1's end moves to a spare port
+    data["devices"][0]["interfaces"].append({"name": "Ethernet11"})
+    moved = desired_from(tmp_path, data)
+    plan = build_plan(moved, live, object_map={}, healthy_instances=[("filesystem", "dc")])
+    writes = [i for i in plan.writes() if i.type == "cables"]
+    assert [(i.action, i.netbox_id) for i in writes] == [("update", 1)]
+    assert set(writes[0].payload_fields) <= {"a_terminations", "b_terminations"}
+    assert validate_plan(plan, moved) == []
+
+
+def test_a_cable_whose_end_netbox_has_cabled_by_someone_else_is_an_error_before_any_write(tmp_path):
+    desired = desired_from(tmp_path, datacenter())
+    person = _cable_live([], desired, owned=False)["cables"][0]
+    # A person's cable from sw-1 Ethernet1 to another port: our C1 would need that port.
+    elsewhere = dict(person.fields, b_terminations=(("interfaces", ("ams1", "sw-2", "Ethernet9")),))
+    theirs = LiveObject("cables", 77, ("x",), elsewhere, frozenset(), False)
+    plan = build_plan(desired, {"cables": [theirs]}, object_map={}, healthy_instances=[("filesystem", "dc")])
+    taken = [p for p in validate_plan(plan, desired) if p.check == "cable_end_taken"]
+    assert len(taken) == 2 and all(p.severity == "error" for p in taken)
+    assert any("interface ams1/sw-1/Ethernet1 is already cabled in NetBox by cable id 77" in p.message
+               and "not ours" in p.message and "dc.yaml:" in p.location for p in taken)

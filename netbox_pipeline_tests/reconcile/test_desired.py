@@ -41,7 +41,7 @@ def test_exact_objects_per_type():
                       "mac_addresses": 2, "ip_addresses": 3, "services": 1,
                       **dict.fromkeys(("tenant_groups", "tenants", "regions", "site_groups", "rack_roles", "racks",
                                        "ipam_roles", "vrfs", "vlan_groups", "prefixes",
-                                       "inventory_item_roles", "inventory_items"), 0)}
+                                       "inventory_item_roles", "inventory_items", "cables"), 0)}
     assert desired.count() == 22 and desired.problems == []
 
 

@@ -194,7 +194,7 @@ def _references(api: "Api") -> list[tuple[Resource, str, str | None, bool]]:
             continue
         schema = request_schema_of(api, holder)
         for name, (kind, arg, _nullable) in schema["fields"].items():
-            if kind in ("ref", "refs") and arg:
+            if kind in ("ref", "refs") and arg and arg != "GenericObjectRequest":  # cable ends: render.py
                 found.append((holder, name, endpoint_for_schema(arg), name in schema["required"]))
         for generic in GENERIC:
             if GENERIC[generic][0] in schema["fields"]:

@@ -109,6 +109,8 @@ def display_of(ctx: Context, res: Resource, rec: Record) -> str:
         return f"{rec.get('name')} ({str(rec.get('protocol', '')).upper()}/{ports})"
     if endpoint == "extras/custom-fields":
         return rec.get("label") or rec.get("name") or ""
+    if endpoint == "dcim/cables":
+        return rec.get("label") or f"#{rec['id']}"
     if endpoint == "users/tokens":
         if rec.get("version") == 1:
             return "*" * 34 + str(rec.get("last_six", ""))
@@ -187,6 +189,11 @@ def _special(ctx: Context, res: Resource, rec: Record, name: str) -> Any:
         return custom_field_values(ctx, res, rec)
     if name in ("_depth", "count_fhrp_groups"):
         return 0
+    if name in ("a_terminations", "b_terminations") and res.endpoint == "dcim/cables":
+        ends = [_termination(ctx, t) for t in rec.get(name) or []]
+        return [end for end in ends if end["object"] is not None]  # a deleted interface leaves its cable
+    if name in ("cable", "cable_end", "_occupied") and res.endpoint == "dcim/interfaces":
+        return _cabled(ctx, rec, name)
     if name == "_occupied":
         return False
     if name == "primary_ip":
@@ -217,6 +224,32 @@ def _special(ctx: Context, res: Resource, rec: Record, name: str) -> Any:
     if name == "tagged_items":
         return _tagged_items(ctx, rec)
     return _NONE
+
+
+def _termination(ctx: Context, term: dict[str, Any]) -> dict[str, Any]:
+    """A cable end as NetBox renders it: {object_type, object_id, object (the brief object)}."""
+    target = BY_OBJECT_TYPE.get(term["object_type"])
+    obj = ctx.store.get(target.endpoint, term["object_id"]) if target else None
+    nested_obj = nested_or_none(ctx, target.endpoint, obj) if target else None
+    return {"object_type": term["object_type"], "object_id": term["object_id"], "object": nested_obj}
+
+
+def cable_of(ctx: Context, object_type: str, object_id: int) -> tuple[Record, str] | None:
+    """(the cable, its end "A" or "B") holding an object, if any."""
+    for cable in ctx.store.all("dcim/cables"):
+        for end, name in (("A", "a_terminations"), ("B", "b_terminations")):
+            if any(t["object_type"] == object_type and t["object_id"] == object_id for t in cable.get(name) or []):
+                return cable, end
+    return None
+
+
+def _cabled(ctx: Context, rec: Record, name: str) -> Any:
+    found = cable_of(ctx, "dcim.interface", rec["id"])
+    if name == "_occupied":
+        return found is not None
+    if found is None:
+        return None
+    return nested(ctx, "dcim/cables", found[0]) if name == "cable" else found[1]
 
 
 def _primary_ip(ctx: Context, rec: Record) -> Any:

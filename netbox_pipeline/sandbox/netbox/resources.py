@@ -153,12 +153,14 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         "ipam/prefixes", "Prefix", "prefix", "ipam.prefix", display="prefix",
         ordering=("prefix", "id"), defaults={"status": "active"},
+        protect=frozenset({"vrf", "vlan", "tenant"}),  # on_delete=PROTECT in NetBox's models
         brief=("id", "url", "display", "family", "prefix", "description", "_depth"),
     ),
     Resource(
         "ipam/vlans", "VLAN", "VLAN", "ipam.vlan", display="name",
         unique=(Unique(("group", "vid"), "VLAN with this Group and VID already exists.", "__all__"),),
         ordering=("vid", "id"), defaults={"status": "active"},
+        protect=frozenset({"group", "site", "tenant"}),
         counts={"prefix_count": ("", "")},
     ),
     Resource(
@@ -266,13 +268,14 @@ RESOURCES: tuple[Resource, ...] = (
                        "__all__", True),),
         iexact=frozenset({"name"}),
         defaults={"status": "active", "u_height": 42, "starting_unit": 1, "width": 19, "desc_units": False},
+        protect=frozenset({"location", "role", "tenant"}),
         counts={"device_count": ("dcim/devices", "rack"), "powerfeed_count": ("", "")},
     ),
     _named("ipam/roles", "Role", "role", "ipam.role", defaults={"weight": 1000},
            counts={"prefix_count": ("ipam/prefixes", "role"), "vlan_count": ("ipam/vlans", "role")}),
     Resource(
         "ipam/vrfs", "VRF", "VRF", "ipam.vrf",
-        unique=(Unique(("rd",)),), defaults={"enforce_unique": True},
+        unique=(Unique(("rd",)),), defaults={"enforce_unique": True}, protect=frozenset({"tenant"}),
         counts={"ipaddress_count": ("ipam/ip-addresses", "vrf"), "prefix_count": ("ipam/prefixes", "vrf")},
     ),
     Resource(
@@ -280,6 +283,14 @@ RESOURCES: tuple[Resource, ...] = (
         unique=(Unique(("scope_type", "scope_id", "name"), "A VLAN group with this name already exists in the scope.", "__all__"),
                 Unique(("scope_type", "scope_id", "slug"), "A VLAN group with this slug already exists in the scope.", "__all__")),
         counts={"vlan_count": ("ipam/vlans", "group"), "utilization": ("", "")},
+    ),
+)
+
+# Terminations are a list of generic objects (rendered and checked in render.py / rules.py).
+RESOURCES += (
+    Resource(
+        "dcim/cables", "Cable", "cable", "dcim.cable", display="label", ordering=("id",),
+        defaults={"status": "connected"},
     ),
 )
 

@@ -5,7 +5,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from . import writes
+from . import render, writes
 from .render import Context
 from .resources import Resource, endpoint_for_schema
 from .store import Record
@@ -142,7 +142,29 @@ def _res(endpoint: str) -> Resource:
     return BY_ENDPOINT[endpoint]
 
 
+def _cable(ctx: Context, rec: Record, existing: Record | None, errors: dict[str, Any]) -> None:
+    """Cable.clean and CableTermination.clean (NetBox 4.7 dcim/models/cables.py)."""
+    if rec.get("length") is not None and not rec.get("length_unit"):
+        errors["__all__"] = ["Must specify a unit when setting a cable length"]
+        return
+    a, b = rec.get("a_terminations") or [], rec.get("b_terminations") or []
+    if existing is None and (not a or not b):
+        errors["__all__"] = ["Must define A and B terminations when creating a new cable."]
+        return
+    if {(t["object_type"], t["object_id"]) for t in a} & {(t["object_type"], t["object_id"]) for t in b}:
+        errors["__all__"] = ["A and B terminations cannot connect to the same object."]
+        return
+    for term in a + b:
+        found = render.cable_of(ctx, term["object_type"], term["object_id"])
+        if found is not None and found[0]["id"] != rec.get("id"):
+            app_label, model = term["object_type"].split(".")
+            errors["__all__"] = [f"Duplicate termination found for {app_label}.{model} {term['object_id']}: "
+                                 f"cable {found[0]['id']}"]
+            return
+
+
 _CLEANERS = {
+    "dcim/cables": _cable,
     "dcim/devices": _device,
     "virtualization/virtual-machines": _virtual_machine,
     "dcim/interfaces": _interface,

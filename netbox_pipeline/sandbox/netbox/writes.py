@@ -109,6 +109,8 @@ def _convert(ctx: Context, res: Resource, name: str, spec: tuple, value: Any) ->
         raise ValueError("This field may not be null.")
     if kind == "ref":
         return resolve_ref(ctx, endpoint_for_schema(arg) if arg else None, value)
+    if kind == "refs" and arg == "GenericObjectRequest":
+        return _generic_objects(ctx, value)
     if kind == "refs":
         if not isinstance(value, list):
             raise ValueError(f'Expected a list of items but got type "{type(value).__name__}".')
@@ -149,6 +151,23 @@ def _convert(ctx: Context, res: Resource, name: str, spec: tuple, value: Any) ->
     if kind == "array" and not isinstance(value, list):
         raise ValueError(f'Expected a list of items but got type "{type(value).__name__}".')
     return value
+
+
+def _generic_objects(ctx: Context, value: Any) -> list[dict[str, Any]]:
+    """A cable's terminations: [{object_type, object_id}] naming existing objects."""
+    if not isinstance(value, list):
+        raise ValueError(f'Expected a list of items but got type "{type(value).__name__}".')
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or "object_type" not in item or "object_id" not in item:
+            raise ValueError("Each termination needs object_type and object_id.")
+        target = BY_OBJECT_TYPE.get(item["object_type"])
+        if target is None:
+            raise ValueError(f"Invalid object type: {item['object_type']}")
+        if ctx.store.get(target.endpoint, item["object_id"]) is None:
+            raise ValueError(f"Related object not found using the provided numeric ID: {item['object_id']}")
+        out.append({"object_type": item["object_type"], "object_id": int(item["object_id"])})
+    return out
 
 
 def validate(
