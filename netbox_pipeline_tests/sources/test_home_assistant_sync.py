@@ -6,6 +6,7 @@ import pytest
 from netbox_pipeline.sandbox.home_assistant import NEWER_HA_VERSION, HomeAssistantSandbox
 from netbox_pipeline.sources.home_assistant import ID_FIELD, VIA_FIELD
 from netbox_pipeline.staging import store
+from netbox_pipeline_tests.real_netbox import REAL
 
 TOKEN = "ha-sandbox-token-0123456789"
 SOURCE = "home_assistant_devices[home]"
@@ -31,9 +32,9 @@ def ha_config(url: str, **settings) -> str:
 def ha_estate(make_estate, ha, monkeypatch):
     """ha_estate(files={}, url=None, token=TOKEN, **settings) -> an Estate with HA instance `home`."""
 
-    def make(files: dict | None = None, url: str | None = None, token: str = TOKEN, **settings):
+    def make(files: dict | None = None, url: str | None = None, token: str = TOKEN, version: str = "4.4", **settings):
         monkeypatch.setenv("HA_TOKEN", token)
-        return make_estate(files=files or {}, extra_config=ha_config(url or ha.url, **settings))
+        return make_estate(files=files or {}, extra_config=ha_config(url or ha.url, **settings), version=version)
 
     return make
 
@@ -51,8 +52,9 @@ def interfaces_of(estate, device: dict) -> dict[str, dict]:
     return {i["name"]: i for i in estate.objects("interfaces") if i["device"]["id"] == device["id"]}
 
 
-def test_first_sync_lands_devices_locations_and_macs_and_a_rerun_writes_nothing(ha_estate, ha):
-    estate = ha_estate()
+@pytest.mark.parametrize("version", ["4.4", REAL])
+def test_first_sync_lands_devices_locations_and_macs_and_a_rerun_writes_nothing(ha_estate, ha, version):
+    estate = ha_estate(version=version)
     outcome = estate.sync()
     assert outcome.success, [r.error for r in outcome.runs]
     assert [r.label for r in outcome.runs] == [SOURCE, "merge, plan and write"]
@@ -90,9 +92,12 @@ def test_first_sync_lands_devices_locations_and_macs_and_a_rerun_writes_nothing(
     assert serial_rows and all(r["source_kind"] == "home_assistant" and r["instance"] == "home" for r in serial_rows)
     assert f"config/device_registry id={ha.device_id('usw-lite-8')}" in serial_rows[0]["location"]
 
+    changes_before = estate.sandbox.change_count() if version == REAL else None
     rerun = estate.sync()
     assert rerun.success, [r.error for r in rerun.runs]
     assert estate.writes() == [], [f"{e.method} {e.path}" for e in estate.writes()]
+    if version == REAL:  # and NetBox's own change log agrees
+        assert estate.sandbox.change_count() == changes_before
 
 
 def test_a_renamed_device_is_one_patch(ha_estate, ha):
