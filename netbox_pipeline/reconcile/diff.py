@@ -42,14 +42,19 @@ def diff_fields(
     last_written: Mapping[str, Any] | None = None,
     *,
     drift_policy: DriftPolicy = "overwrite",
+    normalised: bool = False,
 ) -> FieldDiff:
-    """Compare the managed fields the desired side has an opinion on."""
+    """Compare the managed fields the desired side has an opinion on.
+
+    `normalised`: `desired` is a `managed_view` (comparison form, only the fields with an opinion,
+    "" already None), so nothing is filtered or normalised again and equal fields cost one `==`.
+    """
     t = get_type(nbtype)
     result = FieldDiff()
-    for name in t.managed:
+    for name in desired if normalised else t.managed:
         kind = t.kind(name)
         wanted = desired.get(name)
-        if not _has_opinion(kind, wanted):
+        if not normalised and not _has_opinion(kind, wanted):
             continue
         current = live.get(name)
         # Both sides arrive in comparison form, so plain equality settles most fields of a no-op
@@ -89,9 +94,18 @@ def _change(t: NetBoxType, name: str, wanted: Any, current: Any) -> tuple[Any, A
 
 
 def hash_managed(fields: Mapping[str, Any]) -> str:
-    """sha256 of the comparison-form fields (the "hash of what was written")."""
-    text = json.dumps(jsonable(fields), sort_keys=True, separators=(",", ":"), default=str)
+    """sha256 of the comparison-form fields (the "hash of what was written").
+
+    json encodes tuples as lists and sorts the (text) keys itself; only what it cannot encode
+    (sets) goes through `jsonable`. Once per planned object, so the fast path matters.
+    """
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=_encodable)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _encodable(value: Any) -> Any:
+    converted = jsonable(value)
+    return str(converted) if converted is value else converted
 
 
 def managed_view(nbtype: "NetBoxType | str", fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -320,7 +320,8 @@ def _plan_desired(
         if parent in skipped:
             item.action, item.reason = "skip", f"parent {key_text(parent[1])} is not managed"
             return item
-        fields = {k: normalise_field(t, k, v) for k, v in obj.fields.items()
+        # The managed fields were normalised once above (`written`); only the rest is normalised here.
+        fields = {k: written[k] if k in written else normalise_field(t, k, v) for k, v in obj.fields.items()
                   if k in t.compared and v is not None and v != () and v != {}}
         for name, value in t.create_only.items():
             if fields.get(name) is None:
@@ -341,7 +342,7 @@ def _plan_desired(
                            f"not adopted (adopt {t.name} to manage it)")
         return item
     last_written = entry.get("last_written") if entry is not None and owned else None
-    found = diff_fields(t, obj.fields, live.fields, last_written, drift_policy=drift_policy)
+    found = diff_fields(t, written, live.fields, last_written, drift_policy=drift_policy, normalised=True)
     item.changes, item.payload_fields, item.drift = found.changes, found.payload, found.drift
     if item.changes:
         item.action = "update"
