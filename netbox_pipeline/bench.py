@@ -22,10 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from netbox_pipeline.benchmarks.goals import goal_lines
+from netbox_pipeline.benchmarks.report import core_lines, side_by_side_lines, sweep_lines
 from netbox_pipeline.netbox.client import PAGE_SIZE
 from netbox_pipeline.netbox.schema import TYPES, second_pass_fields
 from netbox_pipeline.sandbox.demo_estate import generate_bench_inventory
-from netbox_pipeline.sandbox.netbox import NetBoxSandbox, RequestLogEntry
+from netbox_pipeline.sandbox.netbox import RequestLogEntry
 
 TOKEN_ENV = "NETBOX_PIPELINE_BENCH_TOKEN"
 OWNER_TAG = "netbox-pipeline"
@@ -53,6 +55,12 @@ class Phase:
     success: bool = True
     error: str | None = None
     steps: list[tuple[str, float]] = field(default_factory=list)  # (Dagster step, seconds)
+    peak_rss_kib: int = 0  # this process's resident set at its highest while the phase ran
+    scale: float = 1.0  # the phase ran on 1/scale of the devices (the naive loop on a sample); projected = wall × scale
+
+    @property
+    def projected_s(self) -> float:
+        return self.wall_s * self.scale
 
     @property
     def total(self) -> int:
@@ -102,6 +110,12 @@ class BenchResult:
     rss_before_kib: int
     rss_pipeline_kib: int
     round_trip_ms: dict[str, float] = field(default_factory=dict)  # a small GET against the sandbox
+    max_parallel: int = 3
+    sweep: list[dict[str, Any]] = field(default_factory=list)  # write sweep points (chunk, parallel, objects/s)
+    best: dict[str, Any] | None = None  # the sweep's chosen point
+    core: list[dict[str, Any]] = field(default_factory=list)  # P4 rows, one per size
+    target_kind: str = "stand-in"
+    bare_objects: dict[str, int] = field(default_factory=dict)  # per type, after the bare bulk calls
 
     @property
     def ok(self) -> bool:
@@ -169,7 +183,7 @@ def machine_facts() -> dict[str, str]:
 # --- the pipeline side --------------------------------------------------------------------------
 
 
-def write_bench_config(workdir: Path, netbox_url: str, inventory: Path, chunk_size: int) -> Path:
+def write_bench_config(workdir: Path, netbox_url: str, inventory: Path, chunk_size: int, max_parallel: int = 3) -> Path:
     """A config with one inventory file, the sandbox, and staging/state inside `workdir`."""
     config = workdir / "netbox_pipeline.yaml"
     config.write_text("\n".join([
@@ -177,6 +191,9 @@ def write_bench_config(workdir: Path, netbox_url: str, inventory: Path, chunk_si
         f"  url: {netbox_url}",
         f"  token: ${{{TOKEN_ENV}}}",
         f"  chunk_size: {chunk_size}",
+        f"  max_parallel: {max_parallel}",
+        # As patient as the bare client: a chunk of devices on a loaded 2-core NetBox can take minutes.
+        "  timeout_s: 900",
         "staging:",
         "  url: sqlite:///state/staging.sqlite",
         "state_dir: state",
@@ -188,12 +205,12 @@ def write_bench_config(workdir: Path, netbox_url: str, inventory: Path, chunk_si
     return config
 
 
-def round_trip_ms(sandbox: NetBoxSandbox, requests_made: int = 20) -> float:
+def round_trip_ms(sandbox, requests_made: int = 20) -> float:
     """Mean time of a small filtered GET from a keep-alive client, in milliseconds."""
     import requests
 
     with requests.Session() as session:
-        session.headers["Authorization"] = f"Token {sandbox.token}"
+        session.headers["Authorization"] = ("Bearer " if sandbox.token.startswith("nbt_") else "Token ") + sandbox.token
         session.get(f"{sandbox.url}/api/dcim/sites/", params={"slug": "none"}).raise_for_status()  # connect first
         started = time.perf_counter()
         for _ in range(requests_made):
@@ -201,7 +218,7 @@ def round_trip_ms(sandbox: NetBoxSandbox, requests_made: int = 20) -> float:
         return (time.perf_counter() - started) / requests_made * 1000
 
 
-def run_pipeline_phase(sandbox: NetBoxSandbox, config: Path, label: str) -> Phase:
+def run_pipeline_phase(sandbox, config: Path, label: str) -> Phase:
     from netbox_pipeline.runner import run_sync
 
     sandbox.reset_log()
@@ -209,10 +226,10 @@ def run_pipeline_phase(sandbox: NetBoxSandbox, config: Path, label: str) -> Phas
     try:
         outcome = run_sync(str(config))
     except Exception as exc:  # a crash is reported with what it measured, like a failed run
-        return Phase(label, sandbox.request_log, time.perf_counter() - started, False, f"{type(exc).__name__}: {exc}")
+        return Phase(label, list(sandbox.request_log), time.perf_counter() - started, False, f"{type(exc).__name__}: {exc}")
     wall = time.perf_counter() - started
     errors = [f"{run.label}: {run.error}" for run in outcome.runs if not run.success]
-    phase = Phase(label, sandbox.request_log, wall, outcome.success, "; ".join(errors) or None)
+    phase = Phase(label, list(sandbox.request_log), wall, outcome.success, "; ".join(errors) or None)
     phase.steps = _step_times([run.run_id for run in outcome.runs])
     return phase
 
@@ -299,7 +316,7 @@ def _slug(name: str) -> str:
     return slugify(name)
 
 
-def run_naive_phase(sandbox: NetBoxSandbox, devices: list[dict[str, Any]], label: str) -> Phase:
+def run_naive_phase(sandbox, devices: list[dict[str, Any]], label: str) -> Phase:
     sandbox.reset_log()
     started = time.perf_counter()
     error = None
@@ -307,13 +324,13 @@ def run_naive_phase(sandbox: NetBoxSandbox, devices: list[dict[str, Any]], label
         naive_sync(sandbox.url, sandbox.token, devices)
     except Exception as exc:  # a failed phase is reported with what it measured, not hidden
         error = f"{type(exc).__name__}: {exc}"
-    return Phase(label, sandbox.request_log, time.perf_counter() - started, error is None, error)
+    return Phase(label, list(sandbox.request_log), time.perf_counter() - started, error is None, error)
 
 
 # --- the whole benchmark ------------------------------------------------------------------------
 
 
-def object_counts(sandbox: NetBoxSandbox) -> tuple[dict[str, int], dict[str, int]]:
+def object_counts(sandbox) -> tuple[dict[str, int], dict[str, int]]:
     """(objects per type, objects per type whose second-pass fields are set) in a sandbox."""
     counts, second = {}, {}
     for name, nbtype in TYPES.items():
@@ -325,10 +342,33 @@ def object_counts(sandbox: NetBoxSandbox) -> tuple[dict[str, int], dict[str, int
     return counts, second
 
 
-def measure(devices: int = 1000, *, chunk_size: int = 100, workdir: Path | None = None, out: Out = _print) -> BenchResult:
-    """Run the four phases and return what was measured (a failed phase is recorded, not raised)."""
+@dataclass
+class Options:
+    """What one `bench` run measures beyond the four side-by-side phases."""
+
+    chunk_size: int = 100
+    max_parallel: int = 3
+    naive: bool = True  # the naive loop (the slowest phase by far on a real NetBox)
+    naive_devices: int = 0  # run the naive loop on the first this many devices and scale linearly; 0 = all
+    sweep_objects: int = 0  # objects per write-sweep point; 0 = no sweep
+    sweep_chunks: tuple[int, ...] = (50, 100, 250)
+    sweep_parallels: tuple[int, ...] = (1, 2, 4, 6)
+    core_sizes: tuple[int, ...] = ()  # P4: generated devices per core-benchmark size
+
+
+def measure(devices: int = 1000, *, chunk_size: int = 100, workdir: Path | None = None, out: Out = _print,
+            target=None, options: Options | None = None) -> BenchResult:
+    """Every phase against `target` (default: the stand-in); a failed phase is recorded, not raised."""
+    from netbox_pipeline.benchmarks.bare import Bare, bare_reads, bare_writes, best_point, write_sweep
+    from netbox_pipeline.benchmarks.core import measure_core
+    from netbox_pipeline.benchmarks.targets import StandInTarget
+
+    options = options or Options(chunk_size=chunk_size)
+    target = target or StandInTarget()
     started_at, machine = datetime.now(UTC), machine_facts()
+    machine["NetBox"] = f"{target.kind} {target.version}"
     saved_env = {name: os.environ.get(name) for name in ("DAGSTER_HOME", TOKEN_ENV)}
+    phases: dict[str, Phase] = {}
     with tempfile.TemporaryDirectory(prefix="netbox-pipeline-bench-") as scratch:
         root = Path(workdir or scratch).resolve()
         inventory = generate_bench_inventory(root / "inventory" / "bench.json", devices=devices)
@@ -338,43 +378,103 @@ def measure(devices: int = 1000, *, chunk_size: int = 100, workdir: Path | None 
         from netbox_pipeline.runner import INSTANCE_YAML
 
         (home / "dagster.yaml").write_text(INSTANCE_YAML)
-        phases: dict[str, Phase] = {}
-        round_trips = _probe_round_trips()
         rss_before = peak_rss_kib()
-        pipeline_box = NetBoxSandbox(version="4.4").start()
         try:
+            netbox = target.fresh()
+            round_trips = {"per request": round_trip_ms(netbox)}
             os.environ["DAGSTER_HOME"] = str(home)
-            os.environ[TOKEN_ENV] = pipeline_box.token
-            config = write_bench_config(root, pipeline_box.url, inventory, chunk_size)
+            os.environ[TOKEN_ENV] = netbox.token
+            config = write_bench_config(root, netbox.url, inventory, options.chunk_size, options.max_parallel)
             for key, label in (("pipeline_first", "pipeline first sync"), ("pipeline_rerun", "pipeline no-op rerun")):
                 out(f"bench: {label} ({devices} devices)…")
-                phases[key] = run_pipeline_phase(pipeline_box, config, label)
+                phases[key] = _sampled(lambda: run_pipeline_phase(netbox, config, label))
                 _report_phase(phases[key], out)
-            objects, second_pass = object_counts(pipeline_box)
-        finally:
-            pipeline_box.stop()
             _restore(saved_env)
-        rss_pipeline = peak_rss_kib()
-        naive_box = NetBoxSandbox(version="4.4").start()
-        try:
-            for key, label in (("naive_first", "naive first run"), ("naive_rerun", "naive rerun")):
-                out(f"bench: {label} ({devices} devices)…")
-                phases[key] = run_naive_phase(naive_box, records, label)
-                _report_phase(phases[key], out)
-            naive_objects, _ = object_counts(naive_box)
+            out("bench: bare paginated reads of the same types…")
+            bare = Bare(netbox.url, netbox.token, options.max_parallel)
+            phases["bare_reads"] = _sampled(lambda: _bare_phase(netbox, "bare paginated reads", lambda: bare_reads(bare)))
+            _report_phase(phases["bare_reads"], out)
+            objects, second_pass = object_counts(netbox)
+            rss_pipeline = peak_rss_kib()
+
+            netbox = target.fresh()
+            out(f"bench: bare parallel bulk calls ({devices} devices)…")
+            bare = Bare(netbox.url, netbox.token, options.max_parallel)
+            phases["bare_bulk"] = _sampled(lambda: _bare_phase(netbox, "bare parallel bulk calls",
+                                                               lambda: bare_writes(bare, records, options.chunk_size)))
+            _report_phase(phases["bare_bulk"], out)
+            bare_objects, _ = object_counts(netbox)
+
+            naive_objects: dict[str, int] = {}
+            if options.naive:
+                netbox = target.fresh()
+                sample = records[:options.naive_devices] if 0 < options.naive_devices < devices else records
+                for key, label in (("naive_first", "naive first run"), ("naive_rerun", "naive rerun")):
+                    out(f"bench: {label} ({len(sample)} devices)…")
+                    phases[key] = _sampled(lambda: run_naive_phase(netbox, sample, label))
+                    # The loop's cost per device is the same for every device: a sample scales linearly.
+                    phases[key].scale = devices / len(sample)
+                    _report_phase(phases[key], out)
+                naive_objects, _ = object_counts(netbox)
+
+            sweep: list[dict[str, Any]] = []
+            if options.sweep_objects:
+                netbox = target.fresh()
+                out(f"bench: write sweep, {options.sweep_objects} IP addresses per point…")
+                sweep = write_sweep(netbox.url, netbox.token, options.sweep_chunks, options.sweep_parallels,
+                                    options.sweep_objects, out)
         finally:
-            naive_box.stop()
-    return BenchResult(devices, chunk_size, started_at, machine, phases, objects, second_pass, naive_objects,
-                       rss_before, rss_pipeline, round_trips)
+            _restore(saved_env)
+            target.close()
+    core = measure_core(options.core_sizes, out=out) if options.core_sizes else []
+    result = BenchResult(devices, options.chunk_size, started_at, machine, phases, objects, second_pass, naive_objects,
+                         rss_before, rss_pipeline, round_trips)
+    result.max_parallel, result.sweep, result.best = options.max_parallel, sweep, best_point(sweep)
+    result.core, result.target_kind, result.bare_objects = core, target.kind, bare_objects
+    return result
 
 
-def _probe_round_trips() -> dict[str, float]:
-    """Per-request overhead of the sandbox: a small filtered GET on a keep-alive connection."""
-    sandbox = NetBoxSandbox(version="4.4").start()
+def _bare_phase(netbox, label: str, action: Callable[[], Any]) -> Phase:
+    netbox.reset_log()
+    started = time.perf_counter()
+    error = None
     try:
-        return {"per request": round_trip_ms(sandbox)}
+        action()
+    except Exception as exc:  # a failed baseline is reported with what it measured
+        error = f"{type(exc).__name__}: {exc}"
+    return Phase(label, list(netbox.request_log), time.perf_counter() - started, error is None, error)
+
+
+def _sampled(run: Callable[[], Phase], every_s: float = 0.05) -> Phase:
+    """Run a phase while a thread samples this process's resident set; the phase keeps its peak."""
+    import threading
+
+    peak, done = [0], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(every_s):
+            peak[0] = max(peak[0], current_rss_kib())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    peak[0] = current_rss_kib()
+    sampler.start()
+    try:
+        phase = run()
     finally:
-        sandbox.stop()
+        done.set()
+        sampler.join()
+    phase.peak_rss_kib = max(peak[0], current_rss_kib())
+    return phase
+
+
+def current_rss_kib() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def _report_phase(phase: Phase, out: Out) -> None:
@@ -390,18 +490,40 @@ def _restore(saved: dict[str, str | None]) -> None:
             os.environ[name] = value
 
 
-def run_bench(devices: int = 1000, output: str | Path = "docs/benchmarks.md", *, chunk_size: int = 100, out: Out = _print) -> int:
-    """The `bench` command: measure, write the report, exit 0 unless a phase failed or misbehaved."""
+def run_bench(devices: int = 1000, output: str | Path = "docs/benchmarks.md", *, chunk_size: int = 100, out: Out = _print,
+              netbox_url: str | None = None, real_version: str | None = None, options: Options | None = None) -> int:
+    """The `bench` command: measure, write the report, exit 0 unless a phase failed or misbehaved.
+
+    Target: the stand-in (default), a real NetBox started here (`real_version`), or `netbox_url`
+    with the token in $NETBOX_PIPELINE_BENCH_TOKEN (its objects tagged `netbox-pipeline` are deleted
+    between phases: point it at a NetBox kept for benchmarks).
+    """
+    options = options or Options(chunk_size=chunk_size)
     if devices < 1:
         print(f"error: --devices {devices}: need at least 1 device", file=sys.stderr)
         return 2
-    if not 1 <= chunk_size <= 1000:
-        print(f"error: --chunk-size {chunk_size}: must be between 1 and 1000 (netbox.chunk_size)", file=sys.stderr)
+    if not 1 <= options.chunk_size <= 1000:
+        print(f"error: --chunk-size {options.chunk_size}: must be between 1 and 1000 (netbox.chunk_size)", file=sys.stderr)
         return 2
-    result = measure(devices, chunk_size=chunk_size, out=out)
+    if netbox_url and real_version:
+        print("error: --netbox-url and --real-netbox name two targets; choose one", file=sys.stderr)
+        return 2
+    if netbox_url and not os.environ.get(TOKEN_ENV):
+        print(f"error: --netbox-url needs the API token in ${TOKEN_ENV}", file=sys.stderr)
+        return 2
+    from netbox_pipeline.benchmarks.targets import RealTarget, UrlTarget
+
+    if netbox_url:
+        target = UrlTarget(netbox_url, os.environ[TOKEN_ENV])
+    elif real_version:
+        out(f"bench: starting a real NetBox {real_version} (sandbox.real_netbox)…")
+        target = RealTarget(real_version)
+    else:
+        target = None
+    result = measure(devices, out=out, target=target, options=options)
     path = Path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(result))
+    path.write_text(merge_report(path.read_text() if path.exists() else "", result, render_report(result)))
     out(f"bench: report written to {path}")
     problems = findings(result)
     for problem in problems:
@@ -435,7 +557,12 @@ def findings(result: BenchResult) -> list[str]:
                 problems.append(f"{label}: {endpoint} read {reads} page(s), expected {want[reads_key]}")
             if writes_key and writes > want[writes_key]:
                 problems.append(f"{label}: {endpoint} made {writes} write request(s), expected {want[writes_key]}")
-    if result.objects != result.naive_objects:
+    if result.bare_objects and result.objects != result.bare_objects:
+        problems.append("the pipeline and the bare bulk calls ended with different objects: "
+                        + ", ".join(f"{t} {result.objects.get(t, 0)}/{result.bare_objects.get(t, 0)}" for t in TYPES
+                                    if result.objects.get(t, 0) != result.bare_objects.get(t, 0)))
+    sampled = any(p.scale != 1 for p in result.phases.values())
+    if result.naive_objects and not sampled and result.objects != result.naive_objects:
         diff = {t: (result.objects.get(t, 0), result.naive_objects.get(t, 0)) for t in TYPES
                 if result.objects.get(t, 0) != result.naive_objects.get(t, 0)}
         problems.append("the pipeline and the naive loop ended with different objects (pipeline, naive): "
@@ -446,14 +573,16 @@ def findings(result: BenchResult) -> list[str]:
 def render_report(result: BenchResult) -> str:
     phases = result.phases
     first, rerun = phases["pipeline_first"], phases["pipeline_rerun"]
-    naive_first, naive_rerun = phases["naive_first"], phases["naive_rerun"]
+    naive_first, naive_rerun = phases.get("naive_first"), phases.get("naive_rerun")
     written = sum(result.objects.values())
+    stand_in = result.target_kind == "stand-in"
+    command = "netbox-pipeline bench" + (f" --devices {result.devices}" if result.devices != 1000 else "") + {
+        "stand-in": "", "real": " --real-netbox", "url": " --netbox-url URL"}.get(result.target_kind, "")
     lines = [
-        "# Benchmarks",
+        f"# {result.machine.get('NetBox', 'NetBox')}: {result.devices} devices",
         "",
-        "Generated by `netbox-pipeline bench"
-        + (f" --devices {result.devices}" if result.devices != 1000 else "")
-        + f"` on {result.started_at:%Y-%m-%d %H:%M} UTC. Regenerate it with the same command; do not edit by hand.",
+        f"Generated by `{command}` (plus the options shown below) on {result.started_at:%Y-%m-%d %H:%M} UTC. "
+        "Regenerate it with the same command; do not edit by hand.",
         "",
         "## What was measured",
         "",
@@ -461,19 +590,30 @@ def render_report(result: BenchResult) -> str:
         f"one primary IP per device, over 2 sites, 1 manufacturer, 1 device type and 1 role: "
         f"{written} NetBox objects in all ({_objects_text(result.objects)}).",
         f"- Pipeline: the whole Dagster graph run headless (`run_sync`: source refresh, merge, plan, NetBox assets), "
-        f"bulk chunk size {result.chunk_size}, page size {PAGE_SIZE}, first on an empty NetBox, then again with nothing changed.",
+        f"bulk chunk size {result.chunk_size}, {result.max_parallel} requests in flight, page size {PAGE_SIZE}, "
+        "first on an empty NetBox, then again with nothing changed.",
+        f"- Bare parallel bulk calls: the same objects and fields as chunked bulk POSTs ({result.chunk_size} per request, "
+        f"{result.max_parallel} in flight), type by type in dependency order, then the primary MAC / primary IP PATCHes; "
+        "no planning, no staging database, no Dagster. The least a client can send for a first sync.",
+        f"- Bare paginated reads: every type the pipeline reads, with the same `fields=`, pages of {PAGE_SIZE}, "
+        f"{result.max_parallel} requests in flight; run on the state the pipeline's first sync left. The least a client can "
+        "read to know nothing has changed.",
         "- Naive loop: what per-object scripts do with pynetbox: for every device, `get()` each of its references "
         "(manufacturer, site, role, device type), then `get()` and, when missing, `create()` the device, each interface, "
         "its MAC address and each IP address (assigned to its interface), then a PATCH for the primary MAC and the primary IP "
-        "when not yet set. It writes the same objects and fields as the pipeline, on its own fresh sandbox. "
-        "Its rerun is the same loop: a GET per object and nothing else.",
-        "- Requests are counted from the sandbox's request log, the same way for both.",
+        "when not yet set. It writes the same objects and fields as the pipeline, on its own empty NetBox. "
+        "Its rerun is the same loop: a GET per object and nothing else."
+        + ("" if naive_first else " **Left out of this run (`--no-naive`).**"),
+        "- Requests are counted by one logging proxy in front of NetBox (`sandbox/real_netbox/proxy.py`), the same way for all.",
         "",
-        "**The NetBox here is the in-memory sandbox** (`netbox_pipeline.sandbox.netbox`), in the same process as the client (its threads share the interpreter lock). "
-        "Its answers cost micro- to milliseconds, so the wall times below measure the client side "
-        "(Dagster, planning, staging database, serialisation) and the per-request overhead over loopback, "
-        "not a real NetBox. The request counts carry over to a real NetBox; the times do not (see the last section).",
-        "",
+        *(["**The NetBox here is the in-memory stand-in** (`netbox_pipeline.sandbox.netbox`), in the same process as the "
+           "client (its threads share the interpreter lock). Its answers cost micro- to milliseconds, so the wall times "
+           "measure the client side (Dagster, planning, staging database, serialisation) and the per-request overhead over "
+           "loopback, not a real NetBox. The request counts carry over to a real NetBox; the times do not.", ""]
+          if stand_in else
+          [f"**The NetBox here is real** ({result.machine.get('NetBox')}, gunicorn on loopback on this same machine, "
+           "PostgreSQL and Redis local), so wall times include the server's own work, and the server, the client and the "
+           "other engineers' test runs share the same CPU cores.", ""]),
         *_round_trip_lines(result.round_trip_ms),
         "## Machine",
         "",
@@ -482,11 +622,13 @@ def render_report(result: BenchResult) -> str:
         *[f"| {k} | {v} |" for k, v in result.machine.items()],
         f"| Date (UTC) | {result.started_at:%Y-%m-%d %H:%M:%S} |",
         f"| Devices (N) | {result.devices} |",
-        f"| Chunk size | {result.chunk_size} |",
+        f"| Chunk size / in flight | {result.chunk_size} / {result.max_parallel} |",
         "",
+        *goal_lines(result),
+        *side_by_side_lines(result),
         "## Summary",
         "",
-        "| Phase | Requests | Reads (GET) | Writes | Wall time | Sandbox handler time (summed) | Result |",
+        "| Phase | Requests | Reads (GET) | Writes | Wall time | NetBox time at the proxy (summed) | Result |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for phase in phases.values():
@@ -498,14 +640,15 @@ def render_report(result: BenchResult) -> str:
         "",
         "| | Pipeline | Naive loop | Pipeline / naive |",
         "|---|---:|---:|---:|",
-        f"| First sync, requests | {first.total} | {naive_first.total} | {_ratio(first.total, naive_first.total)} |",
-        f"| First sync, wall time | {first.wall_s:.1f} s | {naive_first.wall_s:.1f} s | {_ratio(first.wall_s, naive_first.wall_s)} |",
-        f"| No-op rerun, requests | {rerun.total} | {naive_rerun.total} | {_ratio(rerun.total, naive_rerun.total)} |",
-        f"| No-op rerun, wall time | {rerun.wall_s:.1f} s | {naive_rerun.wall_s:.1f} s | {_ratio(rerun.wall_s, naive_rerun.wall_s)} |",
+        *([f"| First sync, requests | {first.total} | {naive_first.total} | {_ratio(first.total, naive_first.total)} |",
+           f"| First sync, wall time | {first.wall_s:.1f} s | {naive_first.wall_s:.1f} s | {_ratio(first.wall_s, naive_first.wall_s)} |",
+           f"| No-op rerun, requests | {rerun.total} | {naive_rerun.total} | {_ratio(rerun.total, naive_rerun.total)} |",
+           f"| No-op rerun, wall time | {rerun.wall_s:.1f} s | {naive_rerun.wall_s:.1f} s | {_ratio(rerun.wall_s, naive_rerun.wall_s)} |"]
+          if naive_first and naive_rerun else ["| (naive loop not run) | | | |"]),
         "",
         f"Peak memory (resident set high-water mark, `getrusage`): {result.rss_before_kib / 1024:.0f} MiB before the pipeline phases, "
-        f"{result.rss_pipeline_kib / 1024:.0f} MiB after them. The sandbox shares the process, so this includes its "
-        "in-memory copy of every object.",
+        f"{result.rss_pipeline_kib / 1024:.0f} MiB after them"
+        + (". The stand-in shares the process, so this includes its in-memory copy of every object." if stand_in else "."),
         "",
         *_expected_section(result),
         *_problems_section(result),
@@ -513,8 +656,33 @@ def render_report(result: BenchResult) -> str:
     for phase in phases.values():
         lines += _phase_section(phase)
     lines += _steps_section(first, rerun)
-    lines += _real_netbox_section(result)
+    lines += sweep_lines(result) + core_lines(result)
+    if stand_in and "naive_first" in phases and "naive_rerun" in phases:
+        lines += _real_netbox_section(result)
     return "\n".join(lines) + "\n"
+
+
+REPORT_TITLE = "# Benchmarks"
+
+
+def merge_report(existing: str, result: BenchResult, body: str) -> str:
+    """The report file with this target's run replaced (or added); runs against other targets are kept.
+
+    Each run sits between `<!-- bench:KIND -->` markers, its headings one level down under the title.
+    """
+    kind = result.target_kind
+    demoted = "\n".join("#" + line if line.startswith("#") else line for line in body.rstrip().splitlines())
+    block = f"<!-- bench:{kind} -->\n{demoted}\n<!-- /bench:{kind} -->"
+    runs: dict[str, str] = {}
+    for other in ("real", "url", "stand-in"):
+        begin, end = f"<!-- bench:{other} -->", f"<!-- /bench:{other} -->"
+        if begin in existing and end in existing:
+            runs[other] = existing[existing.index(begin):existing.index(end) + len(end)]
+    runs[kind] = block
+    intro = [REPORT_TITLE, "",
+             "Written by `netbox-pipeline bench`: each target's run (a real NetBox, any NetBox by URL, the stand-in) is "
+             "regenerated by its own command and replaces only its own part. Goals P1–P5 come from issue 14.", ""]
+    return "\n".join(intro) + "\n" + "\n\n".join(runs[k] for k in ("real", "url", "stand-in") if k in runs) + "\n"
 
 
 def _round_trip_lines(times: dict[str, float]) -> list[str]:

@@ -109,10 +109,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("check-config", "validate the configuration and print a summary (secrets hidden)", _check_config)
 
-    bench = command("bench", "benchmark a first sync and a no-op rerun against the sandbox", _bench)
+    bench = command("bench", "benchmark the pipeline beside a naive loop and bare calls (stand-in, real or any NetBox)", _bench)
     bench.add_argument("--devices", type=int, default=1000, help="devices to generate (default 1000)")
     bench.add_argument("--output", default="docs/benchmarks.md", help="report file (default docs/benchmarks.md)")
     bench.add_argument("--chunk-size", type=int, default=100, help="objects per bulk write in the pipeline (default 100)")
+    bench.add_argument("--max-parallel", type=int, default=3, help="requests in flight, pipeline and bare calls (default 3)")
+    where = bench.add_mutually_exclusive_group()
+    where.add_argument("--netbox-url", help="benchmark this NetBox (token in $NETBOX_PIPELINE_BENCH_TOKEN); "
+                       "objects tagged netbox-pipeline are deleted between phases")
+    where.add_argument("--real-netbox", nargs="?", const="4.7.3", metavar="VERSION",
+                       help="start a real NetBox (sandbox real-netbox, default 4.7.3) and benchmark it")
+    bench.add_argument("--no-naive", action="store_true", help="leave out the naive per-object loop")
+    bench.add_argument("--naive-devices", type=int, default=0, metavar="N",
+                       help="run the naive loop on the first N devices only and scale its times linearly")
+    bench.add_argument("--sweep", type=int, default=0, metavar="OBJECTS",
+                       help="also measure write chunk size × parallelism, OBJECTS IP addresses per point")
+    bench.add_argument("--core", default="", metavar="SIZES",
+                       help="also run the core benchmark (parse, merge, desired, plan; no I/O) at these device counts, "
+                       "e.g. 10000,50000,100000")
     return parser
 
 
@@ -222,7 +236,16 @@ def _mcp(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from netbox_pipeline.bench import run_bench
 
-    return run_bench(args.devices, args.output, chunk_size=args.chunk_size)
+    from netbox_pipeline.bench import Options
+
+    try:
+        core = tuple(int(n) for n in args.core.split(",") if n.strip())
+    except ValueError:
+        print(f"error: --core {args.core!r}: a comma-separated list of device counts", file=sys.stderr)
+        return EXIT_USAGE
+    options = Options(chunk_size=args.chunk_size, max_parallel=args.max_parallel, naive=not args.no_naive, naive_devices=args.naive_devices,
+                      sweep_objects=args.sweep, core_sizes=core)
+    return run_bench(args.devices, args.output, netbox_url=args.netbox_url, real_version=args.real_netbox, options=options)
 
 
 def _sandbox(args: argparse.Namespace) -> int:

@@ -18,7 +18,8 @@ LAYERS = {
     "config": "config",
     "stages": "stages",
     "sandbox": "sandbox",
-    "defs": "shell", "cli": "shell", "runner": "shell", "demo": "shell", "bench": "shell", "definitions": "shell",
+    "defs": "shell", "cli": "shell", "runner": "shell", "demo": "shell", "bench": "shell", "benchmarks": "shell",
+    "definitions": "shell",
     "assistant": "shell",
 }
 # What each layer may import besides itself.

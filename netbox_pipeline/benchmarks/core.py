@@ -1,0 +1,94 @@
+"""P4: the functional core without I/O: parse + merge + desired + plan, empty NetBox and no-op.
+
+Each size runs in its own child process, so its peak RSS is its own (the high-water mark of one
+process only ever grows). The no-op live state is the desired state in comparison form, as the
+plan sees NetBox after a sync that wrote everything (ids numbered in order, every object owned).
+"""
+
+import json
+import multiprocessing
+import resource
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+STAGES = ("parse", "merge", "desired", "plan_empty", "live_noop", "plan_noop")
+
+
+def live_equal_to(desired) -> Any:
+    """A LiveState holding exactly the desired objects (what NetBox holds after a complete sync)."""
+    from netbox_pipeline.netbox.schema import LiveIndex, LiveObject, LiveState, get_type, normalise_field, normalise_tags
+
+    index, objects, next_id = LiveIndex(), {}, 1
+    for type_name, by_key in desired.items():
+        t = get_type(type_name)
+        objects[type_name] = {}
+        for key, obj in by_key.items():
+            fields = {name: normalise_field(t, name, obj.fields.get(name)) for name in t.compared if name != "tags"}
+            fields["tags"] = normalise_field(t, "tags", obj.fields.get("tags"))
+            live = LiveObject(type=type_name, id=next_id, key=key, fields=fields,
+                              tags=frozenset(normalise_tags(obj.fields.get("tags"))), owned=True)
+            objects[type_name][key] = live
+            index.add(live)
+            next_id += 1
+    return LiveState(objects=objects, index=index, duplicates=[])
+
+
+def _run_size(devices: int, workdir: str, queue) -> None:
+    from netbox_pipeline.reconcile.desired import desired_objects
+    from netbox_pipeline.reconcile.merge import merge
+    from netbox_pipeline.reconcile.plan import build_plan
+    from netbox_pipeline.sandbox.demo_estate import generate_bench_inventory
+    from netbox_pipeline.sources.filesystem import read_inventory_file
+
+    path = generate_bench_inventory(Path(workdir) / f"core-{devices}.json", devices=devices)
+    times: dict[str, float] = {}
+
+    def timed(stage: str, fn):
+        started = time.perf_counter()
+        value = fn()
+        times[stage] = time.perf_counter() - started
+        return value
+
+    result = timed("parse", lambda: read_inventory_file(path, "bench", observed_at=datetime.now(UTC)))
+    path.unlink()
+    inventory = timed("merge", lambda: merge([result]))
+    healthy = {(result.source_kind, result.instance)}
+    desired = timed("desired", lambda: desired_objects(inventory))
+    empty = timed("plan_empty", lambda: build_plan(desired, {}, healthy_instances=healthy))
+    live = timed("live_noop", lambda: live_equal_to(desired))
+    noop = timed("plan_noop", lambda: build_plan(desired, live, healthy_instances=healthy))
+    queue.put({
+        "devices": devices, "objects": desired.count(), "times": times,
+        "empty_totals": empty.totals(), "noop_totals": noop.totals(),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    })
+
+
+def measure_core(sizes: tuple[int, ...], *, timeout_s: float = 900, out=print) -> list[dict[str, Any]]:
+    """One child process per size; a size that fails or runs past `timeout_s` is reported, not raised."""
+    rows = []
+    context = multiprocessing.get_context("spawn")  # a clean interpreter: no parent memory in the RSS
+    with tempfile.TemporaryDirectory(prefix="netbox-pipeline-core-") as workdir:
+        for devices in sizes:
+            out(f"bench: core, {devices} devices…")
+            queue = context.Queue()
+            child = context.Process(target=_run_size, args=(devices, workdir, queue))
+            child.start()
+            try:
+                row = queue.get(timeout=timeout_s)
+            except Exception:  # queue.Empty: the size did not finish in time, or the child died
+                child.kill()
+                row = {"devices": devices, "error": f"did not finish within {timeout_s:.0f} s (exit code {child.exitcode})"}
+            child.join()
+            rows.append(row)
+            out("bench:   " + json.dumps(row))
+    return rows
+
+
+def noop_seconds(row: dict[str, Any]) -> float:
+    """P4's measure: parse + merge + desired + no-op plan (the live state's construction left out)."""
+    times = row["times"]
+    return times["parse"] + times["merge"] + times["desired"] + times["plan_noop"]
