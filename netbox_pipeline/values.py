@@ -10,6 +10,7 @@ import hashlib
 import ipaddress
 import re
 import unicodedata
+from functools import lru_cache
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -54,6 +55,13 @@ def normalise_ip(value: str | None) -> str | None:
     text = str(value).strip()
     if not text:
         return None
+    return _normalise_ip_text(text)
+
+
+# A plan meets each address several times (natural key, managed view, live side); parsing with
+# `ipaddress` is the costly part, so the text -> canonical text answers are kept (bounded).
+@lru_cache(maxsize=1 << 17)
+def _normalise_ip_text(text: str) -> str:
     try:
         if "/" in text:
             return str(ipaddress.ip_interface(text))
@@ -64,7 +72,12 @@ def normalise_ip(value: str | None) -> str | None:
 
 def ip_host(value: str) -> str:
     """The host part of an address, compressed: `192.0.2.10/24` -> `192.0.2.10`."""
-    return str(ipaddress.ip_interface(str(value).strip()).ip)
+    return _ip_host_text(str(value).strip())
+
+
+@lru_cache(maxsize=1 << 17)
+def _ip_host_text(text: str) -> str:
+    return str(ipaddress.ip_interface(text).ip)
 
 
 def with_prefix_length(value: str) -> str:
@@ -142,7 +155,11 @@ def slugify(name: str) -> str:
     (`!!!`), the slug is a stable digest of the name (`x-` and 12 hex digits). Names that had a
     slug under NetBox's rules keep exactly that slug, so objects already in NetBox keep their keys.
     """
-    text = str(name)
+    return _slugify_text(str(name))
+
+
+@lru_cache(maxsize=1 << 14)  # the same few tag, site and role names are slugged on every object
+def _slugify_text(text: str) -> str:
     slug = _slug_rules(unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode())
     if slug or not text.strip():
         return slug
