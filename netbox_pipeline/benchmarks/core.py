@@ -45,11 +45,12 @@ def _run_size(devices: int, workdir: str, queue) -> None:
 
     path = generate_bench_inventory(Path(workdir) / f"core-{devices}.json", devices=devices)
     times: dict[str, float] = {}
+    cpu: dict[str, float] = {}  # this process's CPU seconds: less swayed by a busy machine than wall time
 
     def timed(stage: str, fn):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         value = fn()
-        times[stage] = time.perf_counter() - started
+        times[stage], cpu[stage] = time.perf_counter() - started, time.process_time() - started_cpu
         return value
 
     result = timed("parse", lambda: read_inventory_file(path, "bench", observed_at=datetime.now(UTC)))
@@ -61,7 +62,7 @@ def _run_size(devices: int, workdir: str, queue) -> None:
     live = timed("live_noop", lambda: live_equal_to(desired))
     noop = timed("plan_noop", lambda: build_plan(desired, live, healthy_instances=healthy))
     queue.put({
-        "devices": devices, "objects": desired.count(), "times": times,
+        "devices": devices, "objects": desired.count(), "times": times, "cpu": cpu,
         "empty_totals": empty.totals(), "noop_totals": noop.totals(),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     })

@@ -69,7 +69,8 @@ def core_lines(result: Any) -> list[str]:
         "## Core without I/O (P4)",
         "",
         "Generated devices (each: 2 interfaces, a MAC and an IP on each, so 7 NetBox objects), one child process per size "
-        "so each size's peak RSS is its own. `live_noop` builds the live state equal to the desired one (the input of the "
+        "so each size's peak RSS is its own. Times are wall seconds (CPU seconds of the process in brackets: "
+        "the machine is shared, so wall time includes waiting for a core). `live_noop` builds the live state equal to the desired one (the input of the "
         "no-op plan; not part of P4's sum); P4's sum = parse + merge + desired + plan (no-op).",
         "",
         "| Devices | Objects | " + " | ".join(STAGES) + " | P4 sum (no-op) | Peak RSS | No-op plan result |",
@@ -82,7 +83,9 @@ def core_lines(result: Any) -> list[str]:
         times = row["times"]
         noop = row["noop_totals"]
         changes = {k: v for k, v in noop.items() if k != "unchanged" and v}
-        lines.append(f"| {row['devices']:,} | {row['objects']:,} | " + " | ".join(f"{times[s]:.2f} s" for s in STAGES)
+        cpu = row.get("cpu", {})
+        lines.append(f"| {row['devices']:,} | {row['objects']:,} | "
+                     + " | ".join(f"{times[s]:.2f} s ({cpu[s]:.2f})" if s in cpu else f"{times[s]:.2f} s" for s in STAGES)
                      + f" | {noop_seconds(row):.2f} s | {row['peak_rss_mib']:.0f} MiB | "
                      + (f"{noop.get('unchanged', 0):,} unchanged" if not changes else f"CHANGES: {changes}") + " |")
     done = [r for r in result.core if "times" in r]
