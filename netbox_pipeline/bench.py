@@ -346,7 +346,7 @@ def object_counts(sandbox) -> tuple[dict[str, int], dict[str, int]]:
 class Options:
     """What one `bench` run measures beyond the four side-by-side phases."""
 
-    chunk_size: int = 100
+    chunk_size: int = 50  # netbox.chunk_size's default
     max_parallel: int = 3
     naive: bool = True  # the naive loop (the slowest phase by far on a real NetBox)
     naive_devices: int = 0  # run the naive loop on the first this many devices and scale linearly; 0 = all

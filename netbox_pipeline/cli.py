@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = command("bench", "benchmark the pipeline beside a naive loop and bare calls (stand-in, real or any NetBox)", _bench)
     bench.add_argument("--devices", type=int, default=1000, help="devices to generate (default 1000)")
     bench.add_argument("--output", default="docs/benchmarks.md", help="report file (default docs/benchmarks.md)")
-    bench.add_argument("--chunk-size", type=int, default=100, help="objects per bulk write in the pipeline (default 100)")
+    bench.add_argument("--chunk-size", type=int, default=50, help="objects per bulk write, pipeline and bare calls (default 50)")
     bench.add_argument("--max-parallel", type=int, default=3, help="requests in flight, pipeline and bare calls (default 3)")
     where = bench.add_mutually_exclusive_group()
     where.add_argument("--netbox-url", help="benchmark this NetBox (token in $NETBOX_PIPELINE_BENCH_TOKEN); "

@@ -194,14 +194,15 @@ def interfaces_cell(interfaces: list[dict[str, Any]]) -> str:
 
 
 def generate_bench_inventory(
-    path: Path, devices: int = 1000, interfaces_per_device: int = 2, ips_per_interface: int = 1
+    path: Path, devices: int = 1000, interfaces_per_device: int = 2, ips_per_interface: int = 1,
+    network_text: str = BENCH_NETWORK,
 ) -> Path:
     """One large file (format by extension, JSON by default) for the benchmark."""
     path = Path(path)
     needed = devices * interfaces_per_device * ips_per_interface
-    network = ipaddress.ip_network(BENCH_NETWORK)
+    network = ipaddress.ip_network(network_text)
     if needed > network.num_addresses - 2:
-        raise ValueError(f"{needed} addresses do not fit in {BENCH_NETWORK}")
+        raise ValueError(f"{needed} addresses do not fit in {network_text}")
     hosts = network.hosts()
     records = []
     for index in range(devices):
