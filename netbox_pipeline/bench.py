@@ -794,11 +794,11 @@ def _steps_section(first: Phase, rerun: Phase, limit: int = 15) -> list[str]:
     lines = [
         "## Where the pipeline spends its time",
         "",
-        f"Dagster step durations over the source-refresh run and the sync run, longest first (top {limit} of {len(order)}). "
+        f"Dagster step durations over the source-refresh run and the sync run, longest first ({min(limit, len(order))} of {len(order)}). "
         "In-process runs execute steps one after another. The steps add up to "
         f"{sum(first_steps.values()):.1f} s of the first sync's {first.wall_s:.1f} s and {sum(rerun_steps.values()):.1f} s "
         f"of the rerun's {rerun.wall_s:.1f} s; the rest is Dagster's run start-up, event logging and the two runs' set-up. "
-        "The NetBox steps include the sandbox's own handling time (see the per-endpoint tables above).",
+        "The NetBox steps include NetBox's own handling time (see the per-endpoint tables above).",
         "",
         "| Step | First sync | No-op rerun |",
         "|---|---:|---:|",
