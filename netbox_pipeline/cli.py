@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync = command("sync", "run the pipeline headless through Dagster (runs show in the UI)", _sync)
     sync.add_argument("--dry-run", action="store_true", help="read everything, write nothing, record the plan")
     sync.add_argument("--source", action="append", metavar="KIND[:INSTANCE]", help="refresh only this source (repeatable)")
+    sync.add_argument("--no-wait", action="store_true",
+                      help="exit at once (status 1) when another run is writing to the same NetBox, instead of waiting for it")
 
     command("plan", "compute and print the plan (what a sync would change) without writing", _plan)
 
@@ -126,7 +128,7 @@ def _sync(args: argparse.Namespace) -> int:
     from netbox_pipeline.runner import run_sync
 
     try:
-        outcome = run_sync(os.environ.get(CONFIG_ENV_VAR), sources=args.source, dry_run=args.dry_run)
+        outcome = run_sync(os.environ.get(CONFIG_ENV_VAR), sources=args.source, dry_run=args.dry_run, wait=not args.no_wait)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -165,7 +167,8 @@ def _plan(args: argparse.Namespace) -> int:
     from netbox_pipeline.staging import store
     from netbox_pipeline.staging.db import open_staging
 
-    outcome = run_sync(os.environ.get(CONFIG_ENV_VAR), dry_run=True)
+    # The planning step alone: it never waits on the NetBox write slot or lease.
+    outcome = run_sync(os.environ.get(CONFIG_ENV_VAR), plan_only=True)
     if not outcome.runs:
         print("nothing to plan: no source is configured", file=sys.stderr)
         return EXIT_USAGE

@@ -87,6 +87,7 @@ class PlanOutcome:
     @property
     def confirmation_ok(self) -> bool:
         return self.expected_hash is None or self.expected_hash == self.plan_hash
+    lease_wait_s: float = 0.0  # how long this run waited for another run's NetBox writes
 
     @property
     def blocking_problems(self) -> list[Problem]:

@@ -56,3 +56,10 @@ from netbox_pipeline.staging.store.lineage import (
     latest_conflicts,
     plan_items_matching,
 )
+from netbox_pipeline.staging.store.leases import (
+    insert_lease,
+    lease_holder,
+    release_lease,
+    renew_lease,
+    take_over_lease,
+)
