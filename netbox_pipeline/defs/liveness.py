@@ -59,7 +59,7 @@ def dead_reason(instance: dg.DagsterInstance, run_id: str) -> str | None:
 def run_write_lease(context, config, staging, *, dry_run: bool, release: bool = False, continued: bool = False):
     """The run's NetBox write lease for this step (see stages.lease.step_lease), waiting in the run's log."""
     with step_lease(config, staging, context.run.run_id, dry_run=dry_run, release=release, continued=continued,
-                    holder=f"Dagster run {context.run.run_id[:8]} step {context.op_handle}, pid {os.getpid()} on {socket.gethostname()}",
+                    holder=f"Dagster run {context.run.run_id[:8]} step {context.op_execution_context.op_handle}, pid {os.getpid()} on {socket.gethostname()}",
                     holder_alive=lambda run_id: run_alive(context.instance, run_id), report=context.log.warning) as lease:
         yield lease
 

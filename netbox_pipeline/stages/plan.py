@@ -42,6 +42,7 @@ def netbox_client(config: PipelineConfig, changelog_message: str | None = None) 
         max_parallel=config.netbox.max_parallel,
         verify_ssl=config.netbox.verify_ssl,
         changelog_message=changelog_message,
+        server_timeout_s=config.netbox.server_timeout_s,
     )
 
 
