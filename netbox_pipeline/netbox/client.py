@@ -142,7 +142,9 @@ class NetBoxClient:
             if response.status_code in RETRY_STATUSES:
                 reason = f"{method} {_path_of(target)}: NetBox answered {response.status_code}"
                 if method == "POST" and response.status_code != 429:
-                    raise UncertainWrite(reason, status=response.status_code, body=_body(response), sent_at=sent_at)
+                    # NetBox's own 500 ends the request; a gateway's 502/503/504 may leave it running.
+                    raise UncertainWrite(reason, status=response.status_code, body=_body(response),
+                                         sent_at=0.0 if response.status_code == 500 else sent_at)
                 if attempt > self.retries:
                     raise NetBoxError(reason + f" after {attempt} attempts", status=response.status_code, body=_body(response))
                 self._sleep(attempt, reason, response.headers.get("Retry-After"))
