@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--revision", default="head", help="upgrade to this revision (default: head)")
     migrate.add_argument("--downgrade-to", metavar="REVISION", help="downgrade instead, e.g. to base (drops every table)")
 
+    metrics = command("metrics", "serve Prometheus metrics (sources, last real sync per NetBox type, plan, drift, lease wait)", _metrics)
+    metrics.add_argument("--port", type=int, default=9477, help="port (default 9477)")
+    metrics.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+
     command("check-config", "validate the configuration and print a summary (secrets hidden)", _check_config)
 
     bench = command("bench", "benchmark a first sync and a no-op rerun against the sandbox", _bench)
@@ -219,6 +223,15 @@ def _mcp(args: argparse.Namespace) -> int:
     from netbox_pipeline.assistant import serve
 
     serve(args.transport, port=args.port, host=args.host)
+    return EXIT_OK
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    from netbox_pipeline.exporter import serve_forever
+    from netbox_pipeline.staging.db import open_staging
+
+    print(f"serving Prometheus metrics on http://{args.host}:{args.port}/metrics", file=sys.stderr, flush=True)
+    serve_forever(open_staging(load_config().staging_url), args.port, args.host)
     return EXIT_OK
 
 

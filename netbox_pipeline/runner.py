@@ -18,7 +18,7 @@ from dagster._core.utils import make_new_run_id
 from netbox_pipeline.config import PipelineConfig, load_config
 from netbox_pipeline.defs import PLAN_JOB, SYNC_JOB, build_definitions
 from netbox_pipeline.defs.automation import refresh_job_name
-from netbox_pipeline.defs.liveness import POOL, free_dead_slots, process_tags, run_alive, slot_holders
+from netbox_pipeline.defs.liveness import LEASE_WAIT_TAG, POOL, free_dead_slots, process_tags, run_alive, slot_holders
 from netbox_pipeline.sources import SOURCES
 from netbox_pipeline.stages.lease import LeaseBusy, WriteLease, lease_key
 from netbox_pipeline.staging.db import open_staging
@@ -105,8 +105,9 @@ def run_sync(config_path: str | None = None, *, sources: list[str] | None = None
             try:
                 lease = _write_lease(config, run_id, instance, wait, report) if writes else contextlib.nullcontext()
                 with lease, _SlotWatch(instance, run_id, report, active=not plan_only):
+                    waited = getattr(lease, "waited_s", 0.0)
                     result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
-                                                    run_id=run_id, tags=run_tags)
+                                                    run_id=run_id, tags={**run_tags, LEASE_WAIT_TAG: f"{waited:.3f}"})
                 outcome.runs.append(RunOutcome(label, result.run_id, result.success, _first_error(result)))
             except LeaseBusy as exc:
                 outcome.runs.append(RunOutcome(label, run_id, False, str(exc)))

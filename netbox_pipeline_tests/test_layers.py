@@ -19,7 +19,7 @@ LAYERS = {
     "stages": "stages",
     "sandbox": "sandbox",
     "defs": "shell", "cli": "shell", "runner": "shell", "demo": "shell", "bench": "shell", "definitions": "shell",
-    "assistant": "shell",
+    "assistant": "shell", "exporter": "shell",
 }
 # What each layer may import besides itself.
 ALLOWED = {

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 POOL = "netbox_writes"
 HOST_TAG, PID_TAG = "netbox_pipeline/host", "netbox_pipeline/pid"
+LEASE_WAIT_TAG = "netbox_pipeline/lease_wait_s"  # how long the CLI waited for the lease before the run started
 
 
 def process_tags() -> dict[str, str]:

@@ -25,8 +25,10 @@ def asset_name(type_name: str) -> str:
     return f"netbox_{type_name}"
 
 
-def _metadata(result: TypeResult) -> dict:
-    metadata = {name: dg.MetadataValue.int(n) for name, n in result.counts().items()}
+def _metadata(result: TypeResult, dry_run: bool = False) -> dict:
+    # A dry run's counts go under their own names, so the UI's plots of real writes never drop to 0.
+    prefix = "would_" if dry_run else ""
+    metadata = {prefix + name: dg.MetadataValue.int(n) for name, n in result.counts().items()}
     changed = [c for c in result.changes if c.status == "applied"]
     if changed:
         # Each changed object links to its explanation: which source gave each field, which run wrote it.
@@ -100,7 +102,7 @@ def netbox_bootstrap(context: dg.AssetExecutionContext, pipeline: PipelineResour
         result = plan.apply("tags", "first")
         created_fields = ensure_custom_fields(plan.config, plan.staging, plan.client, plan.plan_run_id, dry_run=plan.dry_run)
     _log(context, result, plan.dry_run)
-    metadata = _metadata(result)
+    metadata = _metadata(result, plan.dry_run)
     metadata["custom_fields_created"] = dg.MetadataValue.int(len(created_fields))
     return dg.MaterializeResult(metadata=metadata, check_results=[_check("netbox_bootstrap", result)])
 
@@ -122,7 +124,7 @@ def _type_asset(type_name: str) -> dg.AssetsDefinition:
         with plan.lease():
             result = plan.apply(type_name, "first")
         _log(context, result, plan.dry_run)
-        return dg.MaterializeResult(metadata=_metadata(result), check_results=[_check(name, result)])
+        return dg.MaterializeResult(metadata=_metadata(result, plan.dry_run), check_results=[_check(name, result)])
 
     return _apply
 
@@ -145,7 +147,7 @@ def netbox_primary_ips(context: dg.AssetExecutionContext, pipeline: PipelineReso
             result = plan.apply(type_name, "second")
             _log(context, result, plan.dry_run)
             total.absorb(result)
-    return dg.MaterializeResult(metadata=_metadata(total), check_results=[_check("netbox_primary_ips", total)])
+    return dg.MaterializeResult(metadata=_metadata(total, plan.dry_run), check_results=[_check("netbox_primary_ips", total)])
 
 
 @dg.asset(
@@ -176,7 +178,7 @@ def _prune(context, plan: _Slice) -> dg.MaterializeResult:
         total.absorb(result)
     if total.failures:
         raise dg.Failure(description=total.failure_summary(), metadata=_metadata(total))
-    metadata = _metadata(total)
+    metadata = _metadata(total, plan.dry_run)
     metadata["orphans"] = dg.MetadataValue.int(plan.count("orphan"))
     return dg.MaterializeResult(metadata=metadata)
 

@@ -7,7 +7,7 @@ of it from there.
 
 import dagster as dg
 
-from netbox_pipeline.defs.liveness import free_dead_slots, run_write_lease
+from netbox_pipeline.defs.liveness import LEASE_WAIT_TAG, free_dead_slots, run_write_lease
 from netbox_pipeline.defs.resources import PipelineResource
 from netbox_pipeline.model import key_text
 from netbox_pipeline.stages.inventory import InventoryBuild, build_inventory
@@ -66,11 +66,11 @@ def build_planning_assets(source_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
             metadata.update(netbox_version=client.version(), requests=dg.MetadataValue.int(client.stats.total))
             yield dg.MaterializeResult(asset_key="netbox_snapshot", metadata=metadata)
             planned = make_plan(config, staging, built, live, dagster_run_id=context.run.run_id,
-                                expected_hash=context.run.tags.get(CONFIRMED_PLAN_TAG))
+                                expected_hash=context.run.tags.get(CONFIRMED_PLAN_TAG),
+                                lease_wait_s=(lease.waited_s if lease is not None else 0.0)
+                                + float(context.run.tags.get(LEASE_WAIT_TAG, 0)))
             for problem in planned.excluded[:100]:
                 context.log.warning("left out of the plan: %s", problem.message)
-            if lease is not None:
-                planned.lease_wait_s = lease.waited_s
             yield dg.MaterializeResult(asset_key="sync_plan", metadata=_plan_metadata(planned))
             yield from _plan_checks(planned)
             if lease is not None and planned.blocked:
@@ -103,6 +103,9 @@ def _plan_metadata(planned: PlanOutcome) -> dict:
     metadata = {action: dg.MetadataValue.int(n) for action, n in planned.plan.totals().items()}
     metadata.update(
         dry_run=dg.MetadataValue.bool(planned.dry_run),
+        plan_size=dg.MetadataValue.int(len(planned.plan.writes())),
+        drift=dg.MetadataValue.int(sum(1 for item in planned.plan.items if item.drift)),
+        lease_wait_s=dg.MetadataValue.float(round(planned.lease_wait_s, 3)),
         delete_ratio=dg.MetadataValue.float(round(planned.plan.delete_ratio(), 4)),
         changes=dg.MetadataValue.md(plan_markdown(planned.plan)),
         staging_plan_run=dg.MetadataValue.text(planned.run_id),

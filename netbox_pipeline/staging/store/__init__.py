@@ -32,6 +32,7 @@ from netbox_pipeline.staging.store.plans import (
     applied_for_run,
     applied_for_runs,
     latest_plan_run_id,
+    latest_real_plan_run_id,
     plan_action_counts,
     plan_for_run,
     plan_keys,
