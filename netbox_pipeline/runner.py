@@ -123,10 +123,13 @@ def run_undo(config_path: str | None, run_id: str, *, force_fields: list[str] | 
     defs = build_definitions(config)
     run_config = {**QUIET, "ops": {"undo_netbox_run": {"config": {
         "run_id": run_id, "force_fields": list(force_fields or []), "pause": pause}}}}
+    dagster_run_id = make_new_run_id()
     with dg.DagsterInstance.get() as instance:
         job = defs.resolve_job_def(UNDO_JOB)
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config,
-                                        tags={"netbox_pipeline/trigger": "cli"})
+        # An undo writes to NetBox like a sync: it holds the same write lease.
+        with _write_lease(config, dagster_run_id, instance, True, _to_stderr):
+            result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config, run_id=dagster_run_id,
+                                            tags={"netbox_pipeline/trigger": "cli", **process_tags()})
     return RunOutcome(f"undo {run_id}", result.run_id, result.success, _first_error(result))
 
 
