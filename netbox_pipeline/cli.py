@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync = command("sync", "run the pipeline headless through Dagster (runs show in the UI)", _sync)
     sync.add_argument("--dry-run", action="store_true", help="read everything, write nothing, record the plan")
     sync.add_argument("--source", action="append", metavar="KIND[:INSTANCE]", help="refresh only this source (repeatable)")
+    sync.add_argument("--no-wait", action="store_true",
+                      help="exit at once (status 1) when another run is writing to the same NetBox, instead of waiting for it")
 
     command("plan", "compute and print the plan (what a sync would change) without writing", _plan)
 
@@ -106,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = command("migrate", "bring the staging database schema to a revision (default: head)", _migrate)
     migrate.add_argument("--revision", default="head", help="upgrade to this revision (default: head)")
     migrate.add_argument("--downgrade-to", metavar="REVISION", help="downgrade instead, e.g. to base (drops every table)")
+
+    metrics = command("metrics", "serve Prometheus metrics (sources, last real sync per NetBox type, plan, drift, lease wait)", _metrics)
+    metrics.add_argument("--port", type=int, default=9477, help="port (default 9477)")
+    metrics.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
 
     command("check-config", "validate the configuration and print a summary (secrets hidden)", _check_config)
 
@@ -140,7 +146,7 @@ def _sync(args: argparse.Namespace) -> int:
     from netbox_pipeline.runner import run_sync
 
     try:
-        outcome = run_sync(os.environ.get(CONFIG_ENV_VAR), sources=args.source, dry_run=args.dry_run)
+        outcome = run_sync(os.environ.get(CONFIG_ENV_VAR), sources=args.source, dry_run=args.dry_run, wait=not args.no_wait)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -179,7 +185,8 @@ def _plan(args: argparse.Namespace) -> int:
     from netbox_pipeline.staging import store
     from netbox_pipeline.staging.db import open_staging
 
-    outcome = run_sync(os.environ.get(CONFIG_ENV_VAR), dry_run=True)
+    # The planning step alone: it never waits on the NetBox write slot or lease.
+    outcome = run_sync(os.environ.get(CONFIG_ENV_VAR), plan_only=True)
     if not outcome.runs:
         print("nothing to plan: no source is configured", file=sys.stderr)
         return EXIT_USAGE
@@ -230,6 +237,15 @@ def _mcp(args: argparse.Namespace) -> int:
     from netbox_pipeline.assistant import serve
 
     serve(args.transport, port=args.port, host=args.host)
+    return EXIT_OK
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    from netbox_pipeline.exporter import serve_forever
+    from netbox_pipeline.staging.db import open_staging
+
+    print(f"serving Prometheus metrics on http://{args.host}:{args.port}/metrics", file=sys.stderr, flush=True)
+    serve_forever(open_staging(load_config().staging_url), args.port, args.host)
     return EXIT_OK
 
 

@@ -96,6 +96,16 @@ class NetBoxConfig(_Strict):
     max_parallel: int = Field(3, ge=1, le=16, description="Bulk requests in flight at once")
     timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds")
     retries: int = Field(3, ge=0, le=10, description="Retries on 5xx and timeouts, with backoff")
+    server_timeout_s: float = Field(
+        120.0, gt=0,
+        description="Longest NetBox may keep working on one request (its gunicorn `timeout`); after a write "
+        "without a certain answer nothing is resent until this has passed or NetBox's change log shows the write",
+    )
+    lease_ttl_s: float = Field(
+        120.0, ge=1,
+        description="The write lease expires this long after its holder's last heartbeat (a dead run's lease is "
+        "taken over after it)",
+    )
     verify_ssl: bool = Field(True, description="Verify NetBox's TLS certificate")
     owner_tag: str = Field(OWNER_TAG, description="Tag marking objects this pipeline owns")
     adopt: bool | list[str] = Field(

@@ -46,6 +46,20 @@ def _postgres_reachable() -> str | None:
         return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_dagster_home(tmp_path_factory):
+    """No test ever writes runs into the checkout's .dagster_home (the one ./run.sh ui shows)."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("DAGSTER_HOME", None)
+    else:
+        os.environ["DAGSTER_HOME"] = previous
+
+
 @pytest.fixture
 def postgres_url():
     """A fresh, empty PostgreSQL database on the local server, dropped after the test."""

@@ -50,8 +50,10 @@ def test_dagster_dev_serves_the_location_and_sensors_sync_the_estate(make_estate
     env = {**os.environ, "DAGSTER_HOME": str(home), "NETBOX_PIPELINE_CONFIG": str(estate.config_path)}
     dagster = str(Path(sys.executable).parent / "dagster")
     log = open(tmp_path / "dagster-dev.log", "w")
-    process = subprocess.Popen([dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-                               cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # Not from the checkout: `dagster dev` loads .env from its working directory, and the one there
+    # (./run.sh) points DAGSTER_HOME at the user's own .dagster_home, over the environment given here.
+    process = subprocess.Popen([dagster, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+                               cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         def graphql():

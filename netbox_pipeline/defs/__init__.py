@@ -16,6 +16,7 @@ from netbox_pipeline.defs.sources import build_source_assets
 from netbox_pipeline.defs.undo import undo_job
 
 SYNC_JOB = "sync_netbox"
+PLAN_JOB = "plan_netbox"  # inventory and plan only: never waits on the NetBox write slot
 DOWNSTREAM_GROUPS = ("inventory", "plan", "netbox")
 
 
@@ -30,6 +31,8 @@ def build_definitions(config: PipelineConfig, *, force_dry_run: bool = False) ->
         assets += [build_planning_assets([a.key for a in source_assets]), *NETBOX_ASSETS]
         downstream = dg.AssetSelection.groups(*DOWNSTREAM_GROUPS)
         jobs.append(dg.define_asset_job(SYNC_JOB, selection=downstream, description="Merge, plan and write to NetBox from the latest snapshots"))
+        jobs.append(dg.define_asset_job(PLAN_JOB, selection=dg.AssetSelection.groups("inventory", "plan"),
+                                        description="Merge and plan from the latest snapshots; writes nothing"))
         sensors.append(build_automation_sensor(downstream))
     return dg.Definitions(
         assets=assets,

@@ -12,6 +12,7 @@ deletes nothing) with a summary naming every rejected object and NetBox's reason
 
 import dagster as dg
 
+from netbox_pipeline.defs.liveness import POOL, run_write_lease
 from netbox_pipeline.defs.resources import PipelineResource
 from netbox_pipeline.model import key_text
 from netbox_pipeline.netbox.apply import TypeResult
@@ -19,7 +20,6 @@ from netbox_pipeline.netbox.schema import TYPES, second_pass_fields
 from netbox_pipeline.stages.apply import apply_type, ensure_custom_fields, plan_to_apply, plan_totals, rejected_in_plan
 from netbox_pipeline.stages.plan import netbox_client
 
-POOL = "netbox_writes"
 NO_REJECTIONS = "no_rejections"
 BOOTSTRAP_TYPES = ("tags",)
 
@@ -28,8 +28,10 @@ def asset_name(type_name: str) -> str:
     return f"netbox_{type_name}"
 
 
-def _metadata(result: TypeResult) -> dict:
-    metadata = {name: dg.MetadataValue.int(n) for name, n in result.counts().items()}
+def _metadata(result: TypeResult, dry_run: bool = False) -> dict:
+    # A dry run's counts go under their own names, so the UI's plots of real writes never drop to 0.
+    prefix = "would_" if dry_run else ""
+    metadata = {prefix + name: dg.MetadataValue.int(n) for name, n in result.counts().items()}
     changed = [c for c in result.changes if c.status == "applied"]
     if changed:
         # Each changed object links to its explanation: which source gave each field, which run wrote it.
@@ -58,6 +60,7 @@ class _Slice:
     """The plan this step applies (the one its Dagster run made, else the newest) and how to write it."""
 
     def __init__(self, context: dg.AssetExecutionContext, pipeline: PipelineResource):
+        self.context = context
         self.config, self.staging = pipeline.config(), pipeline.staging()
         self.run_id = context.run.run_id
         self.plan_run_id, plan_dry_run = plan_to_apply(self.staging, self.run_id)
@@ -70,6 +73,10 @@ class _Slice:
             # Named on every NetBox change-log entry this sync writes.
             self._client = netbox_client(self.config, f"netbox-pipeline sync, plan run {self.plan_run_id}")
         return self._client
+
+    def lease(self, *, release: bool = False):
+        """The write lease this run took when it planned, held (with heartbeat) while this step writes."""
+        return run_write_lease(self.context, self.config, self.staging, dry_run=self.dry_run, release=release, continued=True)
 
     def apply(self, type_name: str, phase: str) -> TypeResult:
         return apply_type(self.config, self.staging, self.client, self.plan_run_id, type_name, phase,
@@ -96,10 +103,11 @@ def _log(context, result: TypeResult, dry_run: bool) -> None:
 )
 def netbox_bootstrap(context: dg.AssetExecutionContext, pipeline: PipelineResource):
     plan = _Slice(context, pipeline)
-    result = plan.apply("tags", "first")
-    created_fields = ensure_custom_fields(plan.config, plan.staging, plan.client, plan.plan_run_id, dry_run=plan.dry_run)
+    with plan.lease():
+        result = plan.apply("tags", "first")
+        created_fields = ensure_custom_fields(plan.config, plan.staging, plan.client, plan.plan_run_id, dry_run=plan.dry_run)
     _log(context, result, plan.dry_run)
-    metadata = _metadata(result)
+    metadata = _metadata(result, plan.dry_run)
     metadata["custom_fields_created"] = dg.MetadataValue.int(len(created_fields))
     return dg.MaterializeResult(metadata=metadata, check_results=[_check("netbox_bootstrap", result)])
 
@@ -136,9 +144,10 @@ def netbox_objects(context: dg.AssetExecutionContext, pipeline: PipelineResource
         name = asset_name(type_name)
         if name not in selected:
             continue
-        result = plan.apply(type_name, "first")
+        with plan.lease():
+            result = plan.apply(type_name, "first")
         _log(context, result, plan.dry_run)
-        yield dg.MaterializeResult(asset_key=name, metadata=_metadata(result))
+        yield dg.MaterializeResult(asset_key=name, metadata=_metadata(result, plan.dry_run))
         if result.changes:
             yield _check(name, result)
 
@@ -155,11 +164,12 @@ SECOND_PASS_TYPES = [name for name in TYPES if second_pass_fields(name)]
 def netbox_primary_ips(context: dg.AssetExecutionContext, pipeline: PipelineResource):
     plan = _Slice(context, pipeline)
     total = TypeResult("primary_ips", "second")
-    for type_name in SECOND_PASS_TYPES:
-        result = plan.apply(type_name, "second")
-        _log(context, result, plan.dry_run)
-        total.absorb(result)
-    return dg.MaterializeResult(metadata=_metadata(total), check_results=[_check("netbox_primary_ips", total)])
+    with plan.lease():
+        for type_name in SECOND_PASS_TYPES:
+            result = plan.apply(type_name, "second")
+            _log(context, result, plan.dry_run)
+            total.absorb(result)
+    return dg.MaterializeResult(metadata=_metadata(total, plan.dry_run), check_results=[_check("netbox_primary_ips", total)])
 
 
 @dg.asset(
@@ -170,6 +180,11 @@ def netbox_primary_ips(context: dg.AssetExecutionContext, pipeline: PipelineReso
 )
 def netbox_prune(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     plan = _Slice(context, pipeline)
+    with plan.lease(release=True):  # the last writing step: the lease goes back however it ends
+        return _prune(context, plan)
+
+
+def _prune(context, plan: _Slice) -> dg.MaterializeResult:
     rejected = rejected_in_plan(plan.staging, plan.plan_run_id)
     if rejected:
         lines = [f"{c['object_type']} {c['natural_key']} ({c['action']}): {c['error']}" for c in rejected[:100]]
@@ -185,7 +200,7 @@ def netbox_prune(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
         total.absorb(result)
     if total.failures:
         raise dg.Failure(description=total.failure_summary(), metadata=_metadata(total))
-    metadata = _metadata(total)
+    metadata = _metadata(total, plan.dry_run)
     metadata["orphans"] = dg.MetadataValue.int(plan.count("orphan"))
     return dg.MaterializeResult(metadata=metadata)
 

@@ -7,6 +7,7 @@ of it from there.
 
 import dagster as dg
 
+from netbox_pipeline.defs.liveness import LEASE_WAIT_TAG, free_dead_slots, run_write_lease
 from netbox_pipeline.defs.resources import PipelineResource
 from netbox_pipeline.model import key_text
 from netbox_pipeline.stages.inventory import InventoryBuild, build_inventory
@@ -47,24 +48,33 @@ def build_planning_assets(source_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
     )
     def plan_sync(context: dg.AssetExecutionContext, pipeline: PipelineResource):
         config, staging = pipeline.config(), pipeline.staging()
-        built = build_inventory(config, staging, dagster_run_id=context.run.run_id)
-        yield dg.MaterializeResult(asset_key="inventory", metadata=_inventory_metadata(context, built))
-        client = netbox_client(config)
-        try:
-            live, counts = read_netbox(client, owner_tag=config.netbox.owner_tag)
-        except Exception as exc:  # the asset that failed, in the words of the innermost cause
-            raise dg.Failure(description=f"netbox_snapshot: reading NetBox failed: {_innermost(exc)}") from exc
-        for duplicate in live.duplicates[:50]:
-            context.log.warning("NetBox holds %s %s more than once (id %s left alone)", duplicate.type, key_text(duplicate.key), duplicate.id)
-        metadata = {f"objects_{name}": dg.MetadataValue.int(n) for name, n in counts.items()}
-        metadata.update(netbox_version=client.version(), requests=dg.MetadataValue.int(client.stats.total))
-        yield dg.MaterializeResult(asset_key="netbox_snapshot", metadata=metadata)
-        planned = make_plan(config, staging, built, live, dagster_run_id=context.run.run_id,
-                            expected_hash=context.run.tags.get(CONFIRMED_PLAN_TAG))
-        for problem in planned.excluded[:100]:
-            context.log.warning("left out of the plan: %s", problem.message)
-        yield dg.MaterializeResult(asset_key="sync_plan", metadata=_plan_metadata(planned))
-        yield from _plan_checks(planned)
+        for line in free_dead_slots(context.instance):  # before this run's NetBox steps need a slot
+            context.log.warning(line)
+        # A run that writes holds the lease from before it reads NetBox until its last write, so no
+        # other run plans from a NetBox state this one is about to change.
+        with run_write_lease(context, config, staging, dry_run=config.netbox.dry_run) as lease:
+            built = build_inventory(config, staging, dagster_run_id=context.run.run_id)
+            yield dg.MaterializeResult(asset_key="inventory", metadata=_inventory_metadata(context, built))
+            client = netbox_client(config)
+            try:
+                live, counts = read_netbox(client, owner_tag=config.netbox.owner_tag)
+            except Exception as exc:  # the asset that failed, in the words of the innermost cause
+                raise dg.Failure(description=f"netbox_snapshot: reading NetBox failed: {_innermost(exc)}") from exc
+            for duplicate in live.duplicates[:50]:
+                context.log.warning("NetBox holds %s %s more than once (id %s left alone)", duplicate.type, key_text(duplicate.key), duplicate.id)
+            metadata = {f"objects_{name}": dg.MetadataValue.int(n) for name, n in counts.items()}
+            metadata.update(netbox_version=client.version(), requests=dg.MetadataValue.int(client.stats.total))
+            yield dg.MaterializeResult(asset_key="netbox_snapshot", metadata=metadata)
+            planned = make_plan(config, staging, built, live, dagster_run_id=context.run.run_id,
+                                expected_hash=context.run.tags.get(CONFIRMED_PLAN_TAG),
+                                lease_wait_s=(lease.waited_s if lease is not None else 0.0)
+                                + float(context.run.tags.get(LEASE_WAIT_TAG, 0)))
+            for problem in planned.excluded[:100]:
+                context.log.warning("left out of the plan: %s", problem.message)
+            yield dg.MaterializeResult(asset_key="sync_plan", metadata=_plan_metadata(planned))
+            yield from _plan_checks(planned)
+            if lease is not None and planned.blocked:
+                lease.release()  # no NetBox step of this run will write
 
     return plan_sync
 
@@ -93,6 +103,9 @@ def _plan_metadata(planned: PlanOutcome) -> dict:
     metadata = {action: dg.MetadataValue.int(n) for action, n in planned.plan.totals().items()}
     metadata.update(
         dry_run=dg.MetadataValue.bool(planned.dry_run),
+        plan_size=dg.MetadataValue.int(len(planned.plan.writes())),
+        drift=dg.MetadataValue.int(sum(1 for item in planned.plan.items if item.drift)),
+        lease_wait_s=dg.MetadataValue.float(round(planned.lease_wait_s, 3)),
         delete_ratio=dg.MetadataValue.float(round(planned.plan.delete_ratio(), 4)),
         changes=dg.MetadataValue.md(plan_markdown(planned.plan)),
         staging_plan_run=dg.MetadataValue.text(planned.run_id),

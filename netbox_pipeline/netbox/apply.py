@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from netbox_pipeline.model import key_text
-from netbox_pipeline.netbox.client import BulkOutcome, NetBoxClient, NetBoxError
+from netbox_pipeline.netbox.client import BulkOutcome, NetBoxClient, NetBoxError, UncertainWrite
 from netbox_pipeline.netbox.items import PlanItem
 from netbox_pipeline.netbox.schema import (
     LiveIndex,
@@ -199,32 +199,68 @@ def _record(outcome: BulkOutcome, sent: list[tuple[PlanItem, dict]], index: Live
 
 
 def _settle_uncertain(client, type_name, creates, outcome: BulkOutcome, index: LiveIndex, chunk_size: int, owner_tag: str) -> None:
-    """After POSTs with unknown outcome, re-read the type and resend only what is not there."""
-    log.warning("%d %s create(s) had no certain answer; re-reading %s before retrying", len(outcome.uncertain), type_name, type_name)
-    try:
-        live = client.list_all(get_type(type_name).endpoint)
-    except NetBoxError as exc:
-        outcome.failed.extend((body, f"outcome unknown and NetBox could not be re-read: {exc}") for body in outcome.uncertain)
-        outcome.uncertain = []
-        return
-    existing = {}
-    for obj in live:
-        converted = from_live(type_name, obj, index.key_of, owner_tag=owner_tag)
-        existing.setdefault(converted.key, obj)
+    """After POSTs with unknown outcome: wait until they cannot still be running, re-read the type
+    and resend only what is not there; a resend without a certain answer goes the same way."""
+    nbtype = get_type(type_name)
     by_body = {id(body): item for item, body in creates}
-    resend = []
-    for body in outcome.uncertain:
-        found = existing.get(by_body[id(body)].key)
-        if found is not None:
-            outcome.done.append((body, found))
-        else:
-            resend.append(body)
-    outcome.uncertain = []
-    if resend:
-        retry = client.bulk_create(get_type(type_name).endpoint, resend, chunk_size)
+    for _ in range(max(client.retries, 1)):
+        settled = client.wait_until_settled(outcome.uncertain_sent_at, content_type=nbtype.content_type,
+                                            creates=len(outcome.done) + len(outcome.uncertain))
+        log.warning("%d %s create(s) had no certain answer; %s, re-reading %s before resending",
+                    len(outcome.uncertain), type_name, settled, type_name)
+        found, resend = _find_by_key(client, type_name, [(by_body[id(body)], body) for body in outcome.uncertain], index, owner_tag)
+        if found is None:
+            outcome.failed.extend((body, "outcome unknown and NetBox could not be re-read") for body in outcome.uncertain)
+            outcome.uncertain = []
+            return
+        outcome.done.extend(found)
+        outcome.uncertain = []
+        if not resend:
+            return
+        retry = client.bulk_create(nbtype.endpoint, resend, chunk_size)
         outcome.done.extend(retry.done)
         outcome.failed.extend(retry.failed)
-        outcome.failed.extend((body, "no certain answer from NetBox after a retry") for body in retry.uncertain)
+        outcome.uncertain, outcome.uncertain_sent_at = retry.uncertain, retry.uncertain_sent_at
+        if not outcome.uncertain:
+            return
+    outcome.failed.extend((body, "no certain answer from NetBox after retries (not resent again)") for body in outcome.uncertain)
+    outcome.uncertain = []
+
+
+def _find_by_key(client, type_name: str, sent: list[tuple[PlanItem, dict]], index: LiveIndex, owner_tag: str):
+    """([(body, object found in NetBox)], [bodies not found]) by natural key; (None, None) when NetBox cannot be read."""
+    try:
+        live = client.list_all(get_type(type_name).endpoint)
+    except NetBoxError:
+        return None, None
+    existing = {}
+    for obj in sorted(live, key=lambda o: o["id"]):
+        existing.setdefault(from_live(type_name, obj, index.key_of, owner_tag=owner_tag).key, obj)
+    found, missing = [], []
+    for item, body in sent:
+        obj = existing.get(item.key)
+        if obj is None:
+            missing.append(body)
+        else:
+            found.append((body, obj))
+    return found, missing
+
+
+def create_settled(client: NetBoxClient, endpoint: str, body: dict, *, content_type: str, key_field: str = "name") -> dict:
+    """Create one object (a bootstrap custom field) the way plan items are created: after an answer
+    that never came, wait until the request cannot still be running, re-read by `key_field`, and
+    resend only when the object is not there."""
+    for _ in range(max(client.retries, 1) + 1):
+        try:
+            return client.request("POST", endpoint, json=body)
+        except UncertainWrite as exc:
+            settled = client.wait_until_settled(exc.sent_at, content_type=content_type, creates=1)
+            log.warning("creating %s %s had no certain answer; %s, re-reading before resending", endpoint, body.get(key_field), settled)
+            existing = client.list_all(endpoint, {key_field: body[key_field]})
+            match = [obj for obj in existing if obj.get(key_field) == body[key_field]]
+            if match:
+                return match[0]
+    raise NetBoxError(f"POST {endpoint} {body.get(key_field)}: no certain answer from NetBox after retries (not resent again)")
 
 
 def _delete(client, type_name, items: list[PlanItem], result: TypeResult, chunk_size: int, dry_run: bool) -> None:

@@ -40,7 +40,15 @@ class NetBoxError(Exception):
 
 
 class UncertainWrite(NetBoxError):
-    """A POST whose outcome is unknown (dropped connection, timeout, 5xx): re-read before retrying."""
+    """A POST whose outcome is unknown (dropped connection, timeout, 5xx): settle before retrying.
+
+    `sent_at` (time.monotonic()) dates the request: NetBox may still be working on it until its
+    own timeout has passed since then.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, body: Any = None, sent_at: float = 0.0):
+        super().__init__(message, status=status, body=body)
+        self.sent_at = sent_at
 
 
 @dataclass
@@ -70,6 +78,7 @@ class BulkOutcome:
     done: list[tuple[dict, Any]] = field(default_factory=list)  # (item sent, what NetBox returned)
     failed: list[tuple[dict, Any]] = field(default_factory=list)  # (item sent, NetBox's reason)
     uncertain: list[dict] = field(default_factory=list)  # sent, outcome unknown (POST only)
+    uncertain_sent_at: float = 0.0  # when the last uncertain request was sent (time.monotonic())
 
 
 def auth_header(token: str) -> str:
@@ -88,6 +97,7 @@ class NetBoxClient:
         verify_ssl: bool = True,
         backoff_s: float = 0.5,
         changelog_message: str | None = None,
+        server_timeout_s: float = 120.0,
     ):
         self.base_url = url.rstrip("/")
         self.api = pynetbox.api(self.base_url, token=token)
@@ -100,6 +110,8 @@ class NetBoxClient:
         self.retries = retries
         self.max_parallel = max_parallel
         self.backoff_s = backoff_s
+        # How long NetBox may keep working on a request the client gave up on (gunicorn's timeout).
+        self.server_timeout_s = server_timeout_s
         # NetBox 4.4+ records it on every change-log entry; older releases ignore the unknown field
         self.changelog_message = changelog_message[:CHANGELOG_MESSAGE_MAX] if changelog_message else None
         self.stats = RequestStats()
@@ -116,12 +128,13 @@ class NetBoxClient:
         while True:
             attempt += 1
             self.stats.add(method)
+            sent_at = time.monotonic()
             try:
                 response = self.session.request(method, target, params=params, json=json, timeout=self.timeout_s)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 reason = f"{method} {_path_of(target)}: no answer from NetBox ({type(exc).__name__})"
                 if method == "POST":
-                    raise UncertainWrite(reason) from None
+                    raise UncertainWrite(reason, sent_at=sent_at) from None
                 if attempt > self.retries:
                     raise NetBoxError(reason + f" after {attempt} attempts") from None
                 self._sleep(attempt, reason)
@@ -129,7 +142,9 @@ class NetBoxClient:
             if response.status_code in RETRY_STATUSES:
                 reason = f"{method} {_path_of(target)}: NetBox answered {response.status_code}"
                 if method == "POST" and response.status_code != 429:
-                    raise UncertainWrite(reason, status=response.status_code, body=_body(response))
+                    # NetBox's own 500 ends the request; a gateway's 502/503/504 may leave it running.
+                    raise UncertainWrite(reason, status=response.status_code, body=_body(response),
+                                         sent_at=0.0 if response.status_code == 500 else sent_at)
                 if attempt > self.retries:
                     raise NetBoxError(reason + f" after {attempt} attempts", status=response.status_code, body=_body(response))
                 self._sleep(attempt, reason, response.headers.get("Retry-After"))
@@ -183,6 +198,32 @@ class NetBoxClient:
                 results.extend(page.get("results", []))
         return results
 
+    def wait_until_settled(self, sent_at: float, *, content_type: str, creates: int, poll_s: float = 2.0) -> str:
+        """Return once writes sent up to `sent_at` can no longer be running on the server.
+
+        That is when NetBox's change log holds a create entry, carrying this client's change-log
+        message, for each of the `creates` objects of `content_type` this run sent (they all landed),
+        or else when the server's own timeout has passed since the request was sent. Until then a
+        re-read could miss an object that is still being written, and resending it would duplicate it.
+        """
+        deadline = sent_at + self.server_timeout_s
+        while True:
+            if self.changelog_message and self._creates_logged(content_type) >= creates:
+                return "confirmed by NetBox's change log"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return f"NetBox's request timeout ({self.server_timeout_s:.0f} s) has passed"
+            time.sleep(min(poll_s, left))
+
+    def _creates_logged(self, content_type: str) -> int:
+        """Create entries with this client's change-log message for a content type (-1: unknown)."""
+        try:
+            changes = self.list_all("core/object-changes", {"changed_object_type": content_type, "action": "create"})
+        except NetBoxError:
+            return -1  # no change log to ask (an older NetBox, a token without the right): wait it out
+        return sum(1 for change in changes
+                   if change.get("message") == self.changelog_message and _action(change) == "create")
+
     # --- bulk writes --------------------------------------------------------------------------
 
     def bulk_create(self, endpoint: str, items: Sequence[dict], chunk_size: int) -> BulkOutcome:
@@ -205,6 +246,7 @@ class NetBoxClient:
                 outcome.done.extend(part.done)
                 outcome.failed.extend(part.failed)
                 outcome.uncertain.extend(part.uncertain)
+                outcome.uncertain_sent_at = max(outcome.uncertain_sent_at, part.uncertain_sent_at)
         return outcome
 
     def _send_chunk(self, method: str, endpoint: str, chunk: list[dict]) -> BulkOutcome:
@@ -222,8 +264,9 @@ class NetBoxClient:
         while pending:
             try:
                 body = self.request(method, endpoint, json=pending)
-            except UncertainWrite:
-                outcome.uncertain.extend(pending)  # the caller re-reads before resending: no duplicates
+            except UncertainWrite as exc:
+                outcome.uncertain.extend(pending)  # the caller settles and re-reads before resending: no duplicates
+                outcome.uncertain_sent_at = max(outcome.uncertain_sent_at, exc.sent_at)
                 return
             except NetBoxError as exc:
                 pending = self._isolate_refused(method, endpoint, pending, exc, outcome)
@@ -249,6 +292,11 @@ class NetBoxClient:
         for half in (pending[:middle], pending[middle:]):
             self._send_isolating(method, endpoint, half, outcome)
         return []
+
+
+def _action(change: dict) -> str | None:
+    action = change.get("action")
+    return action.get("value") if isinstance(action, dict) else action
 
 
 def _accept(method: str, endpoint: str, sent: list[dict], body: Any, outcome: BulkOutcome) -> None:

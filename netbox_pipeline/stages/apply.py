@@ -10,7 +10,7 @@ from typing import Any
 
 from netbox_pipeline.config import PipelineConfig
 from netbox_pipeline.model import key_text
-from netbox_pipeline.netbox.apply import Phase, TypeResult, apply_slice, index_ids
+from netbox_pipeline.netbox.apply import Phase, TypeResult, apply_slice, create_settled, index_ids
 from netbox_pipeline.netbox.client import NetBoxClient
 from netbox_pipeline.netbox.items import PlanItem
 from netbox_pipeline.netbox.schema import TYPES, LiveIndex
@@ -160,12 +160,12 @@ def ensure_custom_fields(config: PipelineConfig, staging, client: NetBoxClient |
             if not content_types <= have:
                 client.request("PATCH", f"extras/custom-fields/{existing[name]['id']}", json={"object_types": sorted(have | content_types)})
             continue
-        client.request("POST", "extras/custom-fields", json={
+        create_settled(client, "extras/custom-fields", {
             "name": name,
             "label": declared.label if declared else name.replace("_", " ").capitalize(),
             "type": declared.type if declared else "text",
             "object_types": sorted(content_types),
             "description": declared.description if declared else f"Set by {config.netbox.owner_tag}",
-        })
+        }, content_type="extras.customfield")
         created.append(name)
     return created

@@ -42,6 +42,7 @@ def netbox_client(config: PipelineConfig, changelog_message: str | None = None) 
         max_parallel=config.netbox.max_parallel,
         verify_ssl=config.netbox.verify_ssl,
         changelog_message=changelog_message,
+        server_timeout_s=config.netbox.server_timeout_s,
     )
 
 
@@ -87,6 +88,7 @@ class PlanOutcome:
     @property
     def confirmation_ok(self) -> bool:
         return self.expected_hash is None or self.expected_hash == self.plan_hash
+    lease_wait_s: float = 0.0  # how long this run waited for another run's NetBox writes
 
     @property
     def blocking_problems(self) -> list[Problem]:
@@ -111,6 +113,7 @@ class PlanOutcome:
 def make_plan(
     config: PipelineConfig, staging, inventory: InventoryBuild, live: LiveState, *, dagster_run_id: str | None = None,
     expected_hash: str | None = None,
+    lease_wait_s: float = 0.0,
 ) -> PlanOutcome:
     policy = sync_policy(config)
     defaults = config.defaults
@@ -129,11 +132,14 @@ def make_plan(
     # What NetBox would reject is left out with a located error; everything else is written.
     problems = exclude_rejected(plan, desired, validate_plan(plan, desired))
     outcome = PlanOutcome(plan, problems, "", dry_run, empty_instances(staged, inventory),
-                          policy.max_delete_ratio, expected_hash)
+                          policy.max_delete_ratio, expected_hash, lease_wait_s=lease_wait_s)
     with staging.session() as session:
         outcome.run_id = store.start_run(session, "plan", dagster_run_id=dagster_run_id, dry_run=dry_run,
                                          details={"custom_fields": wanted_custom_fields(plan.items),
-                                                  "instances": sorted(f"{k}:{n}" for k, n in inventory.healthy_instances)})
+                                                  "instances": sorted(f"{k}:{n}" for k, n in inventory.healthy_instances),
+                                                  "lease_wait_s": round(lease_wait_s, 3),
+                                                  "drift": sum(1 for item in plan.items if item.drift),
+                                                  "live_duplicates": len(plan.live_duplicates)})
         store.save_plan(session, outcome.run_id, [plan_row(item) for item in plan.items])
         if expected_hash is not None:
             outcome.plan_hash = plan_hash(store.plan_for_run(session, outcome.run_id))

@@ -258,4 +258,21 @@ class ObjectMapEntry(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class WriteLease(Base):
+    """Who writes to one NetBox now: one row per NetBox URL, held across processes and Dagster instances.
+
+    A holder renews `expires_at` by heartbeat while it works; another run may take the row over
+    only once that has passed (or once the holding Dagster run is known to have ended).
+    """
+
+    __tablename__ = "write_leases"
+
+    netbox_url: Mapped[str] = mapped_column(String(KEY_LEN), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))  # host, pid and what runs there
+    run_id: Mapped[str] = mapped_column(String(64))  # the Dagster run id of the holder
+    acquired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 STAGING_TABLES = tuple(Base.metadata.tables)

@@ -28,6 +28,9 @@ DEVICES = "/api/dcim/devices/"
 # Seed 1 at a 0.5 fault rate fails the 1st request of the scoped kind and passes the 2nd and 3rd.
 SEED_FIRST_FAILS = 1
 
+# The stand-in finishes a request before it drops or fails it: settling needs no long wait.
+STANDIN_SERVER_TIMEOUT_S = 0.2
+
 
 def server(name: str, site: str, octet: int, **extra) -> dict:
     return {
@@ -52,7 +55,7 @@ def sandbox(request) -> Iterator[NetBoxSandbox]:
 
 @pytest.fixture
 def client(sandbox) -> NetBoxClient:
-    return NetBoxClient(sandbox.url, sandbox.token, backoff_s=0.01)
+    return NetBoxClient(sandbox.url, sandbox.token, backoff_s=0.01, server_timeout_s=STANDIN_SERVER_TIMEOUT_S)
 
 
 def plan_for(tmp_path: Path, data: dict, client: NetBoxClient, object_map=None, **options) -> Plan:

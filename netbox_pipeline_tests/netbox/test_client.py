@@ -12,6 +12,9 @@ MANUFACTURERS = "/api/dcim/manufacturers/"
 # Seed 1 at a 0.5 fault rate fails the 1st request of the scoped kind and passes the 2nd and 3rd.
 SEED_FIRST_FAILS = 1
 
+# The stand-in finishes a request before it drops or fails it: settling needs no long wait.
+STANDIN_SERVER_TIMEOUT_S = 0.2
+
 
 @pytest.fixture
 def sandbox() -> Iterator[NetBoxSandbox]:
@@ -20,7 +23,7 @@ def sandbox() -> Iterator[NetBoxSandbox]:
 
 
 def make_client(sb: NetBoxSandbox, token: str | None = None, **kwargs) -> NetBoxClient:
-    return NetBoxClient(sb.url, token or sb.token, backoff_s=0.01, **kwargs)
+    return NetBoxClient(sb.url, token or sb.token, backoff_s=0.01, **{"server_timeout_s": STANDIN_SERVER_TIMEOUT_S, **kwargs})
 
 
 def makers(count: int, prefix: str = "m") -> list[dict]:

@@ -25,6 +25,7 @@ EXPECTED_COLUMNS = {
     "object_map": {"id", "object_type", "natural_key", "netbox_id", "inventory_item_key", "last_written",
                    "written_hash", "owned", "source_kinds", "first_written_run_id", "last_written_run_id",
                    "last_seen_run_id", "missing_runs", "updated_at"},
+    "write_leases": {"netbox_url", "holder", "run_id", "acquired_at", "heartbeat_at", "expires_at"},
 }
 
 
@@ -106,7 +107,7 @@ def test_migration_chain_is_linear_and_located_next_to_the_package():
     revisions = list(script.walk_revisions())
     assert revisions[-1].down_revision is None
     assert revisions[-1].revision == "0001"
-    assert [r.revision for r in reversed(revisions)] == ["0001", "0002"]
+    assert [r.revision for r in reversed(revisions)] == ["0001", "0002", "0003"]
 
 
 def test_0002_moves_apply_run_markers_into_columns_and_back(staging_url):

@@ -2,7 +2,9 @@
 
 Decisions come from a seeded random generator, so a test that sends the same requests in the same order
 sees the same faults. `after_write=True` applies the write first and then fails the answer, to exercise a
-client's no-duplicate-on-retry logic.
+client's no-duplicate-on-retry logic. `latency_s` delays a request before it is handled (a slow NetBox
+still writing after the client gave up); `answer_delay_s` applies a write at once and delays only the
+answer (the write landed, the client times out and never learns it).
 """
 
 import random
@@ -14,6 +16,7 @@ from typing import Iterable
 @dataclass(frozen=True)
 class FaultDecision:
     latency_s: float = 0.0
+    answer_delay_s: float = 0.0  # after handling a write, before answering it
     error: bool = False  # answer 5xx
     drop: bool = False  # close the socket without answering
     after_write: bool = False  # apply the write, then error/drop
@@ -38,11 +41,13 @@ class Faults:
         seed: int = 0,
         after_write: bool = False,
         error_status: int = 500,
+        answer_delay_s: float = 0.0,
     ) -> "Faults":
         if not (0.0 <= error_rate <= 1.0 and 0.0 <= drop_rate <= 1.0 and error_rate + drop_rate <= 1.0):
             raise ValueError(f"error_rate ({error_rate}) and drop_rate ({drop_rate}) must be in [0, 1] and sum to <= 1")
         with self._lock:
             self.error_rate, self.drop_rate, self.latency_s = error_rate, drop_rate, latency_s
+            self.answer_delay_s = answer_delay_s
             self.path_prefix = path_prefix
             self.methods = frozenset(m.upper() for m in methods) if methods else None
             self.after_write = after_write
@@ -56,7 +61,7 @@ class Faults:
 
     @property
     def active(self) -> bool:
-        return bool(self.error_rate or self.drop_rate or self.latency_s)
+        return bool(self.error_rate or self.drop_rate or self.latency_s or self.answer_delay_s)
 
     def decide(self, method: str, path: str) -> FaultDecision:
         with self._lock:
@@ -71,5 +76,6 @@ class Faults:
             drop = not error and roll < self.error_rate + self.drop_rate
             if error or drop:
                 self.injected += 1
-            after = self.after_write and method.upper() in ("POST", "PUT", "PATCH", "DELETE")
-            return FaultDecision(self.latency_s, error, drop, after and (error or drop))
+            write = method.upper() in ("POST", "PUT", "PATCH", "DELETE")
+            after = self.after_write and write
+            return FaultDecision(self.latency_s, self.answer_delay_s if write else 0.0, error, drop, after and (error or drop))

@@ -78,6 +78,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.headers.get("Host") or f"{sandbox.host}:{sandbox.port}",
         )
         reply = sandbox.api.handle(request)
+        if decision.answer_delay_s:  # the write is done; the client hears of it only later (or never)
+            time.sleep(decision.answer_delay_s)
         if decision.fails:  # after_write: the write happened, the client never learns it
             self._fail(decision.drop, sandbox.faults.error_status, log)
             return
@@ -101,6 +103,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     def _send(self, reply: Reply, head_only: bool) -> None:
+        try:
+            self._write_reply(reply, head_only)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a slow-answer fault)
+            self.close_connection = True
+
+    def _write_reply(self, reply: Reply, head_only: bool) -> None:
         payload = reply.encoded()
         self.send_response(reply.status)
         for name, value in reply.headers.items():

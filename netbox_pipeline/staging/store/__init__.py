@@ -32,6 +32,7 @@ from netbox_pipeline.staging.store.plans import (
     applied_for_run,
     applied_for_runs,
     latest_plan_run_id,
+    latest_real_plan_run_id,
     plan_action_counts,
     plan_for_run,
     plan_keys,
@@ -55,4 +56,11 @@ from netbox_pipeline.staging.store.lineage import (
     last_writes,
     latest_conflicts,
     plan_items_matching,
+)
+from netbox_pipeline.staging.store.leases import (
+    insert_lease,
+    lease_holder,
+    release_lease,
+    renew_lease,
+    take_over_lease,
 )

@@ -96,6 +96,12 @@ def plan_run_of_dagster_run(session: Session, dagster_run_id: str) -> str | None
     )
 
 
+def latest_real_plan_run_id(session: Session) -> str | None:
+    """The newest successful plan that was meant to be written (a dry run or `plan` never counts)."""
+    return session.scalar(select(Run.id).where(Run.status == "success", Run.kind == "plan", Run.dry_run.is_(False))
+                          .order_by(Run.started_at.desc(), Run.id.desc()).limit(1))
+
+
 def latest_plan_run_id(session: Session) -> str | None:
     """The newest successful run that planned: of kind "plan", or any run that saved plan items."""
     has_items = exists().where(PlanItem.run_id == Run.id)
