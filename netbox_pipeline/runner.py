@@ -58,6 +58,24 @@ def dagster_home(config: PipelineConfig) -> Path:
     return home
 
 
+def dagster_instance() -> dg.DagsterInstance:
+    """The instance at $DAGSTER_HOME, opened under a file lock.
+
+    Dagster creates its SQLite storage on first open; two CLI runs opening a new home together
+    (a schedule firing while someone runs `sync`) would both create its tables, and one fails.
+    """
+    import fcntl
+
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".open.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return dg.DagsterInstance.get()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def parse_selection(config: PipelineConfig, selection: list[str] | None) -> list[tuple[str, str]]:
     """`KIND` or `KIND:INSTANCE` → configured (kind, instance) pairs; unknown names are errors."""
     configured = [(kind, i.name) for kind in config.sources.configured_kinds() for i in config.sources.instances(kind)]
@@ -92,7 +110,7 @@ def run_sync(config_path: str | None = None, *, sources: list[str] | None = None
     defs = build_definitions(config, force_dry_run=dry_run or plan_only)
     outcome = SyncOutcome()
     run_tags = {"netbox_pipeline/trigger": "cli", **process_tags(), **(tags or {})}
-    with dg.DagsterInstance.get() as instance:
+    with dagster_instance() as instance:
         if refresh_sources:
             for kind, name in selected:
                 job = defs.resolve_job_def(refresh_job_name(kind))
@@ -124,7 +142,7 @@ def run_undo(config_path: str | None, run_id: str, *, force_fields: list[str] | 
     run_config = {**QUIET, "ops": {"undo_netbox_run": {"config": {
         "run_id": run_id, "force_fields": list(force_fields or []), "pause": pause}}}}
     dagster_run_id = make_new_run_id()
-    with dg.DagsterInstance.get() as instance:
+    with dagster_instance() as instance:
         job = defs.resolve_job_def(UNDO_JOB)
         # An undo writes to NetBox like a sync: it holds the same write lease.
         with _write_lease(config, dagster_run_id, instance, True, _to_stderr):
