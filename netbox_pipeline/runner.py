@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.utils import make_new_run_id
 
-from netbox_pipeline.config import PipelineConfig, load_config
+from netbox_pipeline.config import CONFIG_ENV_VAR, PipelineConfig, load_config
 from netbox_pipeline.defs import PLAN_JOB, SYNC_JOB, build_definitions
 from netbox_pipeline.defs.automation import refresh_job_name
 from netbox_pipeline.defs.liveness import LEASE_WAIT_TAG, POOL, free_dead_slots, process_tags, run_alive, slot_holders
@@ -138,6 +138,8 @@ def run_undo(config_path: str | None, run_id: str, *, force_fields: list[str] | 
 
     config = load_config(config_path)
     os.environ["DAGSTER_HOME"] = str(dagster_home(config))
+    if config_path:  # `--pause` loads the code location in-process, and it reads the config from here
+        os.environ[CONFIG_ENV_VAR] = str(config_path)
     defs = build_definitions(config)
     run_config = {**QUIET, "ops": {"undo_netbox_run": {"config": {
         "run_id": run_id, "force_fields": list(force_fields or []), "pause": pause}}}}

@@ -79,7 +79,8 @@ def stop_instigators(instance: dg.DagsterInstance, names: set[str]) -> list[str]
     from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
     origin = InProcessCodeLocationOrigin(
-        loadable_target_origin=LoadableTargetOrigin(module_name="netbox_pipeline.definitions"),
+        loadable_target_origin=LoadableTargetOrigin(module_name="netbox_pipeline.definitions",
+                                                    attribute="current_definitions"),
         location_name=LOCATION_NAME,
     )
     stopped = []
