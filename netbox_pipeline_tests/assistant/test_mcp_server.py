@@ -60,6 +60,11 @@ class Transcript:
         assert not result.is_error, result.content
         return result.structured_content
 
+    async def resource(self, uri: str) -> dict:
+        (content,) = (await self.client.read_resource(uri)).contents
+        self.texts.append(content.text)
+        return json.loads(content.text)
+
     async def error(self, tool: str, /, **arguments) -> str:
         result = await self.call(tool, **arguments)
         assert result.is_error, result.structured_content
@@ -127,6 +132,13 @@ def test_read_tools_over_stdio_answer_about_the_estate_and_never_show_a_secret(m
             assert fresh["age_seconds"] < 600 and fresh["totals"]["update"] >= 1
             stored = await talk.ok("plan", source="proxmox:lab", include_unchanged=True)
             assert stored["plan_run_id"] == fresh["plan_run_id"] and stored["matching"] > 0
+
+            # the resources: the latest plan and a run's report
+            assert "netbox-pipeline://plan/latest" in {str(r.uri) for r in (await client.list_resources()).resources}
+            latest = await talk.resource("netbox-pipeline://plan/latest")
+            assert latest["plan_run_id"] == fresh["plan_run_id"] and latest["totals"] == fresh["totals"]
+            resource_report = await talk.resource(f"netbox-pipeline://runs/{second.runs[-1].run_id}")
+            assert resource_report["changes"] == report["changes"]
 
             sources = {(s["kind"], s["instance"]): s for s in (await talk.ok("sources"))["sources"]}
             assert sources[("proxmox", "lab")]["fresh"] and sources[("proxmox", "lab")]["record_count"] > 0
