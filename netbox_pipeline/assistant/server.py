@@ -22,7 +22,7 @@ from netbox_pipeline.assistant import answers, results, writes
 from netbox_pipeline.assistant.drift import drift_view
 from netbox_pipeline.assistant.guard import ConfirmationTokens, known_secrets, scrub
 from netbox_pipeline.config import CONFIG_ENV_VAR, ConfigError, PipelineConfig, load_config
-from netbox_pipeline.runner import RunOutcome, SyncOutcome, dagster_home, run_sync, run_undo
+from netbox_pipeline.runner import RunOutcome, SyncOutcome, dagster_home, dagster_instance, run_sync, run_undo
 from netbox_pipeline.staging import store
 from netbox_pipeline.staging.db import open_staging
 
@@ -63,10 +63,8 @@ class Pipeline:
             return run_undo(self.config_path, run_id, **kwargs)
 
     def dagster_instance(self):
-        import dagster as dg
-
         os.environ["DAGSTER_HOME"] = str(dagster_home(self.config()))
-        return dg.DagsterInstance.get()
+        return dagster_instance()  # as the CLI opens it: under the file lock that guards a new home's creation
 
 
 def _guarded(pipeline: Pipeline, fn):
