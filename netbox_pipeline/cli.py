@@ -175,12 +175,13 @@ def _print_applied(outcome) -> None:
         row = totals.setdefault(run["object_type"], {})
         for name, n in (run.get("counts") or {}).items():
             row[name] = row.get(name, 0) + n
-    changed = {t: c for t, c in totals.items() if any(c.get(k) for k in ("created", "updated", "deleted", "failed"))}
+    changed = {t: c for t, c in totals.items() if any(c.get(k) for k in ("created", "updated", "deleted", "gone", "failed"))}
     if not changed:
         print("NetBox: no changes written" + (" (dry run)" if any(r.get("dry_run") for r in applied) else ""))
         return
     for type_name, counts in sorted(changed.items()):
-        print(f"  {type_name:<18} " + ", ".join(f"{k}={counts.get(k, 0)}" for k in ("created", "updated", "deleted", "failed")))
+        gone = f", gone={counts['gone']} (deleted by someone else first)" if counts.get("gone") else ""
+        print(f"  {type_name:<18} " + ", ".join(f"{k}={counts.get(k, 0)}" for k in ("created", "updated", "deleted", "failed")) + gone)
 
 
 def _print_duplicate_findings(plan_run: dict) -> None:
