@@ -700,6 +700,12 @@ def vm_key(cluster: str | None, name: str) -> tuple[str, str]:
     return (cluster or "", fold_name(name))
 
 
+def record_id_of(record: Any) -> str:
+    """The id a source gave a record (its provenance's record id), else its natural key: the key it
+    is staged under, so lineage finds the stored record and its location."""
+    return next((p.record_id for p in record.provenance.values()), key_text(record.key))
+
+
 def record_type_of(record: BaseModel) -> str:
     for name, cls in RECORD_TYPES.items():
         if isinstance(record, cls):
@@ -715,6 +721,22 @@ class Conflict(BaseModel):
     field: str | None = None
     message: str
     values: dict[str, Any] = Field(default_factory=dict)
+
+
+class IdentityLink(BaseModel):
+    """Why one source record joined a merged item other than by its own natural key.
+
+    A device found by serial or by an interface MAC, a service or inventory item that followed its
+    device into another record (a device alias), a part matched by serial on its device. Records
+    whose own key is the item's key are implied and never listed.
+    """
+
+    record_type: str
+    key: tuple[str, ...]  # the merged item's natural key
+    source_kind: str
+    instance: str
+    record_key: str  # the source record's id as staged (`record_id_of`)
+    reason: str  # "MAC AA:BB:CC:DD:EE:01", "serial SN123", "device MAC …"
 
 
 class Inventory(BaseModel):
@@ -740,6 +762,7 @@ class Inventory(BaseModel):
     inventory_items: list[InventoryItem] = Field(default_factory=list)
     cables: list[Cable] = Field(default_factory=list)
     conflicts: list[Conflict] = Field(default_factory=list)
+    links: list[IdentityLink] = Field(default_factory=list)
     # (source kind, instance) that contributed to each record, by record type and key.
     contributors: dict[str, dict[str, list[tuple[str, str]]]] = Field(default_factory=dict)
 
