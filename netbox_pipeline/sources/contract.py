@@ -37,6 +37,9 @@ class CollectContext:
     defaults: Mapping[str, Any]
     # Resolves a path written in the configuration file relative to that file.
     resolve_path: Callable[[str], Path]
+    # Custom field name -> NetBox type, for every field a record may set: those `custom_fields:`
+    # of the configuration declares and those the sources define (SourceKind.custom_fields).
+    custom_fields: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
