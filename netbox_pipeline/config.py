@@ -14,11 +14,12 @@ required`), and an unknown key is an error rather than silently ignored.
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -195,6 +196,18 @@ class ScheduleConfig(_Strict):
 _CUSTOM_FIELD_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
+def _custom_field_name(name: str) -> str:
+    if not _CUSTOM_FIELD_NAME.match(name) or "__" in name:
+        raise ValueError("a custom field name has letters, digits and single underscores only (NetBox's rule)")
+    own = declared_custom_fields().get(name)
+    if own is not None:
+        raise ValueError(f"a field the sources define themselves (type {own.type}); remove it here")
+    return name
+
+
+CustomFieldName = Annotated[str, AfterValidator(_custom_field_name)]
+
+
 class CustomFieldConfig(_Strict):
     type: Literal[CUSTOM_FIELD_TYPES] = Field(  # type: ignore[valid-type]
         description="NetBox custom field type; values in inventory files are checked against it")
@@ -249,22 +262,10 @@ class PipelineConfig(BaseSettings):
     deletion: DeletionConfig = Field(default_factory=DeletionConfig)
     schedules: dict[str, ScheduleConfig] = Field(default_factory=dict, description="Per source kind")
     mcp: McpConfig = Field(default_factory=McpConfig, description="The MCP server (`netbox-pipeline mcp`)")
-    custom_fields: dict[str, CustomFieldConfig] = Field(
+    custom_fields: dict[CustomFieldName, CustomFieldConfig] = Field(
         default_factory=dict,
         description="Custom fields inventory files may set, by name, with their type; created in NetBox when missing",
     )
-
-    @field_validator("custom_fields")
-    @classmethod
-    def _custom_field_names(cls, value: dict[str, CustomFieldConfig]) -> dict[str, CustomFieldConfig]:
-        own = declared_custom_fields()
-        for name in value:
-            if not _CUSTOM_FIELD_NAME.match(name) or "__" in name:
-                raise ValueError(f"{name!r}: a custom field name has letters, digits and single underscores only")
-            if name in own:
-                raise ValueError(f"{name!r} is a field the sources define themselves (type {own[name].type}); "
-                                 "remove it here")
-        return value
 
     def custom_field_types(self) -> dict[str, str]:
         """Every custom field a record may set -> its NetBox type (the sources' own and the declared)."""
@@ -504,6 +505,8 @@ def _located_errors(exc: ValidationError, path: Path, node, skip: list[tuple] = 
         loc = tuple(error["loc"])
         if loc in skip:
             continue
+        if loc[-1:] == ("[key]",):  # a mapping's key, not its value, is wrong: name the key
+            loc = loc[:-1]
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key (not a setting; check the spelling)"
@@ -527,7 +530,8 @@ def _where(path: Path, node, loc: tuple) -> str:
             break
         line = current.start_mark.line + 1
         if isinstance(current, yaml.MappingNode):
-            current = next((v for k, v in current.value if k.value == part), None)
+            # the last of a key given twice: the one YAML keeps
+            current = next((v for k, v in reversed(current.value) if k.value == part), None)
             if current is None:
                 # a missing key: point at the mapping that lacks it, an unknown key: at the key
                 pass

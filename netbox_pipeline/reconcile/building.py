@@ -94,13 +94,27 @@ SLUGGED = {name: "model" if name == "device_types" else "name"
 _OWNER_TAG_SETTING = "netbox.owner_tag"
 
 
-def _mention(record: Any, name: str) -> str:
-    """`device home/web-1 field site`: the record and (when it is one of its own fields) the field."""
+def _field_naming(record: Any, name: str) -> str | None:
+    """The record's own field that gives `name`, if any (not one of an interface's)."""
     field_name = next((f for f, value in record if value == name), None)
     if field_name is None and name in (getattr(record, "tags", None) or ()):
         field_name = "tags"
+    return field_name
+
+
+def _mention(record: Any, name: str) -> str:
+    """`device home/web-1 field site`: the record and (when it is one of its own fields) the field."""
+    field_name = _field_naming(record, name)
     label = f"{record_type_of(record).replace('_', ' ')} {key_text(record.key)}"
     return f"{label} field {field_name}" if field_name else label
+
+
+def _where_named(record: Any, name: str) -> str | None:
+    """Where the record got `name` from: a merged record's fields each come from their own source."""
+    entry = record.provenance.get(_field_naming(record, name) or "")
+    if entry is not None:
+        return entry.location or f"{entry.source_kind}:{entry.instance}"
+    return record_location(record)
 
 
 @dataclass
@@ -110,7 +124,7 @@ class _Current:
     record: Any
     own_type: str
     own_key: Key | None = None
-    collisions: list[tuple[str, Key, str]] = field(default_factory=list)  # (type, key, message)
+    collisions: list[tuple[str, Key, str | None, str]] = field(default_factory=list)  # (type, key, where, message)
 
 
 class Builder:
@@ -139,8 +153,7 @@ class Builder:
         current, self.current = self.current, None
         if current is None:
             return
-        location = record_location(current.record)
-        for type_name, key, message in current.collisions:
+        for type_name, key, location, message in current.collisions:
             own = (current.own_type, current.own_key)
             target = None if own == (type_name, key) or current.own_key is None else own
             self.problems.append(Problem("slug_collision", "error", target and target[0], target and target[1],
@@ -159,8 +172,8 @@ class Builder:
         if self.current is not None:
             noun = type_name.removesuffix("s").replace("_", " ")
             first = claimed[1]
-            where = first if isinstance(first, str) else record_location(first) if first is not None else None
-            self.current.collisions.append((type_name, key, (
+            where = first if isinstance(first, str) else _where_named(first, claimed[0]) if first is not None else None
+            self.current.collisions.append((type_name, key, _where_named(self.current.record, name), (
                 f"{_mention(self.current.record, name)}: {noun} {name!r} and {claimed[0]!r}"
                 f"{f' ({where})' if where else ''} make the same slug {slugify(name)!r}; "
                 f"NetBox keeps one {noun} per slug: write one spelling everywhere")))
