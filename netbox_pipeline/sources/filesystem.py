@@ -322,18 +322,21 @@ def _top_level_error(path: str, found: Any) -> InventoryParseError:
 
 
 class _InventoryLoader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's base-60 and octal numbers.
+    """SafeLoader without YAML 1.1's base-60 and octal numbers, and without its timestamps.
 
-    Otherwise `mac: 52:54:00:12:34:56` loads as an integer and `serial: 0123` as 83.
+    Otherwise `mac: 52:54:00:12:34:56` loads as an integer and `serial: 0123` as 83; a date stays
+    its text (`2026-11-20`), which is what NetBox takes and what a snapshot can store as JSON.
     """
 
 
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _InventoryLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT)]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT, _TIMESTAMP)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_InventoryLoader.add_constructor(_TIMESTAMP, yaml.SafeLoader.construct_yaml_str)  # an explicit !!timestamp too
 _InventoryLoader.add_implicit_resolver(
     _INT, re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
 )
@@ -385,8 +388,8 @@ def _yaml_entries(text: str, path: str, instance: str, errors: list[RecordError]
 
 
 _STR = "tag:yaml.org,2002:str"
-# What YAML would make of a plain scalar that is text in a text field: 1.50, 2024-01-01, yes.
-_NOT_TEXT = frozenset({_INT, _FLOAT, "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool"})
+# What YAML would make of a plain scalar that is text in a text field: 1.50, yes.
+_NOT_TEXT = frozenset({_INT, _FLOAT, "tag:yaml.org,2002:bool"})
 
 
 def _text_fields(field_types: Mapping[str, str]) -> frozenset[str]:

@@ -12,8 +12,8 @@ from netbox_pipeline.stages.collect import snapshot_rows
 
 CORPUS = Path(__file__).parent / "corpus"
 NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)
-# What the configuration declares for these files: `custom_fields: {rack_unit: {type: integer}, owner: {type: text}}`.
-DECLARED = {"rack_unit": "integer", "owner": "text"}
+# What the configuration declares for these files (`custom_fields: {rack_unit: {type: integer}, ...}`).
+DECLARED = {"rack_unit": "integer", "owner": "text", "since": "date"}
 
 # file -> (record errors as printed, names of the records that flow)
 RECORD_ERRORS = {
@@ -87,7 +87,7 @@ def test_text_stays_as_written_and_custom_fields_get_their_declared_type():
     (number,) = read("name_as_text.json").records
     assert number.description == "2024"
     good = read("custom_field_type.csv").records[0]
-    assert good.custom_fields == {"rack_unit": 12, "owner": "0123"}
+    assert good.custom_fields == {"rack_unit": 12, "owner": "0123", "since": "2026-11-20"}
 
 
 @pytest.mark.parametrize("name", sorted(PLAN_ERRORS))

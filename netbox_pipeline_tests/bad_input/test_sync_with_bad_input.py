@@ -53,7 +53,7 @@ def test_what_was_silently_accepted_is_refused_with_its_place_and_the_good_recor
     entries = "\n".join(f"    - {{name: {Path(name).stem.replace('_', '-')}-{Path(name).suffix[1:]}, path: '{CORPUS / name}'}}"
                         for name in SILENT)
     estate = make_estate(version=version, files={}, extra_config="  filesystem:\n" + entries + "\n"
-                         "custom_fields: {rack_unit: {type: integer}, owner: {type: text, label: Owner}}")
+                         "custom_fields: {rack_unit: {type: integer}, owner: {type: text, label: Owner}, since: {type: date}}")
     outcome = estate.sync()
     assert outcome.success, [run.error for run in outcome.runs]
 
@@ -68,7 +68,8 @@ def test_what_was_silently_accepted_is_refused_with_its_place_and_the_good_recor
         "integer", "text", "Owner")
     assert "rack_unti" not in fields
     good = next(d for d in estate.objects("devices") if d["site"]["slug"] == "home" and d["name"] == "good-1")
-    assert (good["custom_fields"]["rack_unit"], good["custom_fields"]["owner"]) == (12, "0123")
+    assert (good["custom_fields"]["rack_unit"], good["custom_fields"]["owner"], good["custom_fields"]["since"]) == (
+        12, "0123", "2026-11-20")
 
     with estate.staging().session() as session:
         from netbox_pipeline.staging import store
@@ -85,3 +86,6 @@ def test_what_was_silently_accepted_is_refused_with_its_place_and_the_good_recor
                       f"'web.server' and 'Web Server' ({CORPUS}/slug_collision.json:3) make the same slug "
                       "'web-server'; NetBox keeps one device role per slug: write one spelling everywhere",
     }
+    # the typed values read back as written: a rerun changes nothing
+    rerun = estate.sync()
+    assert rerun.success and estate.writes() == []

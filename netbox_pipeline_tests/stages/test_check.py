@@ -14,7 +14,7 @@ CORPUS = Path(__file__).parent.parent / "bad_input" / "corpus"
 # an unknown custom field, a value of the wrong type, a control character, and a file that is gone.
 FILES = ["slug_collision.yaml", "slug_collision.json", "custom_field_unknown.yaml", "custom_field_type.csv",
          "nul_in_name.csv", "missing.yaml"]
-DECLARED = "custom_fields: {rack_unit: {type: integer}, owner: {type: text}}"
+DECLARED = "custom_fields: {rack_unit: {type: integer}, owner: {type: text}, since: {type: date}}"
 
 
 def instance(name: str) -> str:
