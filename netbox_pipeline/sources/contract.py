@@ -23,7 +23,7 @@ INSTANCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 class InstanceConfig(BaseModel):
     """One configured instance of a source kind; unknown keys are errors, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # timeout_s: 1e400 is a typo
 
     name: str = Field(pattern=INSTANCE_NAME, description="Instance name; unique within its kind")
 
