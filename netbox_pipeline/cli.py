@@ -168,17 +168,35 @@ def _print_applied(outcome) -> None:
     db = open_staging(load_config().staging_url)
     with db.session() as session:
         applied = store.runs_of_dagster_runs(session, "apply", [run.run_id for run in outcome.runs])
+        plans = store.runs_of_dagster_runs(session, "plan", [run.run_id for run in outcome.runs])
+    for plan in plans[-1:]:
+        _print_duplicate_findings(plan)
     totals: dict[str, dict[str, int]] = {}
     for run in applied:
         row = totals.setdefault(run["object_type"], {})
         for name, n in (run.get("counts") or {}).items():
             row[name] = row.get(name, 0) + n
-    changed = {t: c for t, c in totals.items() if any(c.get(k) for k in ("created", "updated", "deleted", "failed"))}
+    changed = {t: c for t, c in totals.items() if any(c.get(k) for k in ("created", "updated", "deleted", "gone", "failed"))}
     if not changed:
         print("NetBox: no changes written" + (" (dry run)" if any(r.get("dry_run") for r in applied) else ""))
         return
     for type_name, counts in sorted(changed.items()):
-        print(f"  {type_name:<18} " + ", ".join(f"{k}={counts.get(k, 0)}" for k in ("created", "updated", "deleted", "failed")))
+        gone = f", gone={counts['gone']} (deleted by someone else first)" if counts.get("gone") else ""
+        print(f"  {type_name:<18} " + ", ".join(f"{k}={counts.get(k, 0)}" for k in ("created", "updated", "deleted", "failed")) + gone)
+
+
+def _print_duplicate_findings(plan_run: dict) -> None:
+    """Duplicates a plan left for a person (each with every NetBox id); the ones it removes are plan rows."""
+    details = plan_run.get("details") or {}
+    findings = details.get("duplicate_findings") or []
+    total = int(details.get("duplicates_unresolved") or len(findings))
+    if not total:
+        return
+    print(f"duplicates to resolve in NetBox ({total}; see docs/operations.md, \"Duplicates\"):")
+    for message in findings:
+        print(f"  {message}")
+    if total > len(findings):
+        print(f"  … and {total - len(findings)} more")
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -195,6 +213,7 @@ def _plan(args: argparse.Namespace) -> int:
     with db.session() as session:
         plan_run = store.latest_plan_run_id(session)
         rows = store.plan_for_run(session, plan_run) if plan_run else []
+        plan_details = (store.get_run(session, plan_run) if plan_run else None) or {}
     changes = [r for r in rows if r["action"] != "unchanged"]
     print(f"{'action':<10} {'type':<18} {'object':<40} changes")
     for row in changes:
@@ -204,6 +223,7 @@ def _plan(args: argparse.Namespace) -> int:
     for row in rows:
         counts[row["action"]] = counts.get(row["action"], 0) + 1
     print("total: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing"))
+    _print_duplicate_findings(plan_details)
     for run in outcome.runs:
         if not run.success:
             print(f"FAILED {run.label}: {run.error}", file=sys.stderr)

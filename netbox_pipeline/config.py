@@ -144,8 +144,9 @@ class DeletionConfig(_Strict):
 class McpConfig(_Strict):
     allow_writes: bool = Field(
         False,
-        description="Let the MCP server's `sync` tool write to NetBox: a preview returns a one-time token bound to the "
-        "plan's hash, and only a second call with that token applies exactly that plan. Off: every MCP tool is read-only.",
+        description="Let the MCP server's `sync` and `undo` tools write to NetBox: a preview returns a one-time token bound "
+        "to the hash of what it showed, and only a second call with that token applies exactly that. Off: every MCP tool is "
+        "read-only.",
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from netbox_pipeline.config import PipelineConfig
 from netbox_pipeline.model import key_text
-from netbox_pipeline.netbox.apply import Phase, TypeResult, apply_slice, create_settled, index_ids
+from netbox_pipeline.netbox.apply import GONE, Phase, TypeResult, apply_slice, create_settled, index_ids
 from netbox_pipeline.netbox.client import NetBoxClient
 from netbox_pipeline.netbox.items import PlanItem
 from netbox_pipeline.netbox.schema import TYPES, LiveIndex
@@ -86,7 +86,7 @@ def _id_index(session, plan_run_id: str, type_name: str, items: list[PlanItem]) 
     """Ids of this slice and of every type its fields point at: from the plan, else the object map."""
     referenced = referenced_types(type_name)
     known = store.netbox_ids(session, referenced)
-    entries = [(item.type, item.key, item.netbox_id) for item in items]
+    entries = [(item.type, item.key, item.netbox_id) for item in items if item.duplicate_of is None]
     entries += [(t, decode_exact(key), netbox_id)
                 for t, key, netbox_id in store.plan_keys(session, plan_run_id, referenced - {type_name})]
     return index_ids(entries, known)
@@ -116,11 +116,16 @@ def rejected_in_plan(staging, plan_run_id: str) -> list[dict[str, Any]]:
 
 
 def _remember_written(session, run_id: str, result: TypeResult) -> None:
-    written, deleted = [], []
+    written, deleted, repointed = [], [], {}
     for change in result.changes:
-        if change.status != "applied" or change.item is None:
+        # A delete NetBox had already done (someone else deleted the object) counts like ours.
+        done = change.status == "applied" or change.error == GONE
+        if not done or change.item is None:
             continue
         item = change.item
+        if item.duplicate_of is not None:  # the key (and its entry) stays with the copy kept
+            repointed[(item.type, key_text(item.key))] = (item.netbox_id, item.duplicate_of)
+            continue
         if item.action == "delete":
             deleted.append((item.type, key_text(item.key)))
             continue
@@ -135,6 +140,8 @@ def _remember_written(session, run_id: str, result: TypeResult) -> None:
         store.upsert_object_map(session, written)
     if deleted:
         store.delete_object_map(session, deleted)
+    if repointed:
+        store.repoint_object_map(session, repointed)
 
 
 def ensure_custom_fields(config: PipelineConfig, staging, client: NetBoxClient | None, plan_run_id: str,
