@@ -1,15 +1,24 @@
 """`check-config` reports every defect a run would, all at once, each on one located line."""
 
 import logging
-import os
 import re
 import shutil
 from pathlib import Path
+
+import pytest
 
 from netbox_pipeline.cli import main
 from netbox_pipeline.stages.check import check_everything
 
 CORPUS = Path(__file__).parent.parent / "bad_input" / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def isolated_config_env(monkeypatch):
+    # `--config` exports NETBOX_PIPELINE_CONFIG (for Dagster subprocesses); undo it after each test.
+    monkeypatch.setenv("NETBOX_PIPELINE_CONFIG", "unset")
+    monkeypatch.delenv("NETBOX_PIPELINE_CONFIG")
+
 # Inventory defects of every kind a run reports: a slug collision in one file and across records,
 # an unknown custom field, a value of the wrong type, a control character, and a file that is gone.
 FILES = ["slug_collision.yaml", "slug_collision.json", "custom_field_unknown.yaml", "custom_field_type.csv",
@@ -95,16 +104,13 @@ def test_url_settings_a_run_refuses_are_each_one_line(tmp_path, monkeypatch, cap
         assert "hunter2" not in err
 
 
-def test_a_good_configuration_with_clean_files_is_ok(tmp_path, capsys):
+def test_a_good_configuration_with_clean_files_is_ok(tmp_path, monkeypatch, capsys):
     (tmp_path / "rack.yaml").write_text("devices:\n  - {name: good-1, site: home, custom_fields: {rack_unit: 12}}\n")
     config = tmp_path / "netbox_pipeline.yaml"
     config.write_text(f"netbox: {{url: 'https://netbox.example.net', token: '${{NB_TOKEN}}'}}\n{DECLARED}\n"
                       "sources:\n  filesystem: [{name: rack, path: rack.yaml}]\n")
-    os.environ["NB_TOKEN"] = "0123456789abcdef0123456789abcdef01234567"
-    try:
-        assert main(["--config", str(config), "check-config"]) == 0
-    finally:
-        del os.environ["NB_TOKEN"]
+    monkeypatch.setenv("NB_TOKEN", "0123456789abcdef0123456789abcdef01234567")
+    assert main(["--config", str(config), "check-config"]) == 0
     assert capsys.readouterr().out.splitlines()[-2:] == ["inventory rack: 1 good record(s)", "ok: no problems found"]
 
 
