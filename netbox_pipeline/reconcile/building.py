@@ -167,16 +167,15 @@ class Builder:
         if not isinstance(name, str) or not name:
             return True
         claimed = self.slug_names.setdefault((type_name, identity), (name, self.current and self.current.record))
-        if fold_name(claimed[0]) == fold_name(name):
-            return True
-        if self.current is not None:
-            noun = type_name.removesuffix("s").replace("_", " ")
-            first = claimed[1]
-            where = first if isinstance(first, str) else _where_named(first, claimed[0]) if first is not None else None
-            self.current.collisions.append((type_name, key, _where_named(self.current.record, name), (
-                f"{_mention(self.current.record, name)}: {noun} {name!r} and {claimed[0]!r}"
-                f"{f' ({where})' if where else ''} make the same slug {slugify(name)!r}; "
-                f"NetBox keeps one {noun} per slug: write one spelling everywhere")))
+        if fold_name(claimed[0]) == fold_name(name) or self.current is None:
+            return True  # the same name (or no record to report and leave out: a direct call)
+        noun = type_name.removesuffix("s").replace("_", " ")
+        first = claimed[1]
+        where = first if isinstance(first, str) else _where_named(first, claimed[0]) if first is not None else None
+        self.current.collisions.append((type_name, key, _where_named(self.current.record, name), (
+            f"{_mention(self.current.record, name)}: {noun} {name!r} and {claimed[0]!r}"
+            f"{f' ({where})' if where else ''} make the same slug {slugify(name)!r}; "
+            f"NetBox keeps one {noun} per slug: write one spelling everywhere")))
         return False
 
     def _slug_identity(self, type_name: str, key: Key, fields: Mapping[str, Any]) -> tuple:
