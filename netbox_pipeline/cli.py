@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--port", type=int, default=9477, help="port (default 9477)")
     metrics.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
 
-    command("check-config", "validate the configuration and print a summary (secrets hidden)", _check_config)
+    command("check-config", "validate the configuration and the inventory files, listing every problem with its location "
+            "(secrets hidden)", _check_config)
 
     bench = command("bench", "benchmark the pipeline beside a naive loop and bare calls (stand-in, real or any NetBox)", _bench)
     bench.add_argument("--devices", type=int, default=1000, help="devices to generate (default 1000)")
@@ -439,20 +440,30 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from netbox_pipeline.stages.check import check_everything
     from netbox_pipeline.staging.db import mask_url
 
-    config = load_config()
-    where = config.config_path or "(no file; defaults)"
-    print(f"configuration: {where}")
-    print(f"netbox: {config.netbox.url or '(not set)'}  token: {'set' if config.netbox.token else 'not set'}  dry_run: {config.netbox.dry_run}")
-    print(f"staging: {mask_url(config.staging_url)}")
-    kinds = config.sources.configured_kinds()
-    if not kinds:
-        print("sources: none configured")
-    for kind in kinds:
-        names = ", ".join(instance.name for instance in config.sources.instances(kind))
-        print(f"sources.{kind}: {names}")
-    return EXIT_OK
+    report = check_everything(os.environ.get(CONFIG_ENV_VAR))
+    config = report.config
+    if config is not None:
+        print(f"configuration: {config.config_path or '(no file; defaults)'}")
+        print(f"netbox: {config.netbox.url or '(not set)'}  token: {'set' if config.netbox.token else 'not set'}  dry_run: {config.netbox.dry_run}")
+        print(f"staging: {mask_url(config.staging_url)}")
+        kinds = config.sources.configured_kinds()
+        if not kinds:
+            print("sources: none configured")
+        for kind in kinds:
+            names = ", ".join(instance.name for instance in config.sources.instances(kind))
+            print(f"sources.{kind}: {names}")
+        for instance, count in report.records.items():
+            print(f"inventory {instance}: " + (f"{count} good record(s)" if count is not None else "not readable"))
+    for problem in report.all_problems:  # one located line each
+        print(problem, file=sys.stderr)
+    if not report.all_problems:
+        print("ok: no problems found")
+        return EXIT_OK
+    print(f"{len(report.all_problems)} problem(s) found", file=sys.stderr)
+    return EXIT_USAGE if report.config_problems else EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -585,7 +585,7 @@ def blocking(problems: Iterable[Problem]) -> list[Problem]:
 
 # Checks whose finding names objects the plan can leave out; every other error was already
 # handled while the desired objects were built (the object, or its second claim, left out).
-_EXCLUDE_NAMED = frozenset({"platform_manufacturer", "duplicate_device_name", "cable_end_taken"})
+_EXCLUDE_NAMED = frozenset({"platform_manufacturer", "duplicate_device_name", "cable_end_taken", "slug_collision"})
 
 
 def exclude_rejected(plan: Plan, desired: Mapping[str, Any], problems: Iterable[Problem]) -> list[Problem]:

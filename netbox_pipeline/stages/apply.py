@@ -14,7 +14,6 @@ from netbox_pipeline.netbox.apply import GONE, Phase, TypeResult, apply_slice, c
 from netbox_pipeline.netbox.client import NetBoxClient
 from netbox_pipeline.netbox.items import PlanItem
 from netbox_pipeline.netbox.schema import TYPES, LiveIndex
-from netbox_pipeline.sources import declared_custom_fields
 from netbox_pipeline.staging import store
 from netbox_pipeline.values import decode_exact, jsonable
 
@@ -149,14 +148,14 @@ def ensure_custom_fields(config: PipelineConfig, staging, client: NetBoxClient |
                          *, dry_run: bool = False) -> list[str]:
     """Create the custom fields the plan writes and NetBox lacks (4.6 rejects unknown keys).
 
-    Fields a source declares (`SourceKind.custom_fields`, e.g. the Proxmox VMID) get their type;
-    keys from inventory files are text fields.
+    Each gets the type it is declared with: by its source (`SourceKind.custom_fields`, e.g. the
+    Proxmox VMID) or in the configuration's `custom_fields:` (the only ones inventory files may set).
     """
     with staging.session() as session:
         wanted = (store.get_run(session, plan_run_id).get("details") or {}).get("custom_fields") or {}
     if not wanted or client is None or dry_run or config.netbox.dry_run:
         return []
-    declared_fields = declared_custom_fields()
+    declared_fields = config.custom_field_specs()
     existing = {cf["name"]: cf for cf in client.list_all("extras/custom-fields")}
     created = []
     for name, types in sorted(wanted.items()):

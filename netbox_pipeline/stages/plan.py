@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netbox_pipeline.config import PipelineConfig
-from netbox_pipeline.model import key_text
+from netbox_pipeline.model import Inventory, key_text
 from netbox_pipeline.netbox.client import NetBoxClient
 from netbox_pipeline.netbox.items import PlanItem
 from netbox_pipeline.netbox.schema import TYPES, LiveState, build_live, read_params
-from netbox_pipeline.reconcile.desired import Problem, desired_objects
+from netbox_pipeline.reconcile.desired import DesiredObjects, Problem, desired_objects
 from netbox_pipeline.reconcile.duplicates import duplicate_referrers
 from netbox_pipeline.reconcile.plan import (
     Plan,
@@ -118,19 +118,24 @@ class PlanOutcome:
                     or not self.confirmation_ok)
 
 
+def desired_for(config: PipelineConfig, inventory: Inventory) -> DesiredObjects:
+    """The NetBox objects an inventory implies, with the configuration's owner tag and defaults."""
+    defaults = config.defaults
+    return desired_objects(
+        inventory,
+        owner_tag=config.netbox.owner_tag,
+        defaults={"device_role": defaults.device_role, "manufacturer": defaults.manufacturer,
+                  "device_type": defaults.device_type},
+    )
+
+
 def make_plan(
     config: PipelineConfig, staging, inventory: InventoryBuild, live: LiveState, *, dagster_run_id: str | None = None,
     expected_hash: str | None = None,
     lease_wait_s: float = 0.0,
 ) -> PlanOutcome:
     policy = sync_policy(config)
-    defaults = config.defaults
-    desired = desired_objects(
-        inventory.inventory,
-        owner_tag=policy.owner_tag,
-        defaults={"device_role": defaults.device_role, "manufacturer": defaults.manufacturer,
-                  "device_type": defaults.device_type},
-    )
+    desired = desired_for(config, inventory.inventory)
     with staging.session() as session:
         staged = store.load_object_map(session)
     plan = build_plan(desired, live, object_map=_object_map_for_plan(staged, desired, live),
