@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol, Self, TypeVar
 
+from netbox_pipeline.values import host_port
+
 from .tls import LOOPBACK_HOSTS, server_context
 
 __all__ = ["LOOPBACK_HOSTS", "LoopbackHTTPSandbox", "LoopbackHTTPServer", "LoopbackSandbox", "serve_until_stopped"]
@@ -111,8 +113,7 @@ class LoopbackSandbox:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}{'s' if self.tls else ''}://{host}:{self.port}"
+        return f"{self.scheme}{'s' if self.tls else ''}://{host_port(self.host, self.port)}"
 
 
 class LoopbackHTTPServer(ThreadingHTTPServer):
