@@ -28,9 +28,10 @@ from typing import Any, Protocol, Self, TypeVar
 
 from netbox_pipeline.values import host_port
 
-from .tls import LOOPBACK_HOSTS, server_context
+from .tls import LOOPBACK_HOSTS, SANDBOX_CA, server_context
 
-__all__ = ["LOOPBACK_HOSTS", "LoopbackHTTPSandbox", "LoopbackHTTPServer", "LoopbackSandbox", "serve_until_stopped"]
+__all__ = ["LOOPBACK_HOSTS", "LoopbackHTTPSandbox", "LoopbackHTTPServer", "LoopbackSandbox", "Serving",
+           "serve_until_stopped"]
 
 
 class Serving(Protocol):
@@ -48,7 +49,7 @@ class LoopbackSandbox:
 
     scheme = "http"  # of `url`: "ws" for a WebSocket-only stand-in; TLS adds the "s"
     label = "sandbox"  # names the serving thread and the certificates' folder
-    authority = "netbox-pipeline sandbox CA"  # the throw-away CA's name
+    authority = SANDBOX_CA  # the throw-away CA's name
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, tls: bool = False) -> None:
         if host not in LOOPBACK_HOSTS:

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+SANDBOX_CA = "netbox-pipeline sandbox CA"
 
 
 def _name(common_name: str) -> x509.Name:
@@ -22,7 +22,7 @@ def _name(common_name: str) -> x509.Name:
 
 
 def make_certificates(folder: Path, hosts: tuple[str, ...] = LOOPBACK_HOSTS,
-                      authority: str = "netbox-pipeline sandbox CA") -> tuple[Path, Path, Path]:
+                      authority: str = SANDBOX_CA) -> tuple[Path, Path, Path]:
     """Write ca.pem (named `authority`), server.pem and server.key into `folder`; returns their paths."""
     now = dt.datetime.now(dt.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -72,7 +72,7 @@ def make_certificates(folder: Path, hosts: tuple[str, ...] = LOOPBACK_HOSTS,
     return ca_path, cert_path, key_path
 
 
-def server_context(folder: Path, authority: str = "netbox-pipeline sandbox CA") -> tuple[Path, ssl.SSLContext]:
+def server_context(folder: Path, authority: str = SANDBOX_CA) -> tuple[Path, ssl.SSLContext]:
     """Fresh certificates in `folder` and a server TLS context that presents them; returns the CA's path too."""
     ca_path, cert_path, key_path = make_certificates(folder, authority=authority)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
