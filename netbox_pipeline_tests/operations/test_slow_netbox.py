@@ -13,7 +13,8 @@ from netbox_pipeline_tests.operations.helpers import custom_field_duplicates, du
 def slow_estate(make_estate):
     data = small_estate()
     data["devices"][0]["custom_fields"] = {"asset_owner": "ops", "warranty_until": "2027-01-01"}
-    estate = make_estate(files={"rack": data})
+    estate = make_estate(files={"rack": data},
+                         extra_config="custom_fields: {asset_owner: {type: text}, warranty_until: {type: date}}")
     text = estate.config_path.read_text().replace("chunk_size: 2}", "chunk_size: 10, timeout_s: 0.5, server_timeout_s: 2}")
     estate.config_path.write_text(text)
     return estate
