@@ -40,7 +40,7 @@ from netbox_pipeline.sources.base import (
     validation_problems,
 )
 from netbox_pipeline.sources.contract import CollectContext, InstanceConfig, SourceKind
-from netbox_pipeline.values import fold_name, normalise_mac
+from netbox_pipeline.values import fold_name, mask_secrets, normalise_mac
 
 SOURCE_KIND = "proxmox"
 CLUSTER_TYPE = "Proxmox VE"
@@ -264,10 +264,7 @@ def _errno_text(text: str) -> str | None:
 
 
 def _scrub(message: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    return message
+    return mask_secrets(message, secrets)
 
 
 # =========================================================================== normalise (pure)

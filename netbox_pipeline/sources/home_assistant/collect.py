@@ -13,6 +13,7 @@ from typing import Any
 from netbox_pipeline.model import SourceResult
 from netbox_pipeline.sources.base import failed_result
 from netbox_pipeline.sources.contract import CollectContext
+from netbox_pipeline.values import mask_secrets
 
 from .client import CommandError, HomeAssistantClient, HomeAssistantError
 from .config import HomeAssistantConfig
@@ -81,7 +82,7 @@ def fetch_snapshot(ha: HomeAssistantClient) -> dict[str, Any]:
 
 
 def _scrub(message: str, secret: str) -> str:
-    return message.replace(secret, "***") if secret else message
+    return mask_secrets(message, [secret])
 
 
 def collect(instance: HomeAssistantConfig, context: CollectContext) -> SourceResult:

@@ -8,6 +8,7 @@ from typing import Any
 from netbox_pipeline.model import SourceResult
 from netbox_pipeline.sources.base import failed_result
 from netbox_pipeline.sources.contract import CollectContext
+from netbox_pipeline.values import mask_secrets
 
 from .client import TrueNASClient, TrueNASError
 from .config import TrueNASConfig
@@ -44,7 +45,7 @@ def options_from(config: TrueNASConfig, defaults: Mapping[str, Any]) -> TrueNASO
 
 
 def scrub(message: str, secret: str) -> str:
-    return message.replace(secret, "***") if secret else message
+    return mask_secrets(message, [secret])
 
 
 def collect(instance: TrueNASConfig, context: CollectContext) -> SourceResult:
