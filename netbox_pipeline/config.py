@@ -457,7 +457,7 @@ def _secret_var(node, loc: tuple) -> str | None:
         else:
             current = None
     match = _VAR_REF.fullmatch(current.value.strip()) if isinstance(current, yaml.ScalarNode) else None
-    return match.group(1) if match else DEFAULT_SECRET_ENV.get(loc) if len(loc) == 2 else None
+    return match.group(1) if match else None
 
 
 def _short_secrets(config: BaseModel, path: Path, node, env) -> list[str]:
@@ -468,9 +468,11 @@ def _short_secrets(config: BaseModel, path: Path, node, env) -> list[str]:
         if isinstance(value, SecretStr):
             secret = value.get_secret_value()
             if secret and len(secret) < MIN_SECRET_LENGTH:
-                var = None if _override_var(loc, env) else _secret_var(node, loc)
+                origin, var = _origin(path, node, loc, env), _secret_var(node, loc)
+                if not var and not _override_var(loc, env) and loc in DEFAULT_SECRET_ENV:  # not in the file at all
+                    origin = f"environment variable {DEFAULT_SECRET_ENV[loc]}"
                 problems.append(
-                    f"{_origin(path, node, loc, env)}: {_dotted(loc)}: the secret"
+                    f"{origin}: {_dotted(loc)}: the secret"
                     f"{f' in ${var}' if var else ''} is {len(secret)} character(s) long; "
                     f"at least {MIN_SECRET_LENGTH} are needed to mask it in messages without blanking ordinary "
                     "words: use a longer token (an API token rather than a password)")
