@@ -45,13 +45,13 @@ def failure_line(label: str, run_id: str, error: str | None, *, netbox_url: str 
 
 
 def next_step(label: str, cause: str, netbox_url: str | None = None) -> str:
+    kind = _source_kind(label)
+    if kind:  # a source's own failure (its TLS or token problem is not NetBox's)
+        doc = "inventory-files" if kind == "filesystem" else f"source-{kind.replace('_', '-')}"
+        return f"fix what the message names (docs/{doc}.md); until then the sync uses this instance's last good snapshot"
     for pattern, step in _NEXT_STEPS:
         if pattern.search(cause):
             return step.format(url=netbox_url or "netbox.url")
-    kind = _source_kind(label)
-    if kind:
-        doc = "inventory-files" if kind == "filesystem" else f"source-{kind.replace('_', '-')}"
-        return f"fix what the message names (docs/{doc}.md); until then the sync uses this instance's last good snapshot"
     return VERBOSE_HINT
 
 
