@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `netbox-pipeline history | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # one line, not a trace: the trace is what --verbose is for
         if args.verbose:
             raise
@@ -94,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     demo = command("demo", "run the demo: sandboxes, a demo estate, a sync and a no-op rerun", _demo)
-    demo.add_argument("--ui", action="store_true", help="afterwards, open the Dagster UI on the demo's data")
+    demo.add_argument("--ui", action="store_true", help="afterwards, open the Dagster UI on the demo's data (the sandboxes stay up while it runs)")
+    demo.add_argument("--keep", action="store_true", help="afterwards, keep the sandboxes up until Ctrl-C, to try plan, history and explain on them")
     demo.add_argument("--workdir", default=".demo", help="where the demo keeps its config, files and state (default: .demo)")
 
     sandbox = command("sandbox", "run a local API sandbox (for demos and tests)", _sandbox)
