@@ -33,7 +33,9 @@ from netbox_pipeline.model import (
     VirtualMachine,
     VMInterface,
     key_text,
+    record_location,
     record_type_of,
+    slug_collision_message,
 )
 from netbox_pipeline.values import fold_name, ip_host, slugify
 
@@ -144,6 +146,8 @@ def _merge_devices(
     for contribution in ranker.sort(contributions):
         record: Device = contribution.record
         index = by_key.get(record.key)
+        if index is not None and _slug_collision(groups[index].members[0], contribution, "device", inventory):
+            continue
         if index is None:
             index = _secondary_match(contribution, groups, by_serial, by_mac, inventory)
         if index is None:
@@ -199,8 +203,25 @@ def _merge_keyed(
 ) -> list[Any]:
     groups: dict[tuple, list[_Contribution]] = {}
     for contribution in ranker.sort(contributions):
-        groups.setdefault(contribution.record.key, []).append(contribution)
+        members = groups.setdefault(contribution.record.key, [])
+        if not members or not _slug_collision(members[0], contribution, record_type, inventory):
+            members.append(contribution)
     return [_merge_group(members, cls, record_type, ranker, inventory) for members in groups.values()]
+
+
+def _slug_collision(first: _Contribution, other: _Contribution, record_type: str, inventory: Inventory) -> bool:
+    """`Home Lab` in one file and `home.lab` in another make one slug but are two names: the
+    record that ranks lower is left out with a located error, not merged without a word."""
+    collision = slug_collision_message(first.record, other.record)
+    if collision is None:
+        return False
+    field_name, message = collision
+    inventory.rejected.append(Conflict(
+        record_type=record_type, key=other.record.key, field=field_name, message=message,
+        values={first.label: getattr(first.record, field_name), other.label: getattr(other.record, field_name)},
+        location=record_location(other.record) or other.label,
+    ))
+    return True
 
 
 # --------------------------------------------------------------------------- field precedence

@@ -43,7 +43,7 @@ def find_instance(config: PipelineConfig, kind: str, name: str):
 
 
 def collect_context(config: PipelineConfig, observed_at: datetime) -> CollectContext:
-    return CollectContext(observed_at, config.defaults.model_dump(), config.resolve_path)
+    return CollectContext(observed_at, config.defaults.model_dump(), config.resolve_path, config.custom_field_types())
 
 
 def collect_source(config: PipelineConfig, staging, kind: str, instance_name: str, *, dagster_run_id: str | None = None) -> CollectSummary:

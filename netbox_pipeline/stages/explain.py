@@ -1,6 +1,7 @@
 """Explain: per managed field of an object, NetBox's value, the desired value, the source record
-that gave it, the sources that disagreed, and the run that wrote it last (with NetBox's own
-change-log entry of that write, where NetBox keeps one).
+that gave it, the order in which source kinds win that field, the sources that disagreed, and the
+run that wrote it last (with NetBox's own change-log entry of that write, where NetBox keeps one).
+The CLI's `explain` and the MCP server's `explain` tool both print this one answer.
 
 Objects are found in the newest plan by natural key, so every managed type is covered (a device
 name also finds its interfaces, their MACs and the addresses on them). Joins use NetBox type
@@ -33,6 +34,7 @@ def explain(config: PipelineConfig, staging, name: str, *, fields: list[str] | N
         conflicts = store.latest_conflicts(session)
     explained = []
     unread = None  # why NetBox could not be read: its values are then unknown, not absent
+    precedence = {"default": list(config.precedence.default), **config.precedence.fields}
     for row in items:
         item = decode_exact(row.get("item") or {})
         ident = (row["object_type"], row["natural_key"])
@@ -44,7 +46,8 @@ def explain(config: PipelineConfig, staging, name: str, *, fields: list[str] | N
         explained.append({
             "type": row["object_type"], "key": row["natural_key"], "netbox_id": netbox_id,
             "plan_action": row["action"], "netbox_unread": unread if netbox_id is not None and client is not None else None,
-            "fields": [_field(row["object_type"], name_, item, live, writes.get(ident, []), changelog, conflicts, row["natural_key"])
+            "fields": [_field(row["object_type"], name_, item, live, writes.get(ident, []), changelog, conflicts, row["natural_key"],
+                              precedence)
                        for name_ in _field_names(row["object_type"], item, writes.get(ident, []), fields)],
         })
     return [obj for obj in explained if obj["fields"]] if fields else explained
@@ -74,7 +77,7 @@ def _field_names(type_name: str, item: dict, writes: list[dict], only: list[str]
 
 
 def _field(type_name: str, name: str, item: dict, live: dict | None, writes: list[dict], changelog: list | None,
-           conflicts: list[dict], key: str) -> dict[str, Any]:
+           conflicts: list[dict], key: str, precedence: dict[str, list[str]]) -> dict[str, Any]:
     desired = (item.get("written_fields") or {}).get(name)
     write = next((w for w in writes if name in (w.get("after") or {})), None)
     entry: dict[str, Any] = {
@@ -82,6 +85,7 @@ def _field(type_name: str, name: str, item: dict, live: dict | None, writes: lis
         "netbox": _display(live.get(name)) if live is not None else None,
         "desired": jsonable(desired),
         "source": _source((item.get("provenance") or {}).get(name)),
+        "precedence": precedence_for(precedence, name),
         "disagree": _disagreements(type_name, key, name, conflicts),
         "last_write": None,
         "changelog": None,
@@ -94,6 +98,11 @@ def _field(type_name: str, name: str, item: dict, live: dict | None, writes: lis
         }
         entry["changelog"] = _changelog_entry(changelog, write["plan_run_id"])
     return entry
+
+
+def precedence_for(precedence: dict[str, list[str]], name: str) -> list[str]:
+    """Source kinds in the order they win this field, as the merge ranks them (by the record's field name)."""
+    return list(precedence.get(CANONICAL_NAMES.get(name, name)) or precedence.get(name) or precedence["default"])
 
 
 def _source(provenance: dict | None) -> dict | None:

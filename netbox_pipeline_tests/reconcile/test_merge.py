@@ -173,3 +173,17 @@ def test_a_value_a_source_gave_beats_one_filled_from_defaults_whatever_the_prece
     assert device.manufacturer == "Synology" and device.provenance["manufacturer"].source_kind == "nmap"
     assert device.role == "server"  # given by both: precedence decides
     assert not [c for c in inventory.conflicts if c.field == "manufacturer"]  # a default losing is no disagreement
+
+
+def test_two_spellings_of_one_slug_from_two_sources_are_not_merged_the_second_is_left_out():
+    inventory = merge([
+        result("filesystem", "a", Device(name="web", site="Home Lab", description="from a")),
+        result("filesystem", "b", Device(name="web", site="home-lab", description="from b"),
+               Device(name="db", site="home-lab")),
+    ], PRECEDENCE)
+    assert [(d.name, d.site, d.description) for d in inventory.devices] == [
+        ("db", "home-lab", None), ("web", "Home Lab", "from a")]
+    (rejected,) = inventory.rejected
+    assert (rejected.key, rejected.field, rejected.location) == (("home-lab", "web"), "site", "b:1")
+    assert rejected.message == ("'home-lab' and 'Home Lab' (a:1) make the same slug 'home-lab'; NetBox keeps one "
+                                "site per slug: write one spelling everywhere")

@@ -185,7 +185,7 @@ def pve():
 
 def source_config(pve: ProxmoxSandbox, **overrides) -> ProxmoxSourceConfig:
     values = {"name": "lab", "host": "127.0.0.1", "port": pve.port, "user": pve.user,
-              "token_name": pve.token_name, "token_value": SecretStr(SECRET), "timeout_s": 5}
+              "token_name": pve.token_name, "token_value": SecretStr(SECRET), "timeout_s": 30}
     values.update(overrides)
     return ProxmoxSourceConfig(**values)
 

@@ -47,6 +47,7 @@ from netbox_pipeline.staging.store.object_map import (
     load_object_map,
     netbox_ids,
     rename_object_map,
+    repoint_object_map,
     set_missing_runs,
     upsert_object_map,
 )
