@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from netbox_pipeline.failures import next_step
 from netbox_pipeline.netbox.schema import TYPES
 from netbox_pipeline.runner import dagster_home, run_sync
 from netbox_pipeline.sandbox.demo_estate import write_demo_inventory
@@ -197,7 +198,8 @@ def _sync_and_report(sandbox: NetBoxSandbox, config_path: str, label: str, out, 
     sandbox.reset_log()
     outcome = run_sync(config_path, verbose=verbose)
     for run in outcome.runs:
-        out(f"  {'ok    ' if run.success else 'FAILED'} {run.label} (run {run.run_id[:8]}){'' if run.success else ': ' + str(run.error)}")
+        failed = "" if run.success else f": {run.error} — next: {next_step(run.label, str(run.error), sandbox.url)}"
+        out(f"  {'ok    ' if run.success else 'FAILED'} {run.label} (run {run.run_id[:8]}){failed}")
     if not outcome.success:
         out(f"{label} failed")
         return 1
