@@ -2,10 +2,10 @@ import pytest
 
 from netbox_pipeline.values import (
     MIN_SECRET_LENGTH,
-    mask_secrets,
     fold_name,
     ip_equal,
     ip_host,
+    mask_secrets,
     normalise_choice,
     normalise_custom_fields,
     normalise_int_set,
