@@ -700,6 +700,12 @@ def vm_key(cluster: str | None, name: str) -> tuple[str, str]:
     return (cluster or "", fold_name(name))
 
 
+def record_id_of(record: Any) -> str:
+    """The id a source gave a record (its provenance's record id), else its natural key: the key it
+    is staged under, so lineage finds the stored record and its location."""
+    return next((p.record_id for p in record.provenance.values()), key_text(record.key))
+
+
 def slug_collision(first: BaseModel, second: BaseModel) -> tuple[str, str, str, str, str] | None:
     """Why two records with one natural key are not the same object: a field of the key they spell
     differently (`Home Lab`, `home.lab`) that NetBox's slug rules make one.
@@ -756,6 +762,22 @@ class Conflict(BaseModel):
     location: str | None = None
 
 
+class IdentityLink(BaseModel):
+    """Why one source record joined a merged item other than by its own natural key.
+
+    A device found by serial or by an interface MAC, a service or inventory item that followed its
+    device into another record (a device alias), a part matched by serial on its device. Records
+    whose own key is the item's key are implied and never listed.
+    """
+
+    record_type: str
+    key: tuple[str, ...]  # the merged item's natural key
+    source_kind: str
+    instance: str
+    record_key: str  # the source record's id as staged (`record_id_of`)
+    reason: str  # "MAC AA:BB:CC:DD:EE:01", "serial SN123", "device MAC …"
+
+
 class Inventory(BaseModel):
     """The merged, canonical estate."""
 
@@ -779,6 +801,7 @@ class Inventory(BaseModel):
     inventory_items: list[InventoryItem] = Field(default_factory=list)
     cables: list[Cable] = Field(default_factory=list)
     conflicts: list[Conflict] = Field(default_factory=list)
+    links: list[IdentityLink] = Field(default_factory=list)
     # Records left out of the merge with a located error (two spellings of one slug in their key).
     rejected: list[Conflict] = Field(default_factory=list)
     # (source kind, instance) that contributed to each record, by record type and key.

@@ -73,12 +73,25 @@ class FieldExplanation(BaseModel):
     changelog: ChangelogEntry | None
 
 
+class MergedFrom(BaseModel):
+    """A source record the merge joined to this object other than by its own key, and why."""
+
+    source_kind: str
+    instance: str
+    record_key: str
+    reason: str  # "MAC AA:BB:…", "serial …", "device MAC …" (a service that followed its device)
+    location: str | None = None
+    first_seen_run_id: str | None = None
+    last_seen_run_id: str | None = None
+
+
 class ExplainedObject(BaseModel):
     type: str
     key: str
     netbox_id: int | None
     plan_action: str
     netbox_unread: str | None = None  # why NetBox could not be read: the `netbox` values are then unknown, not empty
+    merged_from: list[MergedFrom] = []
     fields: list[FieldExplanation]
 
 

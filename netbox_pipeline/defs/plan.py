@@ -100,6 +100,7 @@ def _inventory_metadata(context, built: InventoryBuild) -> dict:
     metadata = {f"{name}": dg.MetadataValue.int(n) for name, n in built.inventory.counts().items()}
     metadata.update(
         conflicts=dg.MetadataValue.int(len(built.inventory.conflicts)),
+        identity_links=dg.MetadataValue.int(len(built.inventory.links)),
         new=dg.MetadataValue.int(built.history.get("new", 0)),
         changed=dg.MetadataValue.int(built.history.get("changed", 0)),
         unhealthy_instances=dg.MetadataValue.text(", ".join(unhealthy) or "none"),

@@ -1,7 +1,8 @@
 """Explain: per managed field of an object, NetBox's value, the desired value, the source record
 that gave it, the order in which source kinds win that field, the sources that disagreed, and the
 run that wrote it last (with NetBox's own change-log entry of that write, where NetBox keeps one).
-The CLI's `explain` and the MCP server's `explain` tool both print this one answer.
+Per object, the source records the merge joined to it other than by their own key, and why
+(`merged_from`: a scanned host found by its MAC, a service that followed its device). The CLI's `explain` and the MCP server's `explain` tool both print this one answer.
 
 Objects are found in the newest plan by natural key, so every managed type is covered (a device
 name also finds its interfaces, their MACs and the addresses on them). Joins use NetBox type
@@ -32,6 +33,8 @@ def explain(config: PipelineConfig, staging, name: str, *, fields: list[str] | N
         keys = [(row["object_type"], row["natural_key"]) for row in items]
         writes = store.last_writes(session, keys)
         conflicts = store.latest_conflicts(session)
+        merged_from = {(row["object_type"], row["natural_key"]): _merged_from(session, row["object_type"], row["natural_key"])
+                       for row in items}
     explained = []
     unread = None  # why NetBox could not be read: its values are then unknown, not absent
     precedence = {"default": list(config.precedence.default), **config.precedence.fields}
@@ -46,6 +49,7 @@ def explain(config: PipelineConfig, staging, name: str, *, fields: list[str] | N
         explained.append({
             "type": row["object_type"], "key": row["natural_key"], "netbox_id": netbox_id,
             "plan_action": row["action"], "netbox_unread": unread if netbox_id is not None and client is not None else None,
+            "merged_from": merged_from[ident],
             "fields": [_field(row["object_type"], name_, item, live, writes.get(ident, []), changelog, conflicts, row["natural_key"],
                               precedence)
                        for name_ in _field_names(row["object_type"], item, writes.get(ident, []), fields)],
@@ -67,6 +71,30 @@ def _assigned_to(session, plan_run_id: str | None, items: list[dict]) -> list[di
         if owner and (owner[0], key_text(owner[1])) in matched:
             extra.append(row)
     return extra
+
+
+def inventory_key(type_name: str, natural_key: str) -> tuple[str, str] | None:
+    """The inventory item (record type, key) a NetBox object of a type that can carry identity
+    links was built from. Keys read the same on both sides (a device reaches NetBox only with its
+    site, which is in its inventory key too), but for a service's parent type ("devices/…" there)."""
+    if type_name == "devices":
+        return "device", natural_key
+    if type_name == "inventory_items":
+        return "inventory_item", natural_key
+    if type_name == "services" and natural_key.startswith("devices/"):
+        return "service", "device/" + natural_key.removeprefix("devices/")
+    return None  # no other type joins records by anything but their key
+
+
+def _merged_from(session, type_name: str, natural_key: str) -> list[dict[str, Any]]:
+    """The current merge's identity links of the object: which source records joined it and why."""
+    found = inventory_key(type_name, natural_key)
+    if found is None:
+        return []
+    links = [link for link in store.identity_links_for(session, *found) if link["current"]]
+    return [{"source_kind": link["source_kind"], "instance": link["instance"], "record_key": link["record_key"],
+             "reason": link["reason"], "location": link["location"], "first_seen_run_id": link["run_id"],
+             "last_seen_run_id": link["last_seen_run_id"]} for link in links]
 
 
 def _field_names(type_name: str, item: dict, writes: list[dict], only: list[str] | None) -> list[str]:
@@ -172,6 +200,9 @@ def explain_text(explained: list[dict[str, Any]]) -> list[str]:
     for obj in explained:
         where = f" (NetBox id {obj['netbox_id']})" if obj.get("netbox_id") else " (not in NetBox)"
         lines.append(f"{obj['type']} {obj['key']}{where}")
+        for link in obj.get("merged_from") or []:
+            at = f" ({link['location']})" if link.get("location") else ""
+            lines.append(f"  merged from {link['source_kind']}/{link['instance']} {link['record_key']} by {link['reason']}{at}")
         for f in obj["fields"]:
             netbox = "(not read)" if obj.get("netbox_unread") else _short(f["netbox"])
             lines.append(f"  {f['field']:<20} NetBox: {netbox}   desired: {_short(f['desired'])}")

@@ -103,11 +103,14 @@ def test_read_tools_over_stdio_answer_about_the_estate_and_never_show_a_secret(m
             assert all(t.output_schema for t in tools.values())
             assert "confirmation_token" in tools["sync"].input_schema["properties"]
             assert tools["explain"].input_schema["required"] == ["name"]
+            # records joined other than by their own key (a scanned host by its MAC) are part of the answer
+            assert "merged_from" in tools["explain"].output_schema["$defs"]["ExplainedObject"]["properties"]
 
             # which source set the VM's memory after the Proxmox change, and which run wrote it (the CLI's explain)
             explained = await talk.ok("explain", name="web01", fields=["memory"])
             (vm,) = [o for o in explained["objects"] if o["type"] == "virtual_machines"]
             (memory,) = vm["fields"]
+            assert vm["merged_from"] == []  # the VM's records all carry its own key
             assert (memory["netbox"], memory["desired"]) == (6144, 6144)
             assert (memory["source"]["source_kind"], memory["source"]["instance"]) == ("proxmox", "lab")
             assert memory["last_write"]["dagster_run_id"] == second.runs[-1].run_id and memory["last_write"]["after"] == 6144

@@ -58,6 +58,10 @@ from netbox_pipeline.staging.store.lineage import (
     latest_conflicts,
     plan_items_matching,
 )
+from netbox_pipeline.staging.store.identity import (
+    identity_links_for,
+    save_identity_links,
+)
 from netbox_pipeline.staging.store.leases import (
     insert_lease,
     lease_holder,
