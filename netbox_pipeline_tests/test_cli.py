@@ -24,12 +24,14 @@ def test_help_lists_every_command():
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["sync", "plan", "explain", "history", "migrate", "sandbox", "demo", "bench"])
-def test_each_command_has_help(command, capsys):
+@pytest.mark.parametrize("command", ["sync", "plan", "explain", "history", "migrate", "sandbox", "demo", "bench", "undo",
+                                     "check-config", "mcp", "metrics", "sandbox netbox", "sandbox real-netbox"])
+def test_each_command_has_help_and_takes_verbose(command, capsys):
     with pytest.raises(SystemExit) as info:
-        main([command, "--help"])
+        main([*command.split(), "--help"])
     assert info.value.code == 0
-    assert "usage: netbox-pipeline" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "usage: netbox-pipeline" in out and "-v, --verbose" in out
 
 
 def test_no_command_prints_help_and_fails(capsys):
