@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # One entry point for a fresh checkout: it bootstraps .venv, then runs what you ask.
 #
-#   ./run.sh demo [--ui]    set up, then run the demo sync against local sandboxes
+#   ./run.sh demo [--ui|--keep]  set up, then run the demo sync against local sandboxes (kept up with --ui/--keep)
 #   ./run.sh test [ARGS]    set up (venv, PostgreSQL and Redis running, nmap, chromium and a test Home Assistant installed), then the whole test suite
-#   ./run.sh ui             open the Dagster UI (http://127.0.0.1:3000) on the persistent .dagster_home
+#   ./run.sh ui             open the Dagster UI (http://127.0.0.1:$DAGSTER_PORT, default 3000) on the persistent .dagster_home
 #   ./run.sh setup          only set up
 #   ./run.sh cli ARGS       run `netbox-pipeline ARGS` inside the venv
 #
-# Environment: PYTHON (interpreter to build the venv with, default python3).
+# Environment: PYTHON (interpreter to build the venv with, default python3), DAGSTER_PORT (UI port, default 3000).
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -115,8 +115,9 @@ case "$cmd" in
         exec "$BIN/python" -m pytest "$@" ;;
     ui)
         setup_venv; setup_dagster_home
-        log "Dagster UI on http://127.0.0.1:3000 (Ctrl-C to stop); DAGSTER_HOME=$DAGSTER_HOME"
-        exec "$BIN/dagster" dev -w workspace.yaml -h 127.0.0.1 -p "${DAGSTER_PORT:-3000}" ;;
+        port=${DAGSTER_PORT:-3000}
+        log "Dagster UI on http://127.0.0.1:$port (Ctrl-C to stop); DAGSTER_HOME=$DAGSTER_HOME"
+        exec "$BIN/dagster" dev -w workspace.yaml -h 127.0.0.1 -p "$port" ;;
     cli)
         setup_venv; setup_dagster_home
         exec "$BIN/netbox-pipeline" "$@" ;;

@@ -6,13 +6,16 @@ $NETBOX_PIPELINE_CONFIG, else netbox_pipeline.yaml). Exit codes: 0 success, 1 th
 """
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable
 
 from netbox_pipeline.config import CONFIG_ENV_VAR, ConfigError, load_config
+from netbox_pipeline.failures import failure_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+VERBOSE_HELP = "also print Dagster's full log and the stack trace of every failure (else one line each)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
+    _log_to_terminal(args.verbose)
     try:
         return args.handler(args)
     except ConfigError as exc:
@@ -30,6 +34,52 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `netbox-pipeline history | head`: the reader has all it wanted
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        except (OSError, ValueError):
+            pass
+        return EXIT_OK
+    except Exception as exc:  # one line, not a trace: the trace is what --verbose is for
+        if args.verbose:
+            raise
+        message = (str(exc).strip().splitlines() or [""])[0]
+        print(f"error: {type(exc).__name__}: {message} (run again with --verbose for the trace)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _log_to_terminal(verbose: bool) -> None:
+    """The pipeline's own log lines (retries, lease waits) as `warning: ...`; with --verbose, INFO with times."""
+    logger = logging.getLogger("netbox_pipeline")
+    for old in [h for h in logger.handlers if isinstance(h, _Stderr)]:
+        logger.removeHandler(old)
+    handler = _Stderr()
+    if verbose:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(_LowerLevelFormatter("%(levelname)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
+
+
+class _Stderr(logging.StreamHandler):
+    """Whatever sys.stderr is when a line is written (main() may run many times in one process)."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+class _LowerLevelFormatter(logging.Formatter):
+    """`warning: ...` rather than `WARNING: ...`, like the run's own lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace(record.levelname, record.levelname.lower(), 1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,20 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
         description="Keep NetBox true to the infrastructure that actually runs.",
     )
     parser.add_argument("--config", metavar="PATH", help=f"configuration file (default: ${CONFIG_ENV_VAR} or netbox_pipeline.yaml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    # Every command takes --verbose after its name too; SUPPRESS keeps the one given before it.
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
 
     def command(name: str, help_text: str, handler: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub = commands.add_parser(name, help=help_text, description=help_text, parents=[verbose])
         sub.set_defaults(handler=handler)
         return sub
 
     demo = command("demo", "run the demo: sandboxes, a demo estate, a sync and a no-op rerun", _demo)
-    demo.add_argument("--ui", action="store_true", help="afterwards, open the Dagster UI on the demo's data")
+    demo.add_argument("--ui", action="store_true", help="afterwards, open the Dagster UI on the demo's data (the sandboxes stay up while it runs)")
+    demo.add_argument("--keep", action="store_true", help="afterwards, keep the sandboxes up until Ctrl-C, to try plan, history and explain on them")
     demo.add_argument("--workdir", default=".demo", help="where the demo keeps its config, files and state (default: .demo)")
 
     sandbox = command("sandbox", "run a local API sandbox (for demos and tests)", _sandbox)
     sandbox_kinds = sandbox.add_subparsers(title="sandboxes", metavar="SANDBOX")
-    netbox = sandbox_kinds.add_parser("netbox", help="a NetBox 4.4/4.6/4.7 API stand-in on loopback")
+    netbox = sandbox_kinds.add_parser("netbox", help="a NetBox 4.4/4.6/4.7 API stand-in on loopback", parents=[verbose])
     netbox.set_defaults(handler=_sandbox_netbox)
     netbox.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only; default 127.0.0.1)")
     netbox.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
@@ -59,12 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     netbox.add_argument("--token", default=None, help="API token to accept (default: $NETBOX_TOKEN, else the recorded one)")
     netbox.add_argument("--state-file", default=None, help="keep the objects in this JSON file between runs")
 
-    proxmox = sandbox_kinds.add_parser("proxmox", help="a Proxmox VE API stand-in over TLS on loopback")
+    proxmox = sandbox_kinds.add_parser("proxmox", help="a Proxmox VE API stand-in over TLS on loopback", parents=[verbose])
     proxmox.set_defaults(handler=_sandbox_proxmox)
     proxmox.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only; default 127.0.0.1)")
     proxmox.add_argument("--port", type=int, default=8006, help="port (default 8006; 0 picks a free one)")
 
-    home_assistant = sandbox_kinds.add_parser("home-assistant", help="a Home Assistant stand-in (REST + WebSocket) on loopback")
+    home_assistant = sandbox_kinds.add_parser("home-assistant", help="a Home Assistant stand-in (REST + WebSocket) on loopback",
+                                             parents=[verbose])
     home_assistant.set_defaults(handler=_sandbox_home_assistant)
     home_assistant.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only; default 127.0.0.1)")
     home_assistant.add_argument("--port", type=int, default=8123, help="port (default 8123; 0 picks a free one)")
@@ -72,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     home_assistant.add_argument("--newer", action="store_true", help="answer like a newer HA (floors, labels)")
 
     real = sandbox_kinds.add_parser(
-        "real-netbox", help="a real NetBox (PyPI wheel, gunicorn) on loopback against the local PostgreSQL and Redis")
+        "real-netbox", help="a real NetBox (PyPI wheel, gunicorn) on loopback against the local PostgreSQL and Redis",
+        parents=[verbose])
     real.set_defaults(handler=_sandbox_real_netbox)
     real.add_argument("--version", default=None, help="NetBox release from PyPI (default 4.7.3)")
     real.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
@@ -140,23 +197,24 @@ def build_parser() -> argparse.ArgumentParser:
 def _demo(args: argparse.Namespace) -> int:
     from netbox_pipeline.demo import run_demo
 
-    return run_demo(args.workdir, ui=args.ui)
+    return run_demo(args.workdir, ui=args.ui, keep=args.keep, verbose=args.verbose)
 
 
 def _sync(args: argparse.Namespace) -> int:
     from netbox_pipeline.runner import run_sync
 
     try:
-        outcome = run_sync(os.environ.get(CONFIG_ENV_VAR), sources=args.source, dry_run=args.dry_run, wait=not args.no_wait)
+        outcome = run_sync(os.environ.get(CONFIG_ENV_VAR), sources=args.source, dry_run=args.dry_run, wait=not args.no_wait,
+                           verbose=args.verbose)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not outcome.runs:
         print("nothing to do: no source is configured", file=sys.stderr)
         return EXIT_USAGE
+    netbox_url = load_config().netbox.url
     for run in outcome.runs:
-        state = "ok" if run.success else "FAILED"
-        print(f"{state:<7}{run.label:<40} run {run.run_id}" + ("" if run.success else f"\n       {run.error}"))
+        print(f"ok     {run.label:<40} run {run.run_id}" if run.success else failure_line(run.label, run.run_id, run.error, netbox_url=netbox_url))
     _print_applied(outcome)
     return EXIT_OK if outcome.success else EXIT_FAILED
 
@@ -178,7 +236,8 @@ def _print_applied(outcome) -> None:
             row[name] = row.get(name, 0) + n
     changed = {t: c for t, c in totals.items() if any(c.get(k) for k in ("created", "updated", "deleted", "gone", "failed"))}
     if not changed:
-        print("NetBox: no changes written" + (" (dry run)" if any(r.get("dry_run") for r in applied) else ""))
+        dry = any(r.get("dry_run") for r in applied)
+        print("NetBox: no changes written" + (" (dry run)" if dry else "" if outcome.success else " (the run failed)"))
         return
     for type_name, counts in sorted(changed.items()):
         gone = f", gone={counts['gone']} (deleted by someone else first)" if counts.get("gone") else ""
@@ -205,15 +264,25 @@ def _plan(args: argparse.Namespace) -> int:
     from netbox_pipeline.staging.db import open_staging
 
     # The planning step alone: it never waits on the NetBox write slot or lease.
-    outcome = run_sync(os.environ.get(CONFIG_ENV_VAR), plan_only=True)
+    outcome = run_sync(os.environ.get(CONFIG_ENV_VAR), plan_only=True, verbose=args.verbose)
     if not outcome.runs:
         print("nothing to plan: no source is configured", file=sys.stderr)
         return EXIT_USAGE
-    db = open_staging(load_config().staging_url)
+    config = load_config()
+    for run in outcome.runs:
+        if not run.success:
+            print(failure_line(run.label, run.run_id, run.error, netbox_url=config.netbox.url), file=sys.stderr)
+    db = open_staging(config.staging_url)
     with db.session() as session:
-        plan_run = store.latest_plan_run_id(session)
-        rows = store.plan_for_run(session, plan_run) if plan_run else []
-        plan_details = (store.get_run(session, plan_run) if plan_run else None) or {}
+        # Only the plan this run made: an older one is not what NetBox and the sources say now.
+        made = store.runs_of_dagster_runs(session, "plan", [outcome.runs[-1].run_id])
+        rows = store.plan_for_run(session, made[-1]["id"]) if made else []
+        older = None if made else store.get_run(session, store.latest_plan_run_id(session) or "")
+    if not made:
+        print("no plan: this run made none (the failure is above)" + (
+            f"; the newest stored plan, {_age(older['started_at'])} old from run {older.get('dagster_run_id') or older['id']}, "
+            "is not shown: it may no longer be true" if older else ""), file=sys.stderr)
+        return EXIT_FAILED
     changes = [r for r in rows if r["action"] != "unchanged"]
     print(f"{'action':<10} {'type':<18} {'object':<40} changes")
     for row in changes:
@@ -223,11 +292,19 @@ def _plan(args: argparse.Namespace) -> int:
     for row in rows:
         counts[row["action"]] = counts.get(row["action"], 0) + 1
     print("total: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing"))
-    _print_duplicate_findings(plan_details)
-    for run in outcome.runs:
-        if not run.success:
-            print(f"FAILED {run.label}: {run.error}", file=sys.stderr)
+    _print_duplicate_findings(made[-1])
     return EXIT_OK if outcome.success else EXIT_FAILED
+
+
+def _age(started) -> str:
+    """`3 min`, `2 h`, `4 d`: how long ago, for a person deciding whether it still holds."""
+    import datetime as dt
+
+    seconds = max((dt.datetime.now(dt.timezone.utc) - started).total_seconds(), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size:.0f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -406,9 +483,10 @@ def _undo(args: argparse.Namespace) -> int:
         return EXIT_OK
     from netbox_pipeline.runner import run_undo
 
-    run = run_undo(os.environ.get(CONFIG_ENV_VAR), args.run_id, force_fields=args.force_field, pause=args.pause)
+    run = run_undo(os.environ.get(CONFIG_ENV_VAR), args.run_id, force_fields=args.force_field, pause=args.pause,
+                   verbose=args.verbose)
     if not run.success:
-        print(f"FAILED undo, run {run.run_id}\n       {run.error}")
+        print(failure_line("undo", run.run_id, run.error, netbox_url=config.netbox.url))
         return EXIT_FAILED
     print(f"ok     undo written, run {run.run_id} (undo it in turn with: netbox-pipeline undo {run.run_id})")
     sources = ", ".join(f"{k}:{n}" for k, n in outcome.instances) or "the sources"

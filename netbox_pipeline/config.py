@@ -35,6 +35,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings.exceptions import SettingsError
 
 CONFIG_ENV_VAR = "NETBOX_PIPELINE_CONFIG"
 DEFAULT_CONFIG_FILE = "netbox_pipeline.yaml"
@@ -45,6 +46,7 @@ from netbox_pipeline.model import CUSTOM_FIELD_TYPES, CustomField
 from netbox_pipeline.sources import SOURCES, declared_custom_fields, documents
 from netbox_pipeline.sources.base import error_path
 from netbox_pipeline.sources.contract import InstanceConfig
+from netbox_pipeline.values import MIN_SECRET_LENGTH
 
 _VAR_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -398,13 +400,17 @@ def check_config(path: str | Path | None = None) -> tuple[PipelineConfig | None,
     try:
         config = PipelineConfig(**raw)
     except ValidationError as exc:
-        problems += _located_errors(exc, config_path, node, skip=unusable)
+        problems += _located_errors(exc, config_path, node, env, skip=unusable)
         unusable += [tuple(error["loc"]) for error in exc.errors()]
         config = _usable_part(raw, unusable)
+    except SettingsError:  # an override that is not JSON: nothing of the environment is certain
+        problems += _unparsable_overrides(env)
+        config = None
     else:
         if unusable:
             config = _usable_part(raw, unusable)
     if config is not None:
+        problems += _short_secrets(config, config_path, node, env)
         config._config_path = config_path.resolve() if config_path.exists() else None
         config._node = node
     return config, problems
@@ -499,7 +505,7 @@ def _apply_default_secrets(raw: dict[str, Any], env) -> None:
             block[key] = env[var]
 
 
-def _located_errors(exc: ValidationError, path: Path, node, skip: list[tuple] = ()) -> list[str]:
+def _located_errors(exc: ValidationError, path: Path, node, env, skip: list[tuple] = ()) -> list[str]:
     """One line per error; none for a value already reported (an unset variable left it empty)."""
     problems = []
     for error in exc.errors():
@@ -514,7 +520,98 @@ def _located_errors(exc: ValidationError, path: Path, node, skip: list[tuple] = 
             if len(loc) == 2 and loc[0] == "sources":
                 message = (f"unknown source kind {loc[1]!r}: this version has no collector for it "
                            f"(known kinds: {', '.join(SOURCES)})")
-        problems.append(f"{_where(path, node, loc)}: {_dotted(loc)}: {message}")
+        problems.append(f"{_origin(path, node, loc, env)}: {_dotted(loc)}: {message}")
+    return problems
+
+
+# --- environment overrides and secrets ------------------------------------------------------------
+
+
+def _override_var(loc: tuple, env) -> str | None:
+    """The NETBOX_PIPELINE_<SECTION>__<KEY> variable that set the value at `loc`, if one did.
+
+    pydantic-settings matches names case-insensitively and takes a whole section as JSON too
+    (`NETBOX_PIPELINE_NETBOX='{"retries": 1}'`), so the deepest set variable on the path wins.
+    """
+    names = {name.upper(): name for name in env if name.upper().startswith(ENV_PREFIX)}
+    keys = [str(part) for part in loc]
+    for depth in range(len(keys), 0, -1):
+        if any(isinstance(part, int) for part in loc[:depth]):
+            continue
+        found = names.get(ENV_PREFIX + "__".join(keys[:depth]).upper())
+        if found:
+            return found
+    return None
+
+
+def _origin(path: Path, node, loc: tuple, env) -> str:
+    """Where a value came from: the environment variable that overrides it, else `file:line`."""
+    var = _override_var(loc, env)
+    return f"environment variable {var}" if var else _where(path, node, loc)
+
+
+def _unparsable_overrides(env) -> list[str]:
+    """pydantic-settings' SettingsError names no variable: find the section variables that are not JSON."""
+    import json
+
+    sections = {name.upper() for name in PipelineConfig.model_fields}
+    problems = []
+    for name, value in sorted(env.items()):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or "__" in upper[len(ENV_PREFIX):]:
+            continue
+        section = upper[len(ENV_PREFIX):]
+        if section not in sections or PipelineConfig.model_fields[section.lower()].annotation is str:
+            continue
+        try:
+            json.loads(value)
+        except ValueError as exc:
+            problems.append(f"environment variable {name}: the whole {section.lower()} section must be JSON here "
+                            f"({exc.msg} at character {exc.pos}); or set one key with {ENV_PREFIX}{section}__<KEY>")
+    return problems or ["an environment variable NETBOX_PIPELINE_<SECTION> could not be read as JSON"]
+
+
+def _secret_var(node, loc: tuple) -> str | None:
+    """The variable a secret was read from: its `${VAR}` in the file, else its default variable."""
+    current = node
+    for part in loc:
+        if isinstance(current, yaml.MappingNode):
+            current = next((v for k, v in current.value if k.value == part), None)
+        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int) and part < len(current.value):
+            current = current.value[part]
+        else:
+            current = None
+    match = _VAR_REF.fullmatch(current.value.strip()) if isinstance(current, yaml.ScalarNode) else None
+    return match.group(1) if match else None
+
+
+def _short_secrets(config: BaseModel, path: Path, node, env) -> list[str]:
+    """Secrets too short to keep out of messages: a 3-character token is also an ordinary word."""
+    problems = []
+
+    def walk(value: Any, loc: tuple) -> None:
+        if isinstance(value, SecretStr):
+            secret = value.get_secret_value()
+            if secret and len(secret) < MIN_SECRET_LENGTH:
+                origin, var = _origin(path, node, loc, env), _secret_var(node, loc)
+                if not var and not _override_var(loc, env) and loc in DEFAULT_SECRET_ENV:  # not in the file at all
+                    origin = f"environment variable {DEFAULT_SECRET_ENV[loc]}"
+                problems.append(
+                    f"{origin}: {_dotted(loc)}: the secret"
+                    f"{f' in ${var}' if var else ''} is {len(secret)} character(s) long; "
+                    f"at least {MIN_SECRET_LENGTH} are needed to mask it in messages without blanking ordinary "
+                    "words: use a longer token (an API token rather than a password)")
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name), loc + (name,))
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                walk(item, loc + (index,))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, loc + (key,))
+
+    walk(config, ())
     return problems
 
 

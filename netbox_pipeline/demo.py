@@ -5,17 +5,27 @@ a NetBox sandbox, a Proxmox VE sandbox (TLS, a generated 3-node cluster), a Home
 stand-in (a homelab's device registry with areas on floors) and a TrueNAS stand-in (JSON-RPC over
 TLS WebSocket: a NAS with a LAG, disks, pools, shares and VMs) on loopback, writes a
 config pointing at them, runs the graph through Dagster, prints what was created, runs it again
-to show that nothing is written, and (with --ui) opens the Dagster UI on the same instance, config
-and sandboxes.
+to show that nothing is written, and ends with commands to try on the demo's data.
+
+The config's secrets come from the environment, so the demo also writes `<workdir>/env`: source
+it and `plan`, `history` and `explain` work on the demo's data from any directory. They need the
+sandboxes, which stop when the demo ends, unless `--keep` (until Ctrl-C) or `--ui` (while the
+Dagster UI runs) keeps them up. The sandboxes' CA certificates are copied into the work directory,
+so the config never names a deleted file.
 """
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import yaml
+
+from netbox_pipeline.failures import next_step
 from netbox_pipeline.netbox.schema import TYPES
 from netbox_pipeline.runner import dagster_home, run_sync
 from netbox_pipeline.sandbox.demo_estate import write_demo_inventory
@@ -32,6 +42,7 @@ TRUENAS_KEY_ENV = "TRUENAS_API_KEY"
 
 def write_demo_config(workdir: Path, netbox_url: str, inventory_files: list[Path], proxmox: ProxmoxSandbox | None = None,
                       home_assistant: HomeAssistantSandbox | None = None, truenas: TrueNASSandbox | None = None) -> Path:
+    """The demo's config; the sandboxes' CA certificates are copied beside it (they outlive the sandboxes)."""
     lines = [
         "# Written by `netbox-pipeline demo`; points at the local NetBox sandbox.",
         "netbox:",
@@ -49,7 +60,8 @@ def write_demo_config(workdir: Path, netbox_url: str, inventory_files: list[Path
         lines += [
             "  proxmox:",
             f"    - {{name: pve-lab, host: {proxmox.host}, port: {proxmox.port}, user: '{proxmox.user}',",
-            f"       token_name: {proxmox.token_name}, token_value: '${{{PROXMOX_TOKEN_ENV}}}', ca_cert: {proxmox.ca_cert_path}, site: lab}}",
+            f"       token_name: {proxmox.token_name}, token_value: '${{{PROXMOX_TOKEN_ENV}}}', "
+            f"ca_cert: {_keep_ca(workdir, proxmox.ca_cert_path, 'proxmox')}, site: lab}}",
         ]
     if home_assistant is not None:
         lines += [
@@ -61,7 +73,8 @@ def write_demo_config(workdir: Path, netbox_url: str, inventory_files: list[Path
         lines += [
             "  truenas:",
             f"    - {{name: nas01, host: 127.0.0.1, port: {truenas.port}, api_key: '${{{TRUENAS_KEY_ENV}}}',",
-            f"       username: {truenas.username}, ca_cert: {truenas.ca_cert_path}, site: home, role: storage}}",
+            f"       username: {truenas.username}, ca_cert: {_keep_ca(workdir, truenas.ca_cert_path, 'truenas')}, "
+            "site: home, role: storage}",
         ]
     lines += ["schedules:", "  filesystem: {cron: '*/15 * * * *', enabled: false}", ""]
     config = workdir / "netbox_pipeline.yaml"
@@ -69,7 +82,16 @@ def write_demo_config(workdir: Path, netbox_url: str, inventory_files: list[Path
     return config
 
 
-def run_demo(workdir: str = ".demo", *, ui: bool = False, port: int = 0, out=print) -> int:
+def _keep_ca(workdir: Path, ca_cert: Path | None, name: str) -> str:
+    """A copy of a sandbox's CA certificate in the work directory, relative to the config."""
+    target = workdir / "ca" / f"{name}.pem"
+    target.parent.mkdir(exist_ok=True)
+    shutil.copyfile(str(ca_cert), target)
+    return str(target.relative_to(workdir))
+
+
+def run_demo(workdir: str = ".demo", *, ui: bool = False, keep: bool = False, port: int = 0, verbose: bool = False,
+             out=print) -> int:
     root = Path(workdir).resolve()
     if root.exists():
         shutil.rmtree(root)
@@ -90,10 +112,10 @@ def run_demo(workdir: str = ".demo", *, ui: bool = False, port: int = 0, out=pri
             f"Home Assistant stand-in on {home_assistant.url}; TrueNAS stand-in on {truenas.url}; "
             f"demo estate in {root / 'inventory'} ({len(files)} files)")
 
-        status = _sync_and_report(sandbox, str(config_path), "first sync", out)
+        status = _sync_and_report(sandbox, str(config_path), "first sync", out, verbose)
         if status:
             return status
-        status = _sync_and_report(sandbox, str(config_path), "second sync (nothing changed)", out)
+        status = _sync_and_report(sandbox, str(config_path), "second sync (nothing changed)", out, verbose)
         if status:
             return status
         writes = len(sandbox.writes())
@@ -101,10 +123,22 @@ def run_demo(workdir: str = ".demo", *, ui: bool = False, port: int = 0, out=pri
         from netbox_pipeline.config import load_config
 
         home = dagster_home(load_config(config_path))
-        if not ui:
-            out("Open the Dagster UI on the same data with:  netbox-pipeline demo --ui   (or ./run.sh demo --ui)")
+        env_file = write_demo_env(root, config_path, home)
+        if not (ui or keep):
+            out("")
+            out("The sandboxes stop with the demo. To try plan, history and explain on the demo's data, run it with them kept up:")
+            out("  ./run.sh demo --keep     (or --ui, which also opens the Dagster UI; or: netbox-pipeline demo --keep)")
             return 0 if writes == 0 else 1
-        return _serve_ui(config_path, home, sandbox, out)
+        out("")
+        out("Try it on the demo's data while the sandboxes run (in another terminal, from any directory):")
+        for line in follow_up_commands(env_file, _first_device(files[0])):
+            out(f"  {line}")
+        if ui:
+            return _serve_ui(config_path, home, sandbox, out)
+        out("The sandboxes stay up until Ctrl-C.")
+        sys.stdout.flush()
+        _wait_for_interrupt()
+        return 0
     finally:
         truenas.stop()
         home_assistant.stop()
@@ -112,11 +146,60 @@ def run_demo(workdir: str = ".demo", *, ui: bool = False, port: int = 0, out=pri
         sandbox.stop()
 
 
-def _sync_and_report(sandbox: NetBoxSandbox, config_path: str, label: str, out) -> int:
+def write_demo_env(root: Path, config_path: Path, home: Path) -> Path:
+    """`<workdir>/env`: what the demo's config needs from the environment, for `source`."""
+    cli_dir = str(Path(sys.executable).parent)
+    values = {
+        "NETBOX_PIPELINE_CONFIG": str(config_path),
+        "DAGSTER_HOME": str(home),
+        DEMO_TOKEN_ENV: os.environ[DEMO_TOKEN_ENV],
+        PROXMOX_TOKEN_ENV: os.environ[PROXMOX_TOKEN_ENV],
+        HA_TOKEN_ENV: os.environ[HA_TOKEN_ENV],
+        TRUENAS_KEY_ENV: os.environ[TRUENAS_KEY_ENV],
+    }
+    lines = ["# Written by `netbox-pipeline demo`: the demo's sandbox tokens and where its config and runs live.",
+             *(f"export {name}={shlex.quote(value)}" for name, value in values.items()),
+             f'export PATH={shlex.quote(cli_dir)}:"$PATH"  # netbox-pipeline of the demo\'s virtual environment', ""]
+    env_file = root / "env"
+    env_file.touch(mode=0o600)  # sandbox tokens, but tokens all the same
+    env_file.write_text("\n".join(lines))
+    return env_file
+
+
+def follow_up_commands(env_file: Path, device: str) -> list[str]:
+    """Copy-paste commands that work on the demo's data (the demo test runs them as printed)."""
+    cli = "netbox-pipeline" if (Path(sys.executable).parent / "netbox-pipeline").exists() else f"{sys.executable} -m netbox_pipeline.cli"
+    return [
+        f"source {shlex.quote(str(env_file))}",
+        f"{cli} plan                  # nothing to change: NetBox matches the sources",
+        f"{cli} history               # the demo's syncs and source refreshes",
+        f"{cli} explain {device:<13} # each field: its source record, file:line, and the run that wrote it",
+    ]
+
+
+def _first_device(inventory_file: Path) -> str:
+    return yaml.safe_load(inventory_file.read_text())["devices"][0]["name"]
+
+
+def _wait_for_interrupt() -> None:
+    """Until Ctrl-C (or SIGTERM): the finally of run_demo then stops the sandboxes."""
+    stopped = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _sync_and_report(sandbox: NetBoxSandbox, config_path: str, label: str, out, verbose: bool = False) -> int:
     sandbox.reset_log()
-    outcome = run_sync(config_path)
+    outcome = run_sync(config_path, verbose=verbose)
     for run in outcome.runs:
-        out(f"  {'ok    ' if run.success else 'FAILED'} {run.label} (run {run.run_id[:8]}){'' if run.success else ': ' + str(run.error)}")
+        failed = "" if run.success else f": {run.error} — next: {next_step(run.label, str(run.error), sandbox.url)}"
+        out(f"  {'ok    ' if run.success else 'FAILED'} {run.label} (run {run.run_id[:8]}){failed}")
     if not outcome.success:
         out(f"{label} failed")
         return 1
@@ -129,13 +212,18 @@ def _sync_and_report(sandbox: NetBoxSandbox, config_path: str, label: str, out) 
 
 
 def _serve_ui(config_path: Path, home: Path, sandbox: NetBoxSandbox, out) -> int:
-    env = {**os.environ, "DAGSTER_HOME": str(home), "NETBOX_PIPELINE_CONFIG": str(config_path)}
+    # `dagster dev` says it is superseded by `dg dev` on every start; the demo's terminal needs not.
+    env = {**os.environ, "DAGSTER_HOME": str(home), "NETBOX_PIPELINE_CONFIG": str(config_path),
+           "PYTHONWARNINGS": "ignore:Function `dev_command` is superseded"}
     port = os.environ.get("DAGSTER_PORT", "3000")
     dagster = Path(sys.executable).parent / "dagster"
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
-    args = [str(dagster), "dev", "-h", "127.0.0.1", "-p", port]
+    # Services log warnings only; runs log at the instance's INFO (dagster.yaml), not every DEBUG event.
+    args = [str(dagster), "dev", "-h", "127.0.0.1", "-p", port, "--log-level", "warning"]
     args += ["-w", str(workspace)] if workspace.exists() else ["-m", "netbox_pipeline.definitions"]
-    out(f"Dagster UI: http://127.0.0.1:{port}  (NetBox sandbox stays up at {sandbox.url}; Ctrl-C stops both)")
+    out(f"Dagster UI: http://127.0.0.1:{port}  (the sandboxes, NetBox at {sandbox.url}, stay up while it runs; "
+        "Ctrl-C stops them all)")
+    sys.stdout.flush()
     process = subprocess.Popen(args, env=env, cwd=str(config_path.parent))
     try:
         return process.wait()

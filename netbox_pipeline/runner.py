@@ -18,6 +18,7 @@ from dagster._core.utils import make_new_run_id
 from netbox_pipeline.config import CONFIG_ENV_VAR, PipelineConfig, load_config
 from netbox_pipeline.defs import PLAN_JOB, SYNC_JOB, build_definitions
 from netbox_pipeline.defs.automation import refresh_job_name
+from netbox_pipeline.defs.console import console_run_config
 from netbox_pipeline.defs.liveness import LEASE_WAIT_TAG, POOL, free_dead_slots, process_tags, run_alive, slot_holders
 from netbox_pipeline.sources import SOURCES
 from netbox_pipeline.stages.lease import LeaseBusy, WriteLease, lease_key
@@ -25,9 +26,8 @@ from netbox_pipeline.staging.db import open_staging
 
 SLOT_REPORT_AFTER_S = 3.0  # a CLI run blocked on the write slot says so within seconds
 
-INSTANCE_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
-# Every event still goes to the run's event log (the UI); the terminal gets warnings and errors.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# As dagster.yaml: runs the UI or the daemon launch log at INFO, not every DEBUG event, on the terminal.
+INSTANCE_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\npython_logs:\n  python_log_level: INFO\n"
 
 
 @dataclass
@@ -94,13 +94,14 @@ def parse_selection(config: PipelineConfig, selection: list[str] | None) -> list
 
 def run_sync(config_path: str | None = None, *, sources: list[str] | None = None, dry_run: bool = False,
              refresh_sources: bool = True, plan_only: bool = False, wait: bool = True,
-             report=None, tags: dict[str, str] | None = None) -> SyncOutcome:
+             report=None, tags: dict[str, str] | None = None, verbose: bool = False) -> SyncOutcome:
     """Refresh the selected sources, then merge, plan and (unless `plan_only`) write.
 
     A run that writes holds the NetBox write lease from before it reads NetBox until its last
     write; another one waits (reporting whom for) or, with `wait=False`, fails at once. `plan_only`
     runs the planning step alone, so it never waits on the write slot or the lease. `tags` go on
-    every Dagster run it launches (who started it, a confirmed plan's hash).
+    every Dagster run it launches (who started it, a confirmed plan's hash). The terminal gets one
+    line per warning (Dagster's full log with `verbose`); failures are in the outcome.
     """
     report = report or _to_stderr
     config = load_config(config_path)
@@ -109,12 +110,13 @@ def run_sync(config_path: str | None = None, *, sources: list[str] | None = None
     writes = not (dry_run or plan_only or config.netbox.dry_run)
     defs = build_definitions(config, force_dry_run=dry_run or plan_only)
     outcome = SyncOutcome()
+    quiet = console_run_config(verbose=verbose)
     run_tags = {"netbox_pipeline/trigger": "cli", **process_tags(), **(tags or {})}
     with dagster_instance() as instance:
         if refresh_sources:
             for kind, name in selected:
                 job = defs.resolve_job_def(refresh_job_name(kind))
-                result = job.execute_in_process(instance=instance, partition_key=name, raise_on_error=False, run_config=QUIET, tags=run_tags)
+                result = job.execute_in_process(instance=instance, partition_key=name, raise_on_error=False, run_config=quiet, tags=run_tags)
                 outcome.runs.append(RunOutcome(f"{SOURCES[kind].asset_name}[{name}]", result.run_id, result.success, _first_error(result)))
         if selected:
             run_id = make_new_run_id()
@@ -124,7 +126,7 @@ def run_sync(config_path: str | None = None, *, sources: list[str] | None = None
                 lease = _write_lease(config, run_id, instance, wait, report) if writes else contextlib.nullcontext()
                 with lease, _SlotWatch(instance, run_id, report, active=not plan_only):
                     waited = getattr(lease, "waited_s", 0.0)
-                    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
+                    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=quiet,
                                                     run_id=run_id, tags={**run_tags, LEASE_WAIT_TAG: f"{waited:.3f}"})
                 outcome.runs.append(RunOutcome(label, result.run_id, result.success, _first_error(result)))
             except LeaseBusy as exc:
@@ -133,7 +135,7 @@ def run_sync(config_path: str | None = None, *, sources: list[str] | None = None
 
 
 def run_undo(config_path: str | None, run_id: str, *, force_fields: list[str] | None = None, pause: bool = False,
-             confirmed_hash: str | None = None, tags: dict[str, str] | None = None) -> RunOutcome:
+             confirmed_hash: str | None = None, tags: dict[str, str] | None = None, verbose: bool = False) -> RunOutcome:
     """The `undo_run` job, headless: recorded in the Dagster instance like a sync. With `confirmed_hash`
     it writes only if the undo still hashes to it (stages.undo.undo_hash); `tags` say who started it."""
     from netbox_pipeline.defs.undo import UNDO_JOB
@@ -146,7 +148,7 @@ def run_undo(config_path: str | None, run_id: str, *, force_fields: list[str] | 
     op_config = {"run_id": run_id, "force_fields": list(force_fields or []), "pause": pause}
     if confirmed_hash is not None:
         op_config["confirmed_hash"] = confirmed_hash
-    run_config = {**QUIET, "ops": {"undo_netbox_run": {"config": op_config}}}
+    run_config = {**console_run_config(verbose=verbose), "ops": {"undo_netbox_run": {"config": op_config}}}
     dagster_run_id = make_new_run_id()
     with dagster_instance() as instance:
         job = defs.resolve_job_def(UNDO_JOB)

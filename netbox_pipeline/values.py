@@ -261,3 +261,31 @@ def decode_exact(value: Any) -> Any:
             return {decode_exact(v) for v in value["$set"]}
         return {k: decode_exact(v) for k, v in value.items()}
     return value
+
+
+# --- secrets in messages --------------------------------------------------------------------------
+
+# A secret shorter than this cannot be masked safely inside words ("a" is in every sentence), so it
+# is masked only as a whole word, and the configuration refuses tokens and keys this short.
+MIN_SECRET_LENGTH = 8
+SECRET_MASK = "***"
+
+
+def mask_secrets(text: str, secrets: Iterable[str | None]) -> str:
+    """`text` with every occurrence of a secret replaced by `***`.
+
+    A secret of MIN_SECRET_LENGTH characters or more is masked wherever it appears (inside a
+    URL-encoded `%3D<secret>` too). A shorter one (only a staging-DB password can be that short;
+    the configuration refuses short tokens and keys) is masked only as a whole word, not inside a
+    longer run of letters and digits: `lab` is masked in `password lab refused` but left alone in
+    `label`, so it never turns ordinary words into `***`. Longer secrets go first (one may contain
+    another).
+    """
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        if secret not in text:
+            continue
+        if len(secret) >= MIN_SECRET_LENGTH:
+            text = text.replace(secret, SECRET_MASK)
+        else:
+            text = re.sub(rf"(?<![^\W_]){re.escape(secret)}(?![^\W_])", SECRET_MASK, text)
+    return text

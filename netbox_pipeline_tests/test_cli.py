@@ -24,12 +24,14 @@ def test_help_lists_every_command():
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["sync", "plan", "explain", "history", "migrate", "sandbox", "demo", "bench"])
-def test_each_command_has_help(command, capsys):
+@pytest.mark.parametrize("command", ["sync", "plan", "explain", "history", "migrate", "sandbox", "demo", "bench", "undo",
+                                     "check-config", "mcp", "metrics", "sandbox netbox", "sandbox real-netbox"])
+def test_each_command_has_help_and_takes_verbose(command, capsys):
     with pytest.raises(SystemExit) as info:
-        main([command, "--help"])
+        main([*command.split(), "--help"])
     assert info.value.code == 0
-    assert "usage: netbox-pipeline" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "usage: netbox-pipeline" in out and "-v, --verbose" in out
 
 
 def test_no_command_prints_help_and_fails(capsys):
@@ -52,6 +54,18 @@ def test_check_config_hides_secrets(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "token: set" in out
     assert "0123456789abcdef" not in out and "pw123" not in out
+
+
+def test_an_unexpected_error_is_one_line_and_verbose_shows_its_trace(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"staging: {{url: 'sqlite:///{tmp_path / 's.sqlite'}'}}\n")
+    assert main(["--config", str(path), "migrate", "--revision", "no_such_revision"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"error: StagingDBError: upgrade of staging database sqlite:///{tmp_path / 's.sqlite'} to revision "
+                                "'no_such_revision' failed: CommandError: Can't locate revision identified by 'no_such_revision' "
+                                "(run again with --verbose for the trace)"]
+    with pytest.raises(Exception, match="no_such_revision"):  # the trace, where it was raised
+        main(["--config", str(path), "migrate", "--revision", "no_such_revision", "--verbose"])
 
 
 def test_sandbox_refuses_non_loopback_address(capsys):

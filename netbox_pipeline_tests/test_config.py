@@ -242,3 +242,67 @@ def test_declared_custom_fields_join_the_sources_own(tmp_path):
     assert problems_of(write(tmp_path, "custom_fields: {proxmox_vmid: {type: text}}\n")) == [
         f"{tmp_path}/netbox_pipeline.yaml:1: custom_fields.proxmox_vmid: a field the sources define themselves "
         "(type integer); remove it here"]
+
+
+# --- environment overrides and short secrets name where the value came from -----------------------
+
+
+def test_a_bad_environment_override_names_the_variable_not_the_file(tmp_path, monkeypatch):
+    path = write(tmp_path, "netbox:\n  url: 'http://127.0.0.1:8000'\n  timeout_s: 5\n")
+    monkeypatch.setenv("NETBOX_PIPELINE_NETBOX__TIMEOUT_S", "soon")
+    monkeypatch.setenv("netbox_pipeline_netbox__url", "ftp://nb")  # matched case-insensitively, like pydantic does
+    assert problems_of(path) == [
+        "environment variable netbox_pipeline_netbox__url: netbox.url: must start with http:// or https:// and name a host, "
+        "e.g. https://netbox.example.net",
+        "environment variable NETBOX_PIPELINE_NETBOX__TIMEOUT_S: netbox.timeout_s: Input should be a valid number, "
+        "unable to parse string as a number",
+    ]
+
+
+def test_a_section_override_that_is_not_json_names_the_variable(tmp_path, monkeypatch):
+    path = write(tmp_path, "deletion: {grace_runs: 2}\n")
+    monkeypatch.setenv("NETBOX_PIPELINE_DELETION", "{grace_runs: 3")
+    assert problems_of(path) == [
+        "environment variable NETBOX_PIPELINE_DELETION: the whole deletion section must be JSON here "
+        "(Expecting property name enclosed in double quotes at character 1); or set one key with "
+        "NETBOX_PIPELINE_DELETION__<KEY>"]
+
+
+def test_a_json_section_override_names_the_variable(tmp_path, monkeypatch):
+    path = write(tmp_path, "netbox:\n  retries: 2\n")
+    monkeypatch.setenv("NETBOX_PIPELINE_NETBOX", '{"retries": -1}')
+    assert problems_of(path) == ["environment variable NETBOX_PIPELINE_NETBOX: netbox.retries: Input should be greater than or equal to 0"]
+
+
+def test_a_file_error_beside_an_unrelated_override_still_names_the_file(tmp_path, monkeypatch):
+    path = write(tmp_path, "netbox:\n  url: 'http://127.0.0.1:8000'\n  retries: -1\n")
+    monkeypatch.setenv("NETBOX_PIPELINE_NETBOX__TIMEOUT_S", "5")
+    assert problems_of(path) == [f"{path}:3: netbox.retries: Input should be greater than or equal to 0"]
+
+
+@pytest.mark.parametrize("where", ["reference", "default", "override"])
+def test_a_secret_too_short_to_mask_is_refused_naming_its_variable(tmp_path, monkeypatch, where):
+    text = {"reference": "netbox:\n  token: ${NB_TOKEN}\n", "default": "netbox:\n  url: 'http://127.0.0.1:8000'\n",
+            "override": "netbox: {}\n"}[where]
+    path = write(tmp_path, text)
+    variable = {"reference": "NB_TOKEN", "default": "NETBOX_TOKEN", "override": "NETBOX_PIPELINE_NETBOX__TOKEN"}[where]
+    monkeypatch.setenv(variable, "a")
+    origin = f"{path}:2" if where == "reference" else f"environment variable {variable}"
+    named = f" in ${variable}" if where == "reference" else ""
+    assert problems_of(path) == [
+        f"{origin}: netbox.token: the secret{named} is 1 character(s) long; at least 8 are needed to mask it in "
+        "messages without blanking ordinary words: use a longer token (an API token rather than a password)"]
+
+
+def test_a_short_source_password_is_refused_and_an_eight_character_one_is_accepted(tmp_path, monkeypatch):
+    path = write(tmp_path, """
+        sources:
+          proxmox:
+            - {name: pve, host: 127.0.0.1, user: root@pam, password: '${PVE_PASSWORD}'}
+    """)
+    monkeypatch.setenv("PVE_PASSWORD", "hunter2")
+    assert problems_of(path) == [
+        f"{path}:4: sources.proxmox[0].password: the secret in $PVE_PASSWORD is 7 character(s) long; at least 8 are "
+        "needed to mask it in messages without blanking ordinary words: use a longer token (an API token rather than a password)"]
+    monkeypatch.setenv("PVE_PASSWORD", "hunter22")
+    assert load_config(path).sources.proxmox[0].password.get_secret_value() == "hunter22"

@@ -53,6 +53,7 @@ def test_instance_file_disables_telemetry_and_nux(tmp_path, monkeypatch):
         assert instance.telemetry_enabled is False
         assert instance.nux_enabled is False
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+        assert instance.python_log_level == "INFO"  # runs launched by the UI or the daemon: no DEBUG flood
     finally:
         instance.dispose()
 

@@ -20,7 +20,7 @@ LAYERS = {
     "sandbox": "sandbox",
     "defs": "shell", "cli": "shell", "runner": "shell", "demo": "shell", "bench": "shell", "benchmarks": "shell",
     "definitions": "shell",
-    "assistant": "shell", "exporter": "shell",
+    "assistant": "shell", "exporter": "shell", "failures": "shell",
 }
 # What each layer may import besides itself.
 ALLOWED = {

@@ -74,6 +74,8 @@ def test_dagster_dev_serves_the_location_and_sensors_sync_the_estate(make_estate
         _wait(lambda: len(estate.objects("devices")) == 3 and len(estate.objects("virtual_machines")) == 2, 300,
               "the sensors and automation to sync the estate into NetBox")
         assert sorted(estate.by_name("devices")) == ["db-01", "web-01", "web-02"]
+        # The runs the sensors launched log at the instance's INFO (dagster.yaml): no DEBUG flood on the terminal.
+        assert " - DEBUG - " not in (tmp_path / "dagster-dev.log").read_text()
 
         # What a person sees: the pages rendered by a real headless browser.
         lineage = _render(f"{url}/asset-groups", tmp_path / "lineage")

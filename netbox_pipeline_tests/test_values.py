@@ -1,10 +1,12 @@
 import pytest
 
 from netbox_pipeline.values import (
+    MIN_SECRET_LENGTH,
     fold_name,
     host_port,
     ip_equal,
     ip_host,
+    mask_secrets,
     normalise_choice,
     normalise_custom_fields,
     normalise_int_set,
@@ -199,3 +201,23 @@ def test_slug_for_any_script_is_never_empty_and_keeps_netbox_slugs():
     assert slugify("!!!") == slugify(" !!! ") == "x-e84c538e7fe2"  # a stable digest, never empty
     assert slugify("???") not in ("", slugify("!!!"))
     assert slugify("") == "" and slugify("   ") == ""
+
+
+# --- secrets in messages ---------------------------------------------------------------------------
+
+
+def test_a_short_secret_is_masked_only_as_a_whole_word():
+    message = "password a refused for user admin at a lab"
+    assert mask_secrets(message, ["a"]) == "password *** refused for user admin at *** lab"
+    assert mask_secrets("label lab-1 lab", ["lab"]) == "label ***-1 ***"
+
+
+def test_a_long_secret_is_masked_everywhere_even_glued_to_other_text():
+    token = "0123456789abcdef0123456789abcdef01234567"
+    assert len(token) >= MIN_SECRET_LENGTH
+    assert mask_secrets(f"GET /api/?token%3D{token}x and Token {token}", [token]) == "GET /api/?token%3D***x and Token ***"
+
+
+def test_the_longer_of_two_overlapping_secrets_is_masked_whole():
+    assert mask_secrets("key sekret-sekret", ["sekret", "sekret-sekret"]) == "key ***"
+    assert mask_secrets("nothing here", ["", None]) == "nothing here"

@@ -15,9 +15,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from netbox_pipeline.values import mask_secrets
+
 TOKEN_TTL_S = 600.0
 _SECRET_ENV_NAMES = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|PRIVATE", re.IGNORECASE)
-_MIN_SECRET_LEN = 6  # shorter values would blank ordinary words
+# Environment values are only guessed to be secrets by their variable's name; a short one (`1`)
+# is more likely a flag than a secret, and masking it would blank ordinary numbers and words.
+_MIN_GUESSED_SECRET_LEN = 6
 
 
 @dataclass(frozen=True)
@@ -88,17 +92,14 @@ def known_secrets(config: Any) -> set[str]:
                 walk(item)
 
     walk(config)
-    found |= {value for name, value in os.environ.items() if _SECRET_ENV_NAMES.search(name)}
-    return {s for s in found if s and len(s) >= _MIN_SECRET_LEN}
+    guessed = {value for name, value in os.environ.items() if _SECRET_ENV_NAMES.search(name)}
+    return {s for s in found if s} | {s for s in guessed if len(s) >= _MIN_GUESSED_SECRET_LEN}
 
 
 def scrub(value: Any, secret_values: set[str]) -> Any:
     """`value` with every secret replaced by "***", at any depth (keys included)."""
     if isinstance(value, str):
-        for secret in secret_values:
-            if secret in value:
-                value = value.replace(secret, "***")
-        return value
+        return mask_secrets(value, secret_values)
     if isinstance(value, dict):
         return {scrub(k, secret_values): scrub(v, secret_values) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -90,6 +90,7 @@ class ExplainedObject(BaseModel):
     key: str
     netbox_id: int | None
     plan_action: str
+    netbox_unread: str | None = None  # why NetBox could not be read: the `netbox` values are then unknown, not empty
     merged_from: list[MergedFrom] = []
     fields: list[FieldExplanation]
 

@@ -9,6 +9,7 @@ from netbox_pipeline.defs.automation import (
     build_refresh_jobs,
     build_schedules,
 )
+from netbox_pipeline.defs.console import LOGGER_NAME, console_logger
 from netbox_pipeline.defs.netbox import NETBOX_ASSETS
 from netbox_pipeline.defs.plan import build_planning_assets
 from netbox_pipeline.defs.resources import PipelineResource
@@ -39,6 +40,8 @@ def build_definitions(config: PipelineConfig, *, force_dry_run: bool = False) ->
         jobs=jobs,
         schedules=build_schedules(config),
         sensors=sensors,
+        # Every job's terminal output, also of runs the UI and the daemon launch (docs/troubleshooting.md).
+        loggers={LOGGER_NAME: console_logger},
         resources={
             # No IO manager: assets pass nothing in memory; the staging DB is the one data plane.
             "pipeline": PipelineResource(config_path=config_path, force_dry_run=force_dry_run),

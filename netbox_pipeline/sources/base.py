@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from netbox_pipeline.model import Provenance, SourceResult
+from netbox_pipeline.values import mask_secrets
 
 # Fields that identify or structure a record rather than describe it: no provenance of their own.
 _NO_PROVENANCE = frozenset({"provenance"})
@@ -24,12 +25,12 @@ def failed_result(
     )
 
 
-def scrub(message: str, *secrets: str) -> str:
-    """`message` with every (non-empty) secret replaced by `***`: a failed result's error never holds one."""
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    return message
+def scrub(message: str, *secrets: str | None) -> str:
+    """`message` with every (non-empty) secret replaced by `***`: a failed result's error never holds one.
+
+    values.mask_secrets: a short secret only as a whole word, so it never blanks ordinary words.
+    """
+    return mask_secrets(message, secrets)
 
 
 def error_path(loc: Iterable[Any]) -> str:

@@ -124,7 +124,9 @@ def read_inventory_file(
     path = Path(path)
     field_types = dict(custom_fields or {})
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8" writes one) is dropped, not read as
+        # part of the first column's name.
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         reason = exc.strerror or str(exc)
         return failed_result(
@@ -594,9 +596,7 @@ def _csv_entries(text: str, path: str, instance: str, errors: list[RecordError],
                                   "the second would silently win: keep one")
     type_column = next((c for c in ("record_type", "kind") if c in columns), None)
     if type_column is None:
-        raise InventoryParseError(
-            f"inventory file {path}:1: CSV header needs a 'record_type' column"
-        )
+        raise InventoryParseError(f"inventory file {path}:1: {_missing_type_column(header)}")
     line = reader.line_num + 1
     while True:
         try:
@@ -621,6 +621,21 @@ def _csv_entries(text: str, path: str, instance: str, errors: list[RecordError],
             continue
         payload, problems = _csv_payload(cells, _text_fields(field_types))
         yield _Entry(CSV_RECORD_TYPES[kind], payload, start, tuple(problems))
+
+
+def _missing_type_column(header: list[str]) -> str:
+    """Why the header has no record_type column, in the words that fix it.
+
+    A `;` or tab between the columns is a spreadsheet's regional export: not accepted, because
+    `;` already separates interfaces inside an `interfaces` cell (docs/inventory-files.md).
+    """
+    line = ",".join(header)
+    for delimiter, name in ((";", "';'"), ("\t", "a tab")):
+        if any(c.strip().lower() in ("record_type", "kind") for c in line.split(delimiter)):
+            return (f"the columns are separated by {name}, but inventory CSV files use ','; "
+                    "export again with ',' as the field delimiter")
+    found = ", ".join(repr(c.strip()) for c in header[:8]) + (", ..." if len(header) > 8 else "")
+    return f"CSV header needs a 'record_type' column (the header has {found})"
 
 
 def _csv_payload(cells: dict[str, str], text_custom_fields: frozenset[str] = frozenset()

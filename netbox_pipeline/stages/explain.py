@@ -36,15 +36,19 @@ def explain(config: PipelineConfig, staging, name: str, *, fields: list[str] | N
         merged_from = {(row["object_type"], row["natural_key"]): _merged_from(session, row["object_type"], row["natural_key"])
                        for row in items}
     explained = []
+    unread = None  # why NetBox could not be read: its values are then unknown, not absent
     precedence = {"default": list(config.precedence.default), **config.precedence.fields}
     for row in items:
         item = decode_exact(row.get("item") or {})
         ident = (row["object_type"], row["natural_key"])
         netbox_id = row.get("netbox_id") or next((w["netbox_id"] for w in writes.get(ident, []) if w.get("netbox_id")), None)
-        live, changelog = _read(client, row["object_type"], netbox_id)
+        try:
+            live, changelog = _read(None if unread else client, row["object_type"], netbox_id)
+        except NetBoxError as exc:  # no answer: asking again for every object would only repeat it
+            live, changelog, unread = None, None, str(exc)
         explained.append({
             "type": row["object_type"], "key": row["natural_key"], "netbox_id": netbox_id,
-            "plan_action": row["action"],
+            "plan_action": row["action"], "netbox_unread": unread if netbox_id is not None and client is not None else None,
             "merged_from": merged_from[ident],
             "fields": [_field(row["object_type"], name_, item, live, writes.get(ident, []), changelog, conflicts, row["natural_key"],
                               precedence)
@@ -149,7 +153,9 @@ def _read(client: NetBoxClient | None, type_name: str, netbox_id: int | None) ->
     t = TYPES[type_name]
     try:
         live = client.request("GET", f"{t.endpoint}/{netbox_id}")
-    except NetBoxError:
+    except NetBoxError as exc:
+        if exc.status is None:
+            raise  # NetBox did not answer: the caller says so instead of showing its values as empty
         return None, None
     try:
         page = client.request("GET", "core/object-changes", params={
@@ -188,6 +194,9 @@ def _display(value: Any) -> Any:
 
 def explain_text(explained: list[dict[str, Any]]) -> list[str]:
     lines = []
+    unread = next((obj["netbox_unread"] for obj in explained if obj.get("netbox_unread")), None)
+    if unread:
+        lines.append(f"NetBox could not be read ({unread}): its values show as (not read)")
     for obj in explained:
         where = f" (NetBox id {obj['netbox_id']})" if obj.get("netbox_id") else " (not in NetBox)"
         lines.append(f"{obj['type']} {obj['key']}{where}")
@@ -195,7 +204,8 @@ def explain_text(explained: list[dict[str, Any]]) -> list[str]:
             at = f" ({link['location']})" if link.get("location") else ""
             lines.append(f"  merged from {link['source_kind']}/{link['instance']} {link['record_key']} by {link['reason']}{at}")
         for f in obj["fields"]:
-            lines.append(f"  {f['field']:<20} NetBox: {_short(f['netbox'])}   desired: {_short(f['desired'])}")
+            netbox = "(not read)" if obj.get("netbox_unread") else _short(f["netbox"])
+            lines.append(f"  {f['field']:<20} NetBox: {netbox}   desired: {_short(f['desired'])}")
             source = f.get("source")
             if source:
                 at = source.get("location") or source.get("record_id")

@@ -1,9 +1,10 @@
 """History: the staging runs grouped as a person started them (one Dagster run each).
 
 A sync's Dagster run records an inventory, a plan and one apply run per type and phase; people
-think of it as one sync. Each group gets a kind (sync, dry-run, undo, refresh, partial refresh),
-the source instances involved, what it wrote and a status. The run column is the Dagster run id,
-the handle `undo` takes and the UI shows.
+think of it as one sync. Each group gets a kind (sync, dry-run, undo, refresh, partial refresh;
+write for NetBox steps run on their own), the source instances involved, what it wrote and a
+status, in names a person knows. The run column is the Dagster run id, the handle `undo` takes
+and the UI shows.
 """
 
 from collections.abc import Iterable, Mapping
@@ -52,10 +53,15 @@ def _row(handle: str, runs: list[Mapping[str, Any]], configured_instances: int) 
             records = sum(v for k, v in (run.get("counts") or {}).items() if k not in ("record_errors", "warnings"))
             counts["records"] = counts.get("records", 0) + records
         detail = ""
+    elif "apply" in by_kind:
+        # NetBox steps run alone (one asset materialised from the UI): they apply an earlier plan.
+        kind = "write"
+        types = sorted({_type_name(r) for r in by_kind["apply"]})
+        detail = "wrote " + ", ".join(types) + " from an earlier plan"
     else:
         kind = runs[0]["kind"]
         detail = ""
-    if kind in ("sync", "undo"):
+    if kind in ("sync", "undo", "write"):
         counts = {name: 0 for name in WRITE_COUNTS}
     for run in by_kind.get("apply", []):
         for name in WRITE_COUNTS:
@@ -73,3 +79,9 @@ def _row(handle: str, runs: list[Mapping[str, Any]], configured_instances: int) 
         "status": status,
         "detail": detail,
     }
+
+
+def _type_name(run: Mapping[str, Any]) -> str:
+    """`interfaces`, or `interfaces (second pass)`: names a person knows, never a run's internal key."""
+    name = run.get("object_type") or "objects"
+    return f"{name} (second pass)" if run.get("phase") == "second" and name != "primary_ips" else name

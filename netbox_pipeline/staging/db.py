@@ -22,6 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from netbox_pipeline.values import mask_secrets
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_CONNECT_TIMEOUT_S = 10
@@ -153,9 +155,7 @@ def _engine_from(url_or_engine: str | sa.Engine) -> Iterator[sa.Engine]:
 
 
 def _scrub(message: str, url: sa.URL) -> str:
-    if url.password:
-        message = message.replace(str(url.password), "***")
-    return message
+    return mask_secrets(message, [str(url.password)] if url.password else [])
 
 
 def _describe(exc: BaseException, url: sa.URL) -> str:

@@ -4,6 +4,8 @@ The scenarios that prove the sync also run against the real NetBox 4.7 (`REAL`, 
 there the request log comes from a logging proxy in front of gunicorn.
 """
 
+import re
+
 import pytest
 
 from netbox_pipeline.staging import store
@@ -207,6 +209,17 @@ def test_explain_names_the_source_record(make_estate, capsys):
     field_block = " ".join(lines[at:at + 3])  # the values, the source record, the run that wrote it
     assert "SN-web-02" in field_block and "filesystem:rack" in field_block and "rack.yaml:" in field_block
     assert "written by sync run" in field_block
+
+    # NetBox gone: its values are unknown, not empty, and it is asked once, not once per object.
+    estate.sandbox.stop()
+    assert main(["--config", str(estate.config_path), "explain", "web-02"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].startswith(f"NetBox could not be read (GET {estate.sandbox.url}/api/dcim/devices/")
+    assert lines[0].endswith("no answer from NetBox (ConnectionError) after 4 attempts): its values show as (not read)")
+    assert re.search(r"serial +NetBox: \(not read\) +desired: SN-web-02", captured.out)
+    assert "NetBox: -" not in captured.out
+    assert captured.err.count("retrying in") == 3  # the first object's retries only
 
 
 def test_a_scanned_host_joins_its_device_by_mac_and_explain_says_so(make_estate, capsys):

@@ -17,6 +17,7 @@ NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 def test_scrub_replaces_every_secret_given():
     assert scrub("token s3cret and pw hunter2 at s3cret", "s3cret", "", "hunter2") == "token *** and pw *** at ***"
     assert scrub("nothing to hide") == "nothing to hide"
+    assert scrub("password a refused for admin", "a") == "password *** refused for admin"  # not c***nnot, not *** in admin
 
 
 def test_error_path():

@@ -168,7 +168,30 @@ def test_csv_without_record_type_column_fails(tmp_path):
     path.write_text("name,site\na,home\n")
     result = read(path)
     assert result.status == "failed"
-    assert result.error == f"inventory file {path}:1: CSV header needs a 'record_type' column"
+    assert result.error == f"inventory file {path}:1: CSV header needs a 'record_type' column (the header has 'name', 'site')"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "yaml", "json"])
+def test_a_byte_order_mark_is_accepted(tmp_path, fmt):
+    # Excel's "CSV UTF-8" starts the file with one; it used to become part of the first column's name.
+    document = {"devices": [{"name": "bom-1", "site": "home"}]}
+    text = {"csv": "record_type,name,site\ndevice,bom-1,home\n", "yaml": yaml.safe_dump(document),
+            "json": json.dumps(document)}[fmt]
+    path = tmp_path / f"bom.{fmt}"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    result = read(path)
+    assert result.status == "ok", result.error
+    assert [r.name for r in result.records] == ["bom-1"] and not result.errors
+
+
+@pytest.mark.parametrize("delimiter, name", [(";", "';'"), ("\t", "a tab")])
+def test_a_semicolon_or_tab_delimited_csv_names_its_delimiter(tmp_path, delimiter, name):
+    path = tmp_path / "regional.csv"
+    path.write_text(delimiter.join(["record_type", "name", "site"]) + "\n" + delimiter.join(["device", "a", "home"]) + "\n")
+    result = read(path)
+    assert result.status == "failed"
+    assert result.error == (f"inventory file {path}:1: the columns are separated by {name}, but inventory CSV files "
+                            "use ','; export again with ',' as the field delimiter")
 
 
 def test_unknown_section_is_reported_and_other_sections_flow(tmp_path):

@@ -129,6 +129,14 @@ def test_unreachable_postgres_error_names_masked_url_and_no_password():
     assert time.monotonic() - started < 15
 
 
+def test_a_one_character_password_is_not_masked_inside_words():
+    with pytest.raises(StagingDBError) as excinfo:
+        db.open_staging("postgresql://nbp:a@127.0.0.1:1/staging")
+    message = str(excinfo.value)
+    assert "postgresql+psycopg2://nbp:***@127.0.0.1:1/staging" in message
+    assert "cannot open staging database" in message and "OperationalError" in message
+
+
 def test_migration_error_names_database_and_revision(postgres_url):
     # Local PostgreSQL trusts loopback, so the password is accepted but must still be hidden.
     url = postgres_url.replace("postgres@", "postgres:pw-in-url@")
