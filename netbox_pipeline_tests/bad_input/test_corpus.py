@@ -118,6 +118,9 @@ CONFIG_ERRORS = {
                                    "silently keep only the second",
     "config_url_credentials.yaml": "config_url_credentials.yaml:2: netbox.url: holds credentials (user:password@); "
                                    "remove them: the API token (netbox.token) is the only credential sent",
+    "config_ha_url_credentials.yaml": "config_ha_url_credentials.yaml:6: sources.home_assistant[0].url: holds "
+                                      "credentials (user:password@); remove them: the long-lived access token (token) "
+                                      "is the only credential sent",
     "config_url_api.yaml": "config_url_api.yaml:2: netbox.url: ends in /api; give the base URL without it "
                            "(the client adds /api/)",
     "config_url_scheme.yaml": "config_url_scheme.yaml:2: netbox.url: must start with http:// or https:// and name "
@@ -143,8 +146,10 @@ def test_custom_field_declarations_are_checked_all_at_once():
 
 
 @pytest.mark.parametrize("name", sorted(CONFIG_ERRORS))
-def test_a_bad_configuration_is_refused_with_its_location_and_no_secret(name):
+def test_a_bad_configuration_is_refused_with_its_location_and_no_secret(name, monkeypatch):
     from netbox_pipeline.config import ConfigError, load_config
+
+    monkeypatch.setenv("HA_TOKEN", "a-long-lived-access-token")
 
     with pytest.raises(ConfigError) as raised:
         load_config(CORPUS / name)

@@ -37,6 +37,10 @@ class HomeAssistantConfig(InstanceConfig):
     @classmethod
     def _url(cls, value: str) -> str:
         websocket_url(value)
+        parts = urlsplit(value.strip())
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("holds credentials (user:password@); remove them: the long-lived access token "
+                             "(token) is the only credential sent")
         return value.strip()
 
     @property
