@@ -96,7 +96,8 @@ class Builder:
         self.pending: dict[str, dict[Key, _Pending]] = {name: {} for name in TYPES}
         self.tag_names: dict[str, str] = {}
         self.problems: list[Problem] = []
-        self.ip_owner: dict[str, str] = {}
+        self.ip_owner: dict[Key, str] = {}  # (VRF, host) -> the interface that carries it
+        self.ip_ranges: dict[str, list[tuple[int, int, str]]] = {}  # VRF -> (first, last, where)
         self.cable_ends: dict[Key, tuple[Key, str]] = {}  # interface -> (cable record key, where it is)
 
     def add(
