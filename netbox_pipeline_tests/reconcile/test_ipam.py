@@ -182,3 +182,33 @@ def test_netbox_addresses_are_read_back_under_their_vrf_and_a_primary_ip_finds_i
     })
     assert set(live.objects["ip_addresses"]) == {("", "192.0.2.5"), ("oob", "192.0.2.5")} and live.duplicates == []
     assert live.objects["devices"][("home", "sw-1")].fields["primary_ip4"] == ("oob", "192.0.2.5")
+
+
+def _doc_blocks(heading: str, next_heading: str) -> dict[str, str]:
+    from netbox_pipeline_tests.conftest import REPO_ROOT
+
+    text = (REPO_ROOT / "docs" / "inventory-files.md").read_text()
+    section = text[text.index(f"\n{heading}\n"):text.index(f"\n{next_heading}\n")]
+    blocks = {}
+    for fmt in ("yaml", "json", "csv"):
+        start = section.index(f"```{fmt}\n") + len(fmt) + 4
+        blocks[fmt] = section[start:section.index("```", start)]
+    return blocks
+
+
+def test_documented_ip_address_and_ip_range_examples_load_alike_in_every_format(tmp_path):
+    for heading, next_heading, counts in (
+            ("### ip_addresses", "### The datacenter skeleton", {"vrf": 1, "device": 1, "ip_address": 2}),
+            ("### ip_ranges", "### cables", {"ip_range": 2})):
+        merged = []
+        for fmt, body in _doc_blocks(heading, next_heading).items():
+            result = read(tmp_path, f"example.{fmt}", body)
+            assert (result.status, [str(e) for e in result.errors], result.counts()) == ("ok", [], counts), (heading, fmt)
+            inventory = merge([result]).model_dump(exclude={"contributors"}, mode="json")
+            for records in inventory.values():
+                for record in records if isinstance(records, list) else ():
+                    record.pop("provenance", None)
+            merged.append(inventory)
+        assert merged[0] == merged[1] == merged[2], heading
+    desired = desired_objects(merge([read(tmp_path, "ex.yaml", _doc_blocks("### ip_addresses", "### The datacenter skeleton")["yaml"])]))
+    assert sorted(desired["ip_addresses"]) == [("", "192.0.2.50"), ("", "192.0.2.60"), ("oob", "192.0.2.50"), ("oob", "192.0.2.61")]
