@@ -369,6 +369,15 @@ def test_recorded_scan_plans_the_expected_netbox_objects():
     assert [p for p in validate_plan(plan, desired) if p.severity == "error"] == []
 
 
+def test_a_target_in_a_vrf_puts_its_addresses_there():
+    desired, plan = plan_for(recorded(vrf="mgmt"))
+    assert {key for key in desired["ip_addresses"]} == {("mgmt", ip) for ip in ("10.77.0.1", "10.77.0.11", "10.77.0.12")}
+    assert set(desired["vrfs"]) == {("mgmt",)}
+    device = desired["devices"][("lab", "host-10-77-0-12")]
+    assert device.fields["primary_ip4"] == ("mgmt", "10.77.0.12")
+    assert [p for p in validate_plan(plan, desired) if p.severity == "error"] == []
+
+
 def test_a_mac_known_from_an_inventory_file_attaches_to_that_device(tmp_path):
     desired, _ = plan_for(recorded(), inventory_file(tmp_path))
     names = {key[1] for key in desired["devices"]}
