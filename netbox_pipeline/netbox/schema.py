@@ -13,7 +13,8 @@ Comparison form (the same for desired, last written and live values):
 - tags as a sorted tuple of slugs; custom fields as a dict.
 
 Natural keys are flat tuples: references in a key are spliced in, names NetBox compares
-case-insensitively are folded (device `(site slug, name)`, interface `(site slug, device, name)`).
+case-insensitively are folded (device `(site slug, name)`, interface `(site slug, device, name)`),
+an empty reference is "" (an address `(VRF name, host)`, `("", host)` in the global table).
 
 Reads: every object of every managed type, one paginated pass per type, asking only for the
 fields the plan compares (`read_params`: `fields=` cuts a page of interfaces to a seventh of its

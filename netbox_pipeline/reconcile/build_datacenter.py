@@ -158,7 +158,7 @@ def add_ip_range(builder: Builder, ip_range: IPRange, instances: list) -> None:
     first, last = (int(ipaddress.ip_interface(a).ip) for a in (ip_range.start_address, ip_range.end_address))
     family = ipaddress.ip_interface(ip_range.start_address).version
     label = f"IP range {ip_range.start_address}-{ip_range.end_address}"
-    taken = builder.ip_ranges.setdefault(f"{ip_range.vrf or ''}/{family}", [])
+    taken = builder.ip_ranges.setdefault((ip_range.vrf or "", family), [])
     clash = next((other for lo, hi, other in taken if lo <= last and first <= hi), None)
     if clash is not None:
         table = f"VRF {ip_range.vrf}" if ip_range.vrf else "the global table"

@@ -97,7 +97,7 @@ class Builder:
         self.tag_names: dict[str, str] = {}
         self.problems: list[Problem] = []
         self.ip_owner: dict[Key, str] = {}  # (VRF, host) -> the interface that carries it
-        self.ip_ranges: dict[str, list[tuple[int, int, str]]] = {}  # VRF -> (first, last, where)
+        self.ip_ranges: dict[tuple[str, int], list[tuple[int, int, str]]] = {}  # (VRF, family) -> (first, last, where)
         self.cable_ends: dict[Key, tuple[Key, str]] = {}  # interface -> (cable record key, where it is)
 
     def add(
