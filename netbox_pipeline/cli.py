@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--port", type=int, default=9477, help="port (default 9477)")
     metrics.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
 
-    command("check-config", "validate the configuration and print a summary (secrets hidden)", _check_config)
+    command("check-config", "validate the configuration and the inventory files, listing every problem with its location "
+            "(secrets hidden)", _check_config)
 
     bench = command("bench", "benchmark the pipeline beside a naive loop and bare calls (stand-in, real or any NetBox)", _bench)
     bench.add_argument("--devices", type=int, default=1000, help="devices to generate (default 1000)")
@@ -167,17 +168,35 @@ def _print_applied(outcome) -> None:
     db = open_staging(load_config().staging_url)
     with db.session() as session:
         applied = store.runs_of_dagster_runs(session, "apply", [run.run_id for run in outcome.runs])
+        plans = store.runs_of_dagster_runs(session, "plan", [run.run_id for run in outcome.runs])
+    for plan in plans[-1:]:
+        _print_duplicate_findings(plan)
     totals: dict[str, dict[str, int]] = {}
     for run in applied:
         row = totals.setdefault(run["object_type"], {})
         for name, n in (run.get("counts") or {}).items():
             row[name] = row.get(name, 0) + n
-    changed = {t: c for t, c in totals.items() if any(c.get(k) for k in ("created", "updated", "deleted", "failed"))}
+    changed = {t: c for t, c in totals.items() if any(c.get(k) for k in ("created", "updated", "deleted", "gone", "failed"))}
     if not changed:
         print("NetBox: no changes written" + (" (dry run)" if any(r.get("dry_run") for r in applied) else ""))
         return
     for type_name, counts in sorted(changed.items()):
-        print(f"  {type_name:<18} " + ", ".join(f"{k}={counts.get(k, 0)}" for k in ("created", "updated", "deleted", "failed")))
+        gone = f", gone={counts['gone']} (deleted by someone else first)" if counts.get("gone") else ""
+        print(f"  {type_name:<18} " + ", ".join(f"{k}={counts.get(k, 0)}" for k in ("created", "updated", "deleted", "failed")) + gone)
+
+
+def _print_duplicate_findings(plan_run: dict) -> None:
+    """Duplicates a plan left for a person (each with every NetBox id); the ones it removes are plan rows."""
+    details = plan_run.get("details") or {}
+    findings = details.get("duplicate_findings") or []
+    total = int(details.get("duplicates_unresolved") or len(findings))
+    if not total:
+        return
+    print(f"duplicates to resolve in NetBox ({total}; see docs/operations.md, \"Duplicates\"):")
+    for message in findings:
+        print(f"  {message}")
+    if total > len(findings):
+        print(f"  … and {total - len(findings)} more")
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -194,6 +213,7 @@ def _plan(args: argparse.Namespace) -> int:
     with db.session() as session:
         plan_run = store.latest_plan_run_id(session)
         rows = store.plan_for_run(session, plan_run) if plan_run else []
+        plan_details = (store.get_run(session, plan_run) if plan_run else None) or {}
     changes = [r for r in rows if r["action"] != "unchanged"]
     print(f"{'action':<10} {'type':<18} {'object':<40} changes")
     for row in changes:
@@ -203,6 +223,7 @@ def _plan(args: argparse.Namespace) -> int:
     for row in rows:
         counts[row["action"]] = counts.get(row["action"], 0) + 1
     print("total: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing"))
+    _print_duplicate_findings(plan_details)
     for run in outcome.runs:
         if not run.success:
             print(f"FAILED {run.label}: {run.error}", file=sys.stderr)
@@ -419,20 +440,30 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from netbox_pipeline.stages.check import check_everything
     from netbox_pipeline.staging.db import mask_url
 
-    config = load_config()
-    where = config.config_path or "(no file; defaults)"
-    print(f"configuration: {where}")
-    print(f"netbox: {config.netbox.url or '(not set)'}  token: {'set' if config.netbox.token else 'not set'}  dry_run: {config.netbox.dry_run}")
-    print(f"staging: {mask_url(config.staging_url)}")
-    kinds = config.sources.configured_kinds()
-    if not kinds:
-        print("sources: none configured")
-    for kind in kinds:
-        names = ", ".join(instance.name for instance in config.sources.instances(kind))
-        print(f"sources.{kind}: {names}")
-    return EXIT_OK
+    report = check_everything(os.environ.get(CONFIG_ENV_VAR))
+    config = report.config
+    if config is not None:
+        print(f"configuration: {config.config_path or '(no file; defaults)'}")
+        print(f"netbox: {config.netbox.url or '(not set)'}  token: {'set' if config.netbox.token else 'not set'}  dry_run: {config.netbox.dry_run}")
+        print(f"staging: {mask_url(config.staging_url)}")
+        kinds = config.sources.configured_kinds()
+        if not kinds:
+            print("sources: none configured")
+        for kind in kinds:
+            names = ", ".join(instance.name for instance in config.sources.instances(kind))
+            print(f"sources.{kind}: {names}")
+        for instance, count in report.records.items():
+            print(f"inventory {instance}: " + (f"{count} good record(s)" if count is not None else "not readable"))
+    for problem in report.all_problems:  # one located line each
+        print(problem, file=sys.stderr)
+    if not report.all_problems:
+        print("ok: no problems found")
+        return EXIT_OK
+    print(f"{len(report.all_problems)} problem(s) found", file=sys.stderr)
+    return EXIT_USAGE if report.config_problems else EXIT_FAILED
 
 
 if __name__ == "__main__":

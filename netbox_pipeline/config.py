@@ -14,11 +14,12 @@ required`), and an unknown key is an error rather than silently ignored.
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -40,7 +41,8 @@ DEFAULT_CONFIG_FILE = "netbox_pipeline.yaml"
 ENV_PREFIX = "NETBOX_PIPELINE_"
 OWNER_TAG = "netbox-pipeline"
 
-from netbox_pipeline.sources import SOURCES, documents
+from netbox_pipeline.model import CUSTOM_FIELD_TYPES, CustomField
+from netbox_pipeline.sources import SOURCES, declared_custom_fields, documents
 from netbox_pipeline.sources.base import error_path
 from netbox_pipeline.sources.contract import InstanceConfig
 
@@ -56,7 +58,8 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # 1e400 reads as infinity: a timeout that never ends is a typo, not a setting.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 # --- NetBox, staging, defaults ---------------------------------------------------------------
@@ -141,8 +144,9 @@ class DeletionConfig(_Strict):
 class McpConfig(_Strict):
     allow_writes: bool = Field(
         False,
-        description="Let the MCP server's `sync` tool write to NetBox: a preview returns a one-time token bound to the "
-        "plan's hash, and only a second call with that token applies exactly that plan. Off: every MCP tool is read-only.",
+        description="Let the MCP server's `sync` and `undo` tools write to NetBox: a preview returns a one-time token bound "
+        "to the hash of what it showed, and only a second call with that token applies exactly that. Off: every MCP tool is "
+        "read-only.",
     )
 
 
@@ -164,6 +168,52 @@ class ScheduleConfig(_Strict):
     cron: str = Field(description="Cron expression, e.g. '0 * * * *'")
     enabled: bool = Field(False, description="Schedules start stopped unless enabled here")
     timezone: str = "UTC"
+
+    @field_validator("cron")
+    @classmethod
+    def _dagster_cron(cls, value: str) -> str:
+        """The check Dagster makes when it builds the schedule, so a bad cron is a located
+        configuration error and not a DagsterInvalidDefinitionError when the code location loads."""
+        from dagster._utils.schedules import is_valid_cron_string
+
+        if not is_valid_cron_string(value):
+            raise ValueError(f"{value!r} is not a cron expression Dagster accepts: five fields "
+                             "(minute hour day-of-month month day-of-week), e.g. '*/15 * * * *'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as UTC or Europe/Berlin") from None
+        return value
+
+
+# NetBox's rule for custom field names (extras.CustomField.name).
+_CUSTOM_FIELD_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def _custom_field_name(name: str) -> str:
+    if not _CUSTOM_FIELD_NAME.match(name) or "__" in name:
+        raise ValueError("a custom field name has letters, digits and single underscores only (NetBox's rule)")
+    own = declared_custom_fields().get(name)
+    if own is not None:
+        raise ValueError(f"a field the sources define themselves (type {own.type}); remove it here")
+    return name
+
+
+CustomFieldName = Annotated[str, AfterValidator(_custom_field_name)]
+
+
+class CustomFieldConfig(_Strict):
+    type: Literal[CUSTOM_FIELD_TYPES] = Field(  # type: ignore[valid-type]
+        description="NetBox custom field type; values in inventory files are checked against it")
+    label: str | None = Field(None, description="Shown in NetBox; default: the name, capitalised")
+    description: str | None = Field(None, description="Shown in NetBox; default: 'Set by <owner tag>'")
 
 
 # --- sources ------------------------------------------------------------------------------------
@@ -213,6 +263,23 @@ class PipelineConfig(BaseSettings):
     deletion: DeletionConfig = Field(default_factory=DeletionConfig)
     schedules: dict[str, ScheduleConfig] = Field(default_factory=dict, description="Per source kind")
     mcp: McpConfig = Field(default_factory=McpConfig, description="The MCP server (`netbox-pipeline mcp`)")
+    custom_fields: dict[CustomFieldName, CustomFieldConfig] = Field(
+        default_factory=dict,
+        description="Custom fields inventory files may set, by name, with their type; created in NetBox when missing",
+    )
+
+    def custom_field_types(self) -> dict[str, str]:
+        """Every custom field a record may set -> its NetBox type (the sources' own and the declared)."""
+        return {name: cf.type for name, cf in self.custom_field_specs().items()}
+
+    def custom_field_specs(self) -> dict[str, CustomField]:
+        """Every custom field the pipeline may create, as NetBox should have it."""
+        specs = dict(declared_custom_fields())
+        for name, declared in self.custom_fields.items():
+            specs[name] = CustomField(
+                name, declared.type, (), declared.label or name.replace("_", " ").capitalize(),
+                declared.description or f"Set by {self.netbox.owner_tag}")
+        return specs
 
     @field_validator("schedules")
     @classmethod
@@ -224,6 +291,9 @@ class PipelineConfig(BaseSettings):
 
     # Set by load_config, never by the file or the environment.
     _config_path: Path | None = PrivateAttr(None)
+    _node: Any = PrivateAttr(None)  # the file's YAML nodes, for `location_of`
+    # Sections left at their defaults because the file's were invalid (see `check_config`).
+    _dropped: frozenset[str] = PrivateAttr(frozenset())
 
     @classmethod
     def settings_customise_sources(
@@ -240,6 +310,15 @@ class PipelineConfig(BaseSettings):
     @property
     def config_path(self) -> Path | None:
         return self._config_path
+
+    def given(self, section: str) -> bool:
+        """False when the file's `section` had problems and the defaults stand in for it."""
+        return section not in self._dropped
+
+    def location_of(self, *loc: str | int) -> str:
+        """`file:line: key.path` of a setting, for a message about its value."""
+        where = _where(self._config_path, self._node, loc) if self._config_path else "(no configuration file)"
+        return f"{where}: {_dotted(loc)}"
 
     @property
     def base_dir(self) -> Path:
@@ -286,27 +365,67 @@ def load_config(path: str | Path | None = None) -> PipelineConfig:
     With no explicit path and no $NETBOX_PIPELINE_CONFIG, a missing default file means an empty
     configuration (no sources), so the code location still loads on a fresh checkout.
     """
+    config, problems = check_config(path)
+    if problems or config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def check_config(path: str | Path | None = None) -> tuple[PipelineConfig | None, list[str]]:
+    """Every problem of the configuration at once, and the configuration as far as it is usable.
+
+    With problems, the configuration returned is the file with the settings that have them left
+    out (at their defaults; a bad source instance dropped), so that `check-config` can still read
+    the inventory files of the good instances; None when nothing of the file can be used.
+    """
     env = os.environ
     explicit = path is not None or CONFIG_ENV_VAR in env
     config_path = Path(path if path is not None else env.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_FILE))
     raw: dict[str, Any] = {}
     node = None
-    if config_path.exists():
-        text = _read(config_path)
-        raw, node = _parse(text, config_path)
-    elif explicit:
-        raise ConfigError([f"{config_path}: configuration file not found"])
-
     problems: list[str] = []
-    raw = _interpolate(raw, (), env, config_path, node, problems)
+    if config_path.exists():
+        try:
+            raw, node = _parse(_read(config_path), config_path, problems)
+        except ConfigError as exc:
+            return None, exc.problems
+    elif explicit:
+        return None, [f"{config_path}: configuration file not found"]
+
+    unusable: list[tuple] = []  # key paths whose value is not what the file meant
+    raw = _interpolate(raw, (), env, config_path, node, problems, unusable)
     _apply_default_secrets(raw, env)
-    if problems:
-        raise ConfigError(problems)
     try:
         config = PipelineConfig(**raw)
     except ValidationError as exc:
-        raise ConfigError(_located_errors(exc, config_path, node)) from None
-    config._config_path = config_path.resolve() if config_path.exists() else None
+        problems += _located_errors(exc, config_path, node, skip=unusable)
+        unusable += [tuple(error["loc"]) for error in exc.errors()]
+        config = _usable_part(raw, unusable)
+    else:
+        if unusable:
+            config = _usable_part(raw, unusable)
+    if config is not None:
+        config._config_path = config_path.resolve() if config_path.exists() else None
+        config._node = node
+    return config, problems
+
+
+def _usable_part(raw: dict[str, Any], bad: list[tuple]) -> PipelineConfig | None:
+    """The configuration without the settings at `bad` key paths: a bad source instance is left
+    out, any other bad setting takes its whole section back to the defaults."""
+    kept = {section: value for section, value in raw.items() if section not in {loc[0] for loc in bad if loc}}
+    sources = raw.get("sources")
+    if "sources" not in kept and isinstance(sources, dict):
+        bad_instances = {(loc[1], loc[2]) for loc in bad if len(loc) >= 3 and loc[0] == "sources"
+                         and isinstance(loc[2], int)}
+        if all(len(loc) >= 3 and isinstance(loc[2], int) for loc in bad if loc and loc[0] == "sources"):
+            kept["sources"] = {kind: [entry for index, entry in enumerate(entries) if (kind, index) not in bad_instances]
+                               if isinstance(entries, list) else entries for kind, entries in sources.items()}
+    try:
+        config = PipelineConfig(**kept)
+    except ValidationError:
+        return None  # an environment override is bad too: nothing is certain
+    config._dropped = frozenset({loc[0] for loc in bad if loc} - set(kept))
     return config
 
 
@@ -317,7 +436,9 @@ def _read(path: Path) -> str:
         raise ConfigError([f"{path}: cannot read: {exc}"]) from None
 
 
-def _parse(text: str, path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+def _parse(text: str, path: Path, problems: list[str]) -> tuple[dict[str, Any], yaml.Node | None]:
+    """The file's mapping; a key given twice is a problem (YAML keeps the second silently), the
+    rest is still checked."""
     try:
         documents.check_yaml(text, str(path))
     except documents.DocumentError as exc:
@@ -330,10 +451,8 @@ def _parse(text: str, path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{where}: invalid YAML: {problem}"]) from None
-    repeated = [f"{path}:{line}: {key}: given twice (first at line {first}); YAML would silently keep "
-                "only the second" for key, line, first in documents.yaml_duplicate_keys(node)]
-    if repeated:
-        raise ConfigError(repeated)
+    problems += [f"{path}:{line}: {key}: given twice (first at line {first}); YAML would silently keep "
+                 "only the second" for key, line, first in documents.yaml_duplicate_keys(node)]
     if data is None:
         return {}, node
     if not isinstance(data, dict):
@@ -341,17 +460,18 @@ def _parse(text: str, path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     return data, node
 
 
-def _interpolate(value: Any, loc: tuple, env, path: Path, node, problems: list[str]) -> Any:
+def _interpolate(value: Any, loc: tuple, env, path: Path, node, problems: list[str], unusable: list[tuple]) -> Any:
     if isinstance(value, dict):
-        return {k: _interpolate(v, loc + (k,), env, path, node, problems) for k, v in value.items()}
+        return {k: _interpolate(v, loc + (k,), env, path, node, problems, unusable) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, loc + (i,), env, path, node, problems) for i, v in enumerate(value)]
+        return [_interpolate(v, loc + (i,), env, path, node, problems, unusable) for i, v in enumerate(value)]
     is_secret = bool(loc) and loc[-1] in SECRET_FIELDS
     if is_secret and value is not None and not (isinstance(value, str) and _VAR_REF.fullmatch(value.strip())):
         problems.append(
             f"{_where(path, node, loc)}: {_dotted(loc)}: secrets are read from the environment only; "
             f"write a reference such as ${{{_suggest_env_name(loc)}}} instead of the value"
         )
+        unusable.append(loc)
         return None
     if not isinstance(value, str) or "${" not in value:
         return value
@@ -360,6 +480,7 @@ def _interpolate(value: Any, loc: tuple, env, path: Path, node, problems: list[s
         name = match.group(1)
         if name not in env:
             problems.append(f"{_where(path, node, loc)}: {_dotted(loc)}: environment variable {name} is not set")
+            unusable.append(loc)
             return ""
         return env[name]
 
@@ -378,10 +499,15 @@ def _apply_default_secrets(raw: dict[str, Any], env) -> None:
             block[key] = env[var]
 
 
-def _located_errors(exc: ValidationError, path: Path, node) -> list[str]:
+def _located_errors(exc: ValidationError, path: Path, node, skip: list[tuple] = ()) -> list[str]:
+    """One line per error; none for a value already reported (an unset variable left it empty)."""
     problems = []
     for error in exc.errors():
         loc = tuple(error["loc"])
+        if loc in skip:
+            continue
+        if loc[-1:] == ("[key]",):  # a mapping's key, not its value, is wrong: name the key
+            loc = loc[:-1]
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key (not a setting; check the spelling)"
@@ -405,7 +531,8 @@ def _where(path: Path, node, loc: tuple) -> str:
             break
         line = current.start_mark.line + 1
         if isinstance(current, yaml.MappingNode):
-            current = next((v for k, v in current.value if k.value == part), None)
+            # the last of a key given twice: the one YAML keeps
+            current = next((v for k, v in reversed(current.value) if k.value == part), None)
             if current is None:
                 # a missing key: point at the mapping that lacks it, an unknown key: at the key
                 pass

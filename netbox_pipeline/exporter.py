@@ -40,6 +40,8 @@ class StagingCollector:
             ("plan_size", "Creates, updates and deletes in the newest real plan", m.plan_size),
             ("drift_objects", "Objects whose managed fields someone changed in NetBox (newest real plan)", m.drift),
             ("netbox_duplicates", "Objects NetBox holds more than once (newest real plan)", m.live_duplicates),
+            ("netbox_duplicates_unresolved", "Duplicate groups the pipeline leaves for a person to resolve (newest real plan)",
+             m.duplicates_unresolved),
             ("sync_duration_seconds", "From planning to the last write of the newest real sync", m.duration_s),
             ("lease_wait_seconds", "How long the newest real sync waited for another run's NetBox writes", m.lease_wait_s),
         ):

@@ -8,7 +8,7 @@ source, and the plan never writes or compares it.
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -760,6 +760,49 @@ def vm_key(cluster: str | None, name: str) -> tuple[str, str]:
     return (cluster or "", fold_name(name))
 
 
+def record_id_of(record: Any) -> str:
+    """The id a source gave a record (its provenance's record id), else its natural key: the key it
+    is staged under, so lineage finds the stored record and its location."""
+    return next((p.record_id for p in record.provenance.values()), key_text(record.key))
+
+
+def slug_collision(first: BaseModel, second: BaseModel) -> tuple[str, str, str, str, str] | None:
+    """Why two records with one natural key are not the same object: a field of the key they spell
+    differently (`Home Lab`, `home.lab`) that NetBox's slug rules make one.
+
+    Returns (field, what it names, first's spelling, second's spelling, the slug), or None when
+    the records are simply the same object given twice.
+    """
+    for name in type(second).model_fields:
+        theirs, ours = getattr(first, name, None), getattr(second, name, None)
+        if not (isinstance(theirs, str) and isinstance(ours, str)) or fold_name(theirs) == fold_name(ours):
+            continue
+        slug = slugify(ours)
+        # Part of the key: another spelling with another slug would make another key.
+        if slug == slugify(theirs) and second.model_copy(update={name: f"{ours} x"}).key != second.key:  # type: ignore[attr-defined]
+            noun = record_type_of(second) if name == "name" else name
+            return name, noun.replace("_", " "), theirs, ours, slug
+    return None
+
+
+def record_location(record: BaseModel) -> str | None:
+    """Where a record was read (file:line), else which source instance gave it."""
+    for entry in getattr(record, "provenance", {}).values():
+        return entry.location or f"{entry.source_kind}:{entry.instance}"
+    return None
+
+
+def slug_collision_message(first: BaseModel, second: BaseModel) -> tuple[str, str] | None:
+    """(field, message) when `second` spells a slugged part of `first`'s key differently."""
+    collision = slug_collision(first, second)
+    if collision is None:
+        return None
+    field, noun, first_name, name, slug = collision
+    where = record_location(first)
+    return field, (f"{name!r} and {first_name!r}{f' ({where})' if where else ''} make the same slug {slug!r}; "
+                   f"NetBox keeps one {noun} per slug: write one spelling everywhere")
+
+
 def record_type_of(record: BaseModel) -> str:
     for name, cls in RECORD_TYPES.items():
         if isinstance(record, cls):
@@ -775,6 +818,24 @@ class Conflict(BaseModel):
     field: str | None = None
     message: str
     values: dict[str, Any] = Field(default_factory=dict)
+    # Where the record that lost is (file:line, or kind:instance): set when it was left out.
+    location: str | None = None
+
+
+class IdentityLink(BaseModel):
+    """Why one source record joined a merged item other than by its own natural key.
+
+    A device found by serial or by an interface MAC, a service or inventory item that followed its
+    device into another record (a device alias), a part matched by serial on its device. Records
+    whose own key is the item's key are implied and never listed.
+    """
+
+    record_type: str
+    key: tuple[str, ...]  # the merged item's natural key
+    source_kind: str
+    instance: str
+    record_key: str  # the source record's id as staged (`record_id_of`)
+    reason: str  # "MAC AA:BB:CC:DD:EE:01", "serial SN123", "device MAC …"
 
 
 class Inventory(BaseModel):
@@ -801,6 +862,9 @@ class Inventory(BaseModel):
     inventory_items: list[InventoryItem] = Field(default_factory=list)
     cables: list[Cable] = Field(default_factory=list)
     conflicts: list[Conflict] = Field(default_factory=list)
+    links: list[IdentityLink] = Field(default_factory=list)
+    # Records left out of the merge with a located error (two spellings of one slug in their key).
+    rejected: list[Conflict] = Field(default_factory=list)
     # (source kind, instance) that contributed to each record, by record type and key.
     contributors: dict[str, dict[str, list[tuple[str, str]]]] = Field(default_factory=dict)
 
@@ -900,3 +964,93 @@ class CustomField:
     object_types: tuple[str, ...]  # content types, e.g. "virtualization.virtualmachine"
     label: str
     description: str
+
+
+# The NetBox custom field types a value can be checked against without more declaration (select
+# fields need a choice set, object fields a target type).
+TEXT_FIELD_TYPES = frozenset({"text", "longtext", "url"})
+CUSTOM_FIELD_TYPES = ("text", "longtext", "integer", "decimal", "boolean", "date", "datetime", "url", "json")
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
+
+
+def custom_field_value(field_type: str, value: Any) -> Any:
+    """`value` as NetBox stores a custom field of `field_type`; ValueError says what is wrong.
+
+    None (clear the field) is always accepted. Dates and times (a YAML date is a `date`) become
+    ISO text, which is what NetBox answers with, so the next plan compares equal.
+    """
+    if value is None or field_type == "json":
+        return value
+    what = _value_kind(value)
+    if field_type in TEXT_FIELD_TYPES:
+        if not isinstance(value, str):
+            raise ValueError(f"is a {field_type} field, got {what} {value!r}; quote it to write it as text")
+        if field_type == "url" and not _URL_SCHEME.match(value):
+            raise ValueError(f"is a url field, got {value!r}; write a URL such as https://host/path")
+        return value
+    if field_type == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"is an integer field, got {what} {value!r}{_unquote_hint(value)}")
+        return value
+    if field_type == "decimal":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"is a decimal field, got {what} {value!r}{_unquote_hint(value)}")
+        return float(value) if isinstance(value, float) else value
+    if field_type == "boolean":
+        if not isinstance(value, bool):
+            raise ValueError(f"is a boolean field (true or false), got {what} {value!r}")
+        return value
+    if field_type == "date":
+        return _iso_date(value, what)
+    if field_type == "datetime":
+        return _iso_datetime(value, what)
+    raise ValueError(f"has the type {field_type!r}, which the pipeline cannot check; "
+                     f"use one of {', '.join(CUSTOM_FIELD_TYPES)}")
+
+
+def _unquote_hint(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return ""
+        return "; write the number without quotes"
+    return ""
+
+
+def _value_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _iso_date(value: Any, what: str) -> str:
+    if isinstance(value, datetime):
+        raise ValueError(f"is a date field, got a date and time {value.isoformat()!r}; give the date alone (YYYY-MM-DD)")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    raise ValueError(f"is a date field (YYYY-MM-DD), got {what} {value!r}")
+
+
+def _iso_datetime(value: Any, what: str) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    raise ValueError(f"is a datetime field (ISO 8601, e.g. 2026-11-20T10:00:00+00:00), got {what} {value!r}")

@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.utils import make_new_run_id
 
-from netbox_pipeline.config import PipelineConfig, load_config
+from netbox_pipeline.config import CONFIG_ENV_VAR, PipelineConfig, load_config
 from netbox_pipeline.defs import PLAN_JOB, SYNC_JOB, build_definitions
 from netbox_pipeline.defs.automation import refresh_job_name
 from netbox_pipeline.defs.liveness import LEASE_WAIT_TAG, POOL, free_dead_slots, process_tags, run_alive, slot_holders
@@ -132,22 +132,28 @@ def run_sync(config_path: str | None = None, *, sources: list[str] | None = None
     return outcome
 
 
-def run_undo(config_path: str | None, run_id: str, *, force_fields: list[str] | None = None, pause: bool = False) -> RunOutcome:
-    """The `undo_run` job, headless: recorded in the Dagster instance like a sync."""
+def run_undo(config_path: str | None, run_id: str, *, force_fields: list[str] | None = None, pause: bool = False,
+             confirmed_hash: str | None = None, tags: dict[str, str] | None = None) -> RunOutcome:
+    """The `undo_run` job, headless: recorded in the Dagster instance like a sync. With `confirmed_hash`
+    it writes only if the undo still hashes to it (stages.undo.undo_hash); `tags` say who started it."""
     from netbox_pipeline.defs.undo import UNDO_JOB
 
     config = load_config(config_path)
     os.environ["DAGSTER_HOME"] = str(dagster_home(config))
+    if config_path:  # `--pause` loads the code location in-process, and it reads the config from here
+        os.environ[CONFIG_ENV_VAR] = str(config_path)
     defs = build_definitions(config)
-    run_config = {**QUIET, "ops": {"undo_netbox_run": {"config": {
-        "run_id": run_id, "force_fields": list(force_fields or []), "pause": pause}}}}
+    op_config = {"run_id": run_id, "force_fields": list(force_fields or []), "pause": pause}
+    if confirmed_hash is not None:
+        op_config["confirmed_hash"] = confirmed_hash
+    run_config = {**QUIET, "ops": {"undo_netbox_run": {"config": op_config}}}
     dagster_run_id = make_new_run_id()
     with dagster_instance() as instance:
         job = defs.resolve_job_def(UNDO_JOB)
         # An undo writes to NetBox like a sync: it holds the same write lease.
         with _write_lease(config, dagster_run_id, instance, True, _to_stderr):
             result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config, run_id=dagster_run_id,
-                                            tags={"netbox_pipeline/trigger": "cli", **process_tags()})
+                                            tags={"netbox_pipeline/trigger": "cli", **process_tags(), **(tags or {})})
     return RunOutcome(f"undo {run_id}", result.run_id, result.success, _first_error(result))
 
 

@@ -88,6 +88,28 @@ def with_prefix_length(value: str) -> str:
     return str(ipaddress.ip_interface(normal))
 
 
+def recordable_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether a source should record this address: not loopback, link-local, unspecified or multicast."""
+    return not (ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast)
+
+
+def usable_address(value: Any) -> str | None:
+    """`ip/prefix` a source reported, compressed, when worth recording (`recordable_ip`); None for
+    anything else: no value, not an address, or a method instead of one (`dhcp`, `auto`, `manual`)."""
+    if not value or str(value).lower() in ("dhcp", "auto", "manual"):
+        return None
+    try:
+        interface = ipaddress.ip_interface(str(value).strip())
+    except ValueError:
+        return None
+    return str(interface) if recordable_ip(interface.ip) else None
+
+
+def host_port(host: str, port: int) -> str:
+    """`host:port` as a URL writes it: an IPv6 literal in brackets (`[::1]:8006`)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def ip_equal(desired: str | None, live: str | None) -> bool:
     """Compare addresses; a desired value without prefix length only pins the host."""
     if desired is None or live is None:

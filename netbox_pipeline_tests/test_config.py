@@ -206,3 +206,39 @@ def test_example_config_in_repo_is_valid(monkeypatch):
     monkeypatch.setenv("HA_TOKEN", "eyJhbGciOiJIUzI1NiJ9.example")
     config = load_config(REPO_ROOT / "netbox_pipeline.example.yaml")
     assert config.sources.configured_kinds()
+
+
+def test_every_problem_is_listed_at_once_even_after_a_key_given_twice(tmp_path):
+    path = write(tmp_path, """
+        netbox: {url: "http://127.0.0.1:8000"}
+        netbox: {url: "ftp://x", timeout_s: 1e400}
+        schedules:
+          filesystem: {cron: "0 * * *", timezone: Mars/Olympus}
+    """)
+    assert problems_of(path) == [
+        f"{path}:3: netbox: given twice (first at line 2); YAML would silently keep only the second",
+        f"{path}:3: netbox.url: must start with http:// or https:// and name a host, e.g. https://netbox.example.net",
+        f"{path}:3: netbox.timeout_s: Input should be a finite number",
+        f"{path}:5: schedules.filesystem.cron: '0 * * *' is not a cron expression Dagster accepts: five fields "
+        "(minute hour day-of-month month day-of-week), e.g. '*/15 * * * *'",
+        f"{path}:5: schedules.filesystem.timezone: unknown time zone 'Mars/Olympus'; use an IANA name such as UTC or "
+        "Europe/Berlin",
+    ]
+
+
+def test_declared_custom_fields_join_the_sources_own(tmp_path):
+    path = write(tmp_path, """
+        netbox: {owner_tag: ours}
+        custom_fields:
+          rack_unit: {type: integer}
+          owner: {type: text, label: Owner team, description: Who runs it}
+    """)
+    config = load_config(path)
+    types = config.custom_field_types()
+    assert (types["rack_unit"], types["owner"], types["proxmox_vmid"]) == ("integer", "text", "integer")
+    specs = config.custom_field_specs()
+    assert (specs["rack_unit"].label, specs["rack_unit"].description) == ("Rack unit", "Set by ours")
+    assert (specs["owner"].label, specs["owner"].description) == ("Owner team", "Who runs it")
+    assert problems_of(write(tmp_path, "custom_fields: {proxmox_vmid: {type: text}}\n")) == [
+        f"{tmp_path}/netbox_pipeline.yaml:1: custom_fields.proxmox_vmid: a field the sources define themselves "
+        "(type integer); remove it here"]

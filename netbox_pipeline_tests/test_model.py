@@ -90,3 +90,49 @@ def test_inventory_counts_and_contributors():
     assert inventory.counts()["devices"] == 1
     assert inventory.instances_of("devices", ("home", "a")) == [("filesystem", "rack")]
     assert inventory.instances_of("devices", ("home", "b")) == []
+
+
+def test_custom_field_values_are_checked_against_their_declared_type():
+    from datetime import date, datetime, timezone
+
+    from netbox_pipeline.model import custom_field_value
+
+    assert custom_field_value("integer", 12) == 12
+    assert custom_field_value("decimal", 12) == 12 and custom_field_value("decimal", 1.5) == 1.5
+    assert custom_field_value("boolean", False) is False
+    assert custom_field_value("date", date(2026, 11, 20)) == custom_field_value("date", "2026-11-20") == "2026-11-20"
+    assert custom_field_value("datetime", datetime(2026, 11, 20, 10, tzinfo=timezone.utc)) == "2026-11-20T10:00:00+00:00"
+    assert custom_field_value("url", "https://wiki.example.net/x") == "https://wiki.example.net/x"
+    assert custom_field_value("json", {"a": [1]}) == {"a": [1]}
+    assert custom_field_value("integer", None) is None  # clears the field
+    for field_type, value, message in [
+        ("integer", "12", "is an integer field, got text '12'; write the number without quotes"),
+        ("integer", True, "is an integer field, got a boolean True"),
+        ("integer", 1.5, "is an integer field, got a number 1.5"),
+        ("decimal", "abc", "is a decimal field, got text 'abc'"),
+        ("boolean", "yes", "is a boolean field (true or false), got text 'yes'"),
+        ("text", 12, "is a text field, got a number 12; quote it to write it as text"),
+        ("url", "wiki/x", "is a url field, got 'wiki/x'; write a URL such as https://host/path"),
+        ("date", "20.11.2026", "is a date field (YYYY-MM-DD), got text '20.11.2026'"),
+        ("date", datetime(2026, 11, 20), "is a date field, got a date and time '2026-11-20T00:00:00'; give the date "
+                                         "alone (YYYY-MM-DD)"),
+        ("select", "a", "has the type 'select', which the pipeline cannot check; use one of text, longtext, integer, "
+                        "decimal, boolean, date, datetime, url, json"),
+    ]:
+        with pytest.raises(ValueError) as raised:
+            custom_field_value(field_type, value)
+        assert str(raised.value) == message, (field_type, value)
+
+
+def test_a_slug_collision_is_two_spellings_of_a_key_field_not_two_mentions_of_one_name():
+    from netbox_pipeline.model import Site, slug_collision
+
+    assert slug_collision(Site(name="Home Lab"), Site(name="home.lab")) == ("name", "site", "Home Lab", "home.lab",
+                                                                            "home-lab")
+    assert slug_collision(Device(name="web", site="Home Lab"), Device(name="web", site="home-lab")) == (
+        "site", "site", "Home Lab", "home-lab", "home-lab")
+    assert slug_collision(Site(name="Home Lab"), Site(name="home lab")) is None  # the same name, as NetBox compares
+    assert slug_collision(Device(name="web", site="home"), Device(name="WEB", site="home")) is None
+    # a field outside the key: two devices that merge may disagree on it (a conflict, not a collision)
+    assert slug_collision(Device(name="web", site="home", role="Web Server"),
+                          Device(name="web", site="home", role="web-server")) is None

@@ -2,6 +2,7 @@ import pytest
 
 from netbox_pipeline.values import (
     fold_name,
+    host_port,
     ip_equal,
     ip_host,
     normalise_choice,
@@ -15,6 +16,7 @@ from netbox_pipeline.values import (
     normalise_text,
     slugify,
     tag_slug,
+    usable_address,
     with_prefix_length,
 )
 
@@ -82,6 +84,21 @@ def test_host_and_prefix_helpers():
     assert with_prefix_length("192.0.2.10") == "192.0.2.10/32"
     assert with_prefix_length("2001:db8::1") == "2001:db8::1/128"
     assert with_prefix_length("192.0.2.10/24") == "192.0.2.10/24"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("10.0.20.10/24", "10.0.20.10/24"), ("2001:DB8::1/64", "2001:db8::1/64"), (" 192.0.2.7/32 ", "192.0.2.7/32"),
+    ("127.0.0.1/8", None), ("::1/128", None), ("fe80::1/64", None), ("169.254.1.1/16", None),
+    ("0.0.0.0/0", None), ("224.0.0.251/32", None), ("dhcp", None), ("DHCP", None), ("auto", None),
+    ("manual", None), ("not-an-ip", None), ("", None), (None, None)])
+def test_usable_addresses_skip_loopback_link_local_and_methods(value, expected):
+    assert usable_address(value) == expected
+
+
+def test_host_port_brackets_ipv6_literals():
+    assert host_port("pve1.lab", 8006) == "pve1.lab:8006"
+    assert host_port("192.0.2.1", 443) == "192.0.2.1:443"
+    assert host_port("::1", 8443) == "[::1]:8443"
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

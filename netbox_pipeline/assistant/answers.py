@@ -10,6 +10,8 @@ import re
 from typing import Any
 
 from netbox_pipeline.config import PipelineConfig
+from netbox_pipeline.stages.explain import explain
+from netbox_pipeline.stages.plan import netbox_client
 from netbox_pipeline.staging import store
 from netbox_pipeline.staging.models import RUN_KINDS
 
@@ -46,7 +48,7 @@ def plan_view(staging, plan_run_id: str | None, *, object_type: str | None = Non
         "dry_run": run["dry_run"] if run else None,
         "totals": totals,
         "matching": len(matching),
-        "items": [_plan_entry(row) for row in matching[:limit]],
+        "items": [plan_entry(row) for row in matching[:limit]],
     }
 
 
@@ -69,7 +71,7 @@ def _plan_row_matches(row, object_type, site, source, action, include_unchanged,
     return True
 
 
-def _plan_entry(row: dict[str, Any]) -> dict[str, Any]:
+def plan_entry(row: dict[str, Any]) -> dict[str, Any]:
     changes = row.get("changes") or {}
     return {
         "action": row["action"], "object_type": row["object_type"], "natural_key": row["natural_key"],
@@ -82,76 +84,10 @@ def _plan_entry(row: dict[str, Any]) -> dict[str, Any]:
 # --- explain -------------------------------------------------------------------------------------
 
 
-def explain_view(config: PipelineConfig, staging, name: str) -> dict[str, Any]:
-    """Per field of every matching object: value, source record, precedence, the run that last wrote it."""
-    with staging.session() as session:
-        lineage = store.field_lineage(session, name)
-        writes = _netbox_writes(session, {(row["object_type"], row["natural_key"]) for row in lineage})
-    objects: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in lineage:
-        entry = objects.setdefault((row["object_type"], row["natural_key"]),
-                                   {"object_type": row["object_type"], "natural_key": row["natural_key"], "fields": []})
-        written = row.get("written") or []
-        last = written[0] if written else _last_write_of_field(writes.get((row["object_type"], row["natural_key"]), []), row["field"])
-        entry["fields"].append({
-            "field": row["field"], "value": row.get("value"),
-            "source": f"{row.get('source_kind')}:{row.get('instance')}" if row.get("source_kind") else None,
-            "location": row.get("location"), "record_key": row.get("record_key"), "observed_at": iso(row.get("observed_at")),
-            "precedence": precedence_for(config, row["field"]),
-            "last_written": None if last is None else {
-                "run_id": last.get("run_id"), "applied_at": iso(last.get("applied_at")), "action": last.get("action"),
-                "netbox_id": last.get("netbox_id"), "value": last.get("value"),
-            },
-        })
-    return {"name": name, "objects": list(objects.values())}
-
-
-# The inventory names some fields apart from NetBox (reconcile/desired.py renames them on the way).
-_NETBOX_FIELD = {"memory_mb": "memory", "disk_mb": "disk"}
-
-
-def _netbox_writes(session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Applied writes, newest first, to the NetBox objects of inventory items (type "device" -> "devices").
-
-    The store's lineage matches writes by the inventory's record type, which NetBox types never
-    equal; this finds them under the NetBox type of the same natural key.
-    """
-    from sqlalchemy import select
-
-    from netbox_pipeline.netbox.schema import TYPES
-    from netbox_pipeline.staging.models import AppliedChange
-
-    netbox_type = {kind: next((t for t in TYPES if t in (kind + "s", kind + "es")), None) for kind, _ in keys}
-    wanted = {(netbox_type[kind], key): (kind, key) for kind, key in keys if netbox_type[kind]}
-    if not wanted:
-        return {}
-    rows = session.scalars(
-        select(AppliedChange).where(AppliedChange.status == "applied",
-                                    AppliedChange.object_type.in_({t for t, _ in wanted}),
-                                    AppliedChange.natural_key.in_({k for _, k in wanted}))
-        .order_by(AppliedChange.applied_at.desc(), AppliedChange.id.desc())
-    )
-    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for change in rows:
-        item = wanted.get((change.object_type, change.natural_key))
-        if item is not None:
-            found.setdefault(item, []).append({"run_id": change.run_id, "applied_at": change.applied_at, "action": change.action,
-                                               "netbox_id": change.netbox_id, "after": change.after or {}})
-    return found
-
-
-def _last_write_of_field(writes: list[dict[str, Any]], field: str) -> dict[str, Any] | None:
-    name = _NETBOX_FIELD.get(field, field)
-    for write in writes:
-        if isinstance(write["after"], dict) and name in write["after"]:
-            return {**{k: v for k, v in write.items() if k != "after"}, "value": write["after"][name]}
-    return None
-
-
-def precedence_for(config: PipelineConfig, field: str) -> list[str]:
-    """Source kinds in the order they win this field (the per-field override, else the default)."""
-    base = field.split(".")[-1]
-    return list(config.precedence.fields.get(field) or config.precedence.fields.get(base) or config.precedence.default)
+def explain_view(config: PipelineConfig, staging, name: str, fields: list[str] | None = None) -> dict[str, Any]:
+    """The CLI's explain (stages/explain.py), with NetBox's live value and change log when NetBox is configured."""
+    client = netbox_client(config) if config.netbox.url else None
+    return {"name": name, "objects": explain(config, staging, name, fields=fields, client=client)}
 
 
 # --- history and one run -------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The write guard and the secret filter every tool result passes through.
 
-A preview issues a one-time token bound to the hash of the plan it showed; redeeming it is the
-only way to start a write, and a token is gone once redeemed, refused or expired.
+A write tool's preview (`sync`, `undo`) issues a one-time token bound to the hash of what it
+showed and to the preview's arguments; redeeming it is the only way to start a write, and a token
+is gone once redeemed, refused or expired.
 """
 
 import os
@@ -21,39 +22,52 @@ _MIN_SECRET_LEN = 6  # shorter values would blank ordinary words
 
 @dataclass(frozen=True)
 class Confirmation:
-    plan_hash: str
-    plan_run_id: str
+    tool: str  # the write tool that previewed: a token confirms only that tool
+    plan_hash: str  # what the preview showed, as stages/plan.plan_hash or stages/undo.undo_hash
+    subject: str  # the previewed plan run (sync), the undone run (undo)
+    request: tuple[tuple[str, Any], ...]  # the preview's arguments; the confirming call must repeat them
     client: str
     issued_at: float
 
 
 class ConfirmationTokens:
-    """One-time tokens, each bound to one previewed plan; kept in memory by the server process."""
+    """One-time tokens, each bound to one previewed write; kept in memory by the server process."""
 
     def __init__(self, ttl_s: float = TOKEN_TTL_S, clock=time.monotonic):
         self._ttl_s, self._clock = ttl_s, clock
         self._pending: dict[str, Confirmation] = {}
         self._lock = threading.Lock()
 
-    def issue(self, plan_hash: str, plan_run_id: str, client: str) -> str:
+    def issue(self, tool: str, plan_hash: str, subject: str, client: str, request: dict[str, Any] | None = None) -> str:
         token = secrets.token_urlsafe(24)
         with self._lock:
-            self._pending[token] = Confirmation(plan_hash, plan_run_id, client, self._clock())
+            self._pending[token] = Confirmation(tool, plan_hash, subject, _frozen(request), client, self._clock())
         return token
 
-    def redeem(self, token: str) -> Confirmation:
-        """The confirmation a token stands for; raises ValueError when it is unknown, used or expired."""
+    def redeem(self, token: str, tool: str, request: dict[str, Any] | None = None) -> Confirmation:
+        """The confirmation a token stands for; raises ValueError when it is unknown, used or expired, or
+        was issued by another tool or for other arguments. A token is gone after any redeem."""
         with self._lock:
             confirmation = self._pending.pop(token, None)
+        again = f"call {tool} without a token for a new preview"
         if confirmation is None:
-            raise ValueError("unknown or already used confirmation token: call sync without a token for a new preview")
+            raise ValueError(f"unknown or already used confirmation token: {again}")
+        if confirmation.tool != tool:
+            raise ValueError(f"refused: this token confirms a {confirmation.tool} preview, not {tool}; {again}")
+        if confirmation.request != _frozen(request):
+            previewed = ", ".join(f"{k}={v!r}" for k, v in confirmation.request) or "no arguments"
+            raise ValueError(f"refused: the token was issued for {tool} with {previewed}; nothing was written; {again}")
         if self._clock() - confirmation.issued_at > self._ttl_s:
-            raise ValueError(f"confirmation token expired (valid {self._ttl_s:.0f} s): call sync without a token for a new preview")
+            raise ValueError(f"confirmation token expired (valid {self._ttl_s:.0f} s): {again}")
         return confirmation
 
     @property
     def ttl_s(self) -> float:
         return self._ttl_s
+
+
+def _frozen(request: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in (request or {}).items()))
 
 
 def known_secrets(config: Any) -> set[str]:

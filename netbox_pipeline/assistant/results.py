@@ -30,29 +30,68 @@ class PlanResult(BaseModel):
     runs: list[dict[str, Any]] = []  # the Dagster runs a fresh plan launched
 
 
-class WriteRef(BaseModel):
-    run_id: str | None
-    applied_at: str | None
-    action: str | None
-    netbox_id: int | None = None
-    value: Any = None
+class FieldSource(BaseModel):
+    source_kind: str | None = None
+    instance: str | None = None
+    record_id: str | None = None
+    location: str | None = None  # file:line for inventory files
+    observed_at: Any = None
+    defaulted: bool | None = None
 
 
-class FieldOrigin(BaseModel):
+class Disagreement(BaseModel):
+    values: Any = None
+    why: str | None = None
+
+
+class LastWrite(BaseModel):
+    kind: str
+    dagster_run_id: str | None
+    plan_run_id: str | None
+    action: str
+    applied_at: str
+    before: Any = None
+    after: Any = None
+
+
+class ChangelogEntry(BaseModel):
+    time: Any = None
+    user: str | None = None
+    request_id: str | None = None
+    action: str | None = None
+    message: str | None = None
+
+
+class FieldExplanation(BaseModel):
     field: str
-    value: Any = None
-    source: str | None
+    netbox: Any = None  # NetBox's value now
+    desired: Any = None  # what the newest plan wants
+    source: FieldSource | None
+    precedence: list[str]  # source kinds, first wins
+    disagree: list[Disagreement]
+    last_write: LastWrite | None
+    changelog: ChangelogEntry | None
+
+
+class MergedFrom(BaseModel):
+    """A source record the merge joined to this object other than by its own key, and why."""
+
+    source_kind: str
+    instance: str
+    record_key: str
+    reason: str  # "MAC AA:BB:…", "serial …", "device MAC …" (a service that followed its device)
     location: str | None = None
-    record_key: str | None = None
-    observed_at: str | None = None
-    precedence: list[str]
-    last_written: WriteRef | None = None
+    first_seen_run_id: str | None = None
+    last_seen_run_id: str | None = None
 
 
 class ExplainedObject(BaseModel):
-    object_type: str
-    natural_key: str
-    fields: list[FieldOrigin]
+    type: str
+    key: str
+    netbox_id: int | None
+    plan_action: str
+    merged_from: list[MergedFrom] = []
+    fields: list[FieldExplanation]
 
 
 class ExplainResult(BaseModel):
@@ -165,3 +204,29 @@ class SyncResult(BaseModel):
     plan: PlanResult
     runs: list[dict[str, Any]]
     applied: dict[str, dict[str, int]] = {}
+
+
+class UndoConflict(BaseModel):
+    name: str  # "<type> <key>.<field>", what force_fields takes
+    field: str
+    recorded: Any = None  # what the undone run wrote
+    live: Any = None  # what NetBox holds now
+    reason: str
+    forced: bool
+
+
+class UndoResult(BaseModel):
+    stage: Literal["preview", "blocked", "applied"]
+    message: str
+    undoes: str  # "sync <Dagster run id>", "undo …", "plan …"
+    undone_apply_runs: int
+    undo_hash: str
+    confirmation_token: str | None = None
+    expires_in_seconds: float | None = None
+    changes: list[PlanEntry]  # the writes that take the run back
+    conflicts: list[UndoConflict]  # fields changed in NetBox since the run wrote them
+    notes: list[str]
+    source_instances: list[str]  # the sources that still say what the run wrote
+    undo_run_id: str | None = None
+    dagster_run_id: str | None = None
+    counts: dict[str, int] = {}

@@ -1,8 +1,9 @@
 """The MCP server: tools and resources over the pipeline's staging DB, Dagster instance and NetBox.
 
-Every tool is read-only except `sync`, which exists only behind `mcp.allow_writes` and the
-preview/confirm guard. Every result and every error passes the secret filter; an unexpected
-failure becomes a one-line tool error (the traceback goes to the server's log, never the client).
+Every tool is read-only except `sync` and `undo`, which write only behind `mcp.allow_writes` and
+the preview/confirm guard (writes.confirmed_write). Every result and every error passes the
+secret filter; an unexpected failure becomes a one-line tool error (the traceback goes to the
+server's log, never the client).
 """
 
 import functools
@@ -17,19 +18,16 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from netbox_pipeline.assistant import answers, results
+from netbox_pipeline.assistant import answers, results, writes
 from netbox_pipeline.assistant.drift import drift_view
 from netbox_pipeline.assistant.guard import ConfirmationTokens, known_secrets, scrub
 from netbox_pipeline.config import CONFIG_ENV_VAR, ConfigError, PipelineConfig, load_config
-from netbox_pipeline.defs.plan import CONFIRMED_PLAN, CONFIRMED_PLAN_TAG
-from netbox_pipeline.runner import SyncOutcome, dagster_home, run_sync
-from netbox_pipeline.stages.plan import plan_hash
+from netbox_pipeline.runner import RunOutcome, SyncOutcome, dagster_home, dagster_instance, run_sync, run_undo
 from netbox_pipeline.staging import store
 from netbox_pipeline.staging.db import open_staging
 
 log = logging.getLogger("netbox_pipeline.assistant")
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
-CLIENT_TAG = "netbox_pipeline/mcp_client"
 DEFAULT_HTTP_PORT = 8808
 
 
@@ -60,23 +58,13 @@ class Pipeline:
             raise ValueError("nothing to do: no source is configured")
         return outcome
 
+    def launch_undo(self, run_id: str, **kwargs) -> RunOutcome:
+        with self._launch:
+            return run_undo(self.config_path, run_id, **kwargs)
+
     def dagster_instance(self):
-        import dagster as dg
-
         os.environ["DAGSTER_HOME"] = str(dagster_home(self.config()))
-        return dg.DagsterInstance.get()
-
-
-def _runs(outcome: SyncOutcome) -> list[dict[str, Any]]:
-    return [{"label": r.label, "dagster_run_id": r.run_id, "success": r.success, "error": r.error} for r in outcome.runs]
-
-
-def _client_name(ctx: Context | None) -> str:
-    try:
-        info = ctx.session.client_params.client_info  # type: ignore[union-attr]
-        return f"{info.name} {info.version or ''}".strip()
-    except AttributeError:
-        return "unnamed MCP client"
+        return dagster_instance()  # as the CLI opens it: under the file lock that guards a new home's creation
 
 
 def _guarded(pipeline: Pipeline, fn):
@@ -102,8 +90,8 @@ def build_server(config_path: str | None = None) -> MCPServer:
         "netbox-pipeline",
         instructions="Ask about the estate the pipeline keeps in NetBox: what the next sync would change (plan), where a "
         "value came from (explain), what runs did (history, run), hand edits in NetBox (drift), source health (sources) "
-        "and the merged inventory (search_inventory). sync writes only when the operator enabled it, after a preview "
-        "and a confirmation token.",
+        "and the merged inventory (search_inventory). sync and undo write only when the operator enabled it, after a "
+        "preview and a confirmation token.",
     )
 
     def tool(fn=None, *, read_only: bool = True):
@@ -126,8 +114,8 @@ def build_server(config_path: str | None = None) -> MCPServer:
         """What the next sync would change: the latest stored plan with its age, or a fresh dry-run plan."""
         runs: list[dict[str, Any]] = []
         if fresh:
-            outcome = pipeline.launch(dry_run=True, tags={"netbox_pipeline/trigger": "mcp"})
-            runs = _runs(outcome)
+            outcome = pipeline.launch(dry_run=True, tags=writes.TRIGGER)
+            runs = writes.runs_of(outcome)
             with pipeline.staging().session() as session:
                 plan_run = store.plan_run_of_dagster_run(session, outcome.runs[-1].run_id)
             if plan_run is None:
@@ -143,12 +131,17 @@ def build_server(config_path: str | None = None) -> MCPServer:
         return results.PlanResult(**view, runs=runs)
 
     @tool
-    def explain(name: Annotated[str, Field(description="a device, VM, interface, IP or any managed object's name or key; globs (*) allowed")]) -> results.ExplainResult:
-        """Each field of the matching objects: its value, the source record it came from (file:line), the precedence
-        of sources for that field, and the run that last wrote it to NetBox."""
-        view = answers.explain_view(pipeline.config(), pipeline.staging(), name)
+    def explain(
+        name: Annotated[str, Field(description="a device or VM name (also matches its interfaces, MACs, IPs, ...), any managed "
+                                               "object's natural key, or a glob over natural keys")],
+        fields: Annotated[list[str] | None, Field(description="only these NetBox fields, e.g. [\"serial\"]")] = None,
+    ) -> results.ExplainResult:
+        """Each managed field of the matching objects (as `netbox-pipeline explain --json`): NetBox's value now, the desired
+        value, the source record it came from (file:line), the order in which source kinds win it, the sources that
+        disagreed, and the run (and NetBox change-log entry) that last wrote it."""
+        view = answers.explain_view(pipeline.config(), pipeline.staging(), name, fields)
         if not view["objects"]:
-            raise ToolError(f"no object matching {name!r} in the merged inventory (try search_inventory)")
+            raise ToolError(f"nothing named {name!r} in the newest plan (try search_inventory)")
         return results.ExplainResult(**view)
 
     @tool
@@ -190,62 +183,34 @@ def build_server(config_path: str | None = None) -> MCPServer:
         """Write to NetBox in two steps (only when the operator set mcp.allow_writes): without a token, pull the sources,
         plan without writing and return the plan with a one-time token; with that token, apply exactly that plan, refused
         if NetBox or the sources changed since. The write is a normal Dagster run tagged with this client's name."""
-        if not pipeline.config().mcp.allow_writes:
-            raise ToolError("sync is disabled: the server is read-only unless mcp.allow_writes is true in the configuration")
-        client = _client_name(ctx)
-        if not confirmation_token:
-            return _preview(pipeline, client)
-        return _apply(pipeline, client, confirmation_token)
+        return writes.confirmed_write(pipeline, ctx, "sync", confirmation_token, {},
+                                      lambda client: writes.sync_preview(pipeline, client),
+                                      lambda client, confirmation: writes.sync_apply(pipeline, client, confirmation))
+
+    @tool(read_only=False)
+    def undo(
+        ctx: Context,
+        run_id: Annotated[str, Field(description="the run to take back: a Dagster run id from history or run (or a unique "
+                                                 "prefix of 6+ characters), or a staging plan or undo run id")],
+        force_fields: Annotated[list[str] | None, Field(description="undo these fields even though NetBox changed them since: "
+                                                                    "a field name, KEY.FIELD or the conflict's name")] = None,
+        pause: Annotated[bool, Field(description="also stop the schedules and sensors that would re-apply the change")] = False,
+        confirmation_token: Annotated[str | None, Field(description="the token a preview of the same undo returned; without "
+                                                                    "it, undo only previews")] = None,
+    ) -> results.UndoResult:
+        """Take back what one run wrote to NetBox, in two steps (only when the operator set mcp.allow_writes): without a
+        token, the undo plan (the writes that restore the recorded before-values, and the fields a person changed since,
+        which block it) and a one-time token; with that token and the same arguments, apply exactly that undo, refused if
+        anything changed since. The undo is a normal Dagster run tagged with this client's name."""
+        request = {"run_id": run_id.strip(), "force_fields": sorted(force_fields or []), "pause": pause}
+        return writes.confirmed_write(
+            pipeline, ctx, "undo", confirmation_token, request,
+            lambda client: writes.undo_preview(pipeline, request["run_id"], request["force_fields"]),
+            lambda client, confirmation: writes.undo_apply(pipeline, client, confirmation, request["run_id"],
+                                                           request["force_fields"], pause))
 
     _resources(server, pipeline)
     return server
-
-
-def _preview(pipeline: Pipeline, client: str) -> results.SyncResult:
-    outcome = pipeline.launch(dry_run=True, tags={"netbox_pipeline/trigger": "mcp", CLIENT_TAG: client})
-    staging = pipeline.staging()
-    with staging.session() as session:
-        plan_run = store.plan_run_of_dagster_run(session, outcome.runs[-1].run_id)
-        digest = plan_hash(store.plan_for_run(session, plan_run)) if plan_run else None
-    if not outcome.success or plan_run is None or digest is None:
-        failed = "; ".join(f"{r.label}: {r.error}" for r in outcome.runs if not r.success)
-        raise ToolError(f"no confirmation offered: the preview failed ({failed}); nothing was written")
-    token = pipeline.tokens.issue(digest, plan_run, client)
-    view = results.PlanResult(**answers.plan_view(staging, plan_run), runs=_runs(outcome))
-    return results.SyncResult(
-        stage="preview", plan_hash=digest, plan=view, runs=_runs(outcome), confirmation_token=token,
-        expires_in_seconds=pipeline.tokens.ttl_s,
-        message="nothing was written. To apply exactly this plan, call sync again with confirmation_token.",
-    )
-
-
-def _apply(pipeline: Pipeline, client: str, token: str) -> results.SyncResult:
-    confirmation = pipeline.tokens.redeem(token)
-    tags = {"netbox_pipeline/trigger": "mcp", CLIENT_TAG: client, CONFIRMED_PLAN_TAG: confirmation.plan_hash,
-            "netbox_pipeline/confirmed_preview": confirmation.plan_run_id}
-    # The sources are not pulled again: the run re-plans from the snapshots the preview used and NetBox as it is
-    # now, and its confirmed_plan check stops every write unless that plan hashes to the previewed one.
-    outcome = pipeline.launch(refresh_sources=False, tags=tags)
-    errors = [r.error or "" for r in outcome.runs if not r.success]
-    if any(f"check {CONFIRMED_PLAN} failed" in e for e in errors):
-        raise ToolError("refused: the plan changed since the preview (NetBox or the sources changed); nothing was written. "
-                        "Call sync without a token for a new preview.")
-    staging = pipeline.staging()
-    with staging.session() as session:
-        plan_run = store.plan_run_of_dagster_run(session, outcome.runs[-1].run_id)
-        applied = store.runs_of_dagster_runs(session, "apply", [r.run_id for r in outcome.runs])
-    totals: dict[str, dict[str, int]] = {}
-    for run in applied:
-        row = totals.setdefault(run["object_type"], {})
-        for name, n in (run.get("counts") or {}).items():
-            row[name] = row.get(name, 0) + int(n)
-    if errors:
-        raise ToolError(f"the sync ran and failed (run {outcome.runs[-1].run_id}): {'; '.join(errors)}; see the run tool")
-    return results.SyncResult(
-        stage="applied", plan_hash=confirmation.plan_hash, plan=results.PlanResult(**answers.plan_view(staging, plan_run)),
-        runs=_runs(outcome), applied={t: c for t, c in totals.items() if any(c.values())},
-        message=f"applied the confirmed plan in Dagster run {outcome.runs[-1].run_id} (tagged {CLIENT_TAG}={client}).",
-    )
 
 
 def _resources(server: MCPServer, pipeline: Pipeline) -> None:

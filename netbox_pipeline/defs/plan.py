@@ -11,12 +11,14 @@ from netbox_pipeline.defs.liveness import LEASE_WAIT_TAG, free_dead_slots, run_w
 from netbox_pipeline.defs.resources import PipelineResource
 from netbox_pipeline.model import key_text
 from netbox_pipeline.stages.inventory import InventoryBuild, build_inventory
+from netbox_pipeline.reconcile.plan import duplicate_removals
 from netbox_pipeline.stages.plan import PlanOutcome, make_plan, netbox_client, read_netbox
 
 DELETION_GUARD = "deletion_ratio"
 RULES_CHECK = "netbox_rules"
 EMPTY_SOURCES = "no_emptied_sources"
 CONFIRMED_PLAN = "confirmed_plan"
+DUPLICATES_CHECK = "no_unresolved_duplicates"
 # A run tag naming the plan hash an operator confirmed (the MCP `sync` tool): another plan writes nothing.
 CONFIRMED_PLAN_TAG = "netbox_pipeline/confirmed_plan_hash"
 EAGER = dg.AutomationCondition.eager()
@@ -44,6 +46,9 @@ def build_planning_assets(source_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
                               description="no source instance that owns objects suddenly returned nothing"),
             dg.AssetCheckSpec(CONFIRMED_PLAN, asset="sync_plan", blocking=True,
                               description="a run launched to apply a confirmed plan computes that same plan (else it writes nothing)"),
+            dg.AssetCheckSpec(DUPLICATES_CHECK, asset="sync_plan",
+                              description="NetBox holds no object twice that the pipeline cannot remove itself "
+                              "(a person's, differing, or pointed at: each named with every id)"),
         ],
     )
     def plan_sync(context: dg.AssetExecutionContext, pipeline: PipelineResource):
@@ -60,10 +65,9 @@ def build_planning_assets(source_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
                 live, counts = read_netbox(client, owner_tag=config.netbox.owner_tag)
             except Exception as exc:  # the asset that failed, in the words of the innermost cause
                 raise dg.Failure(description=f"netbox_snapshot: reading NetBox failed: {_innermost(exc)}") from exc
-            for duplicate in live.duplicates[:50]:
-                context.log.warning("NetBox holds %s %s more than once (id %s left alone)", duplicate.type, key_text(duplicate.key), duplicate.id)
             metadata = {f"objects_{name}": dg.MetadataValue.int(n) for name, n in counts.items()}
-            metadata.update(netbox_version=client.version(), requests=dg.MetadataValue.int(client.stats.total))
+            metadata.update(netbox_version=client.version(), requests=dg.MetadataValue.int(client.stats.total),
+                            duplicates=dg.MetadataValue.int(len(live.duplicates)))
             yield dg.MaterializeResult(asset_key="netbox_snapshot", metadata=metadata)
             planned = make_plan(config, staging, built, live, dagster_run_id=context.run.run_id,
                                 expected_hash=context.run.tags.get(CONFIRMED_PLAN_TAG),
@@ -71,6 +75,10 @@ def build_planning_assets(source_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
                                 + float(context.run.tags.get(LEASE_WAIT_TAG, 0)))
             for problem in planned.excluded[:100]:
                 context.log.warning("left out of the plan: %s", problem.message)
+            for finding in planned.plan.duplicate_findings[:100]:
+                context.log.warning("duplicate left for a person to resolve: %s", finding.message)
+            for item in duplicate_removals(planned.plan)[:100]:
+                context.log.info("%s %s id %s: %s", item.type, key_text(item.key), item.netbox_id, item.reason)
             yield dg.MaterializeResult(asset_key="sync_plan", metadata=_plan_metadata(planned))
             yield from _plan_checks(planned)
             if lease is not None and planned.blocked:
@@ -92,6 +100,7 @@ def _inventory_metadata(context, built: InventoryBuild) -> dict:
     metadata = {f"{name}": dg.MetadataValue.int(n) for name, n in built.inventory.counts().items()}
     metadata.update(
         conflicts=dg.MetadataValue.int(len(built.inventory.conflicts)),
+        identity_links=dg.MetadataValue.int(len(built.inventory.links)),
         new=dg.MetadataValue.int(built.history.get("new", 0)),
         changed=dg.MetadataValue.int(built.history.get("changed", 0)),
         unhealthy_instances=dg.MetadataValue.text(", ".join(unhealthy) or "none"),
@@ -107,6 +116,8 @@ def _plan_metadata(planned: PlanOutcome) -> dict:
         drift=dg.MetadataValue.int(sum(1 for item in planned.plan.items if item.drift)),
         lease_wait_s=dg.MetadataValue.float(round(planned.lease_wait_s, 3)),
         delete_ratio=dg.MetadataValue.float(round(planned.plan.delete_ratio(), 4)),
+        duplicates_removed=dg.MetadataValue.int(len(duplicate_removals(planned.plan))),
+        duplicates_unresolved=dg.MetadataValue.int(len(planned.plan.duplicate_findings)),
         changes=dg.MetadataValue.md(plan_markdown(planned.plan)),
         staging_plan_run=dg.MetadataValue.text(planned.run_id),
     )
@@ -135,6 +146,13 @@ def _plan_checks(planned: PlanOutcome):
         description=None if not emptied else
         "returned no records but own objects in NetBox: " + ", ".join(f"{k}:{i}" for k, i in emptied)
         + " (fix the source; nothing is deleted meanwhile)",
+    )
+    findings = plan.duplicate_findings
+    yield dg.AssetCheckResult(
+        asset_key="sync_plan", check_name=DUPLICATES_CHECK, passed=not findings, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"unresolved": len(findings), "removed": len(duplicate_removals(plan)),
+                  "findings": dg.MetadataValue.md("\n".join(f"- {f.message}" for f in findings[:50]) or "none")},
+        description="; ".join(f.message for f in findings[:20]) or None,
     )
     yield dg.AssetCheckResult(
         asset_key="sync_plan", check_name=CONFIRMED_PLAN, passed=planned.confirmation_ok,

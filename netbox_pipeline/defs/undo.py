@@ -10,7 +10,7 @@ import dagster as dg
 
 from netbox_pipeline.defs.automation import AUTOMATION_SENSOR, FILE_SENSOR
 from netbox_pipeline.defs.resources import PipelineResource
-from netbox_pipeline.stages.undo import UndoOutcome, undo_rows, undo_run
+from netbox_pipeline.stages.undo import CHANGED_SINCE_CONFIRMED, UndoOutcome, undo_rows, undo_run
 
 UNDO_JOB = "undo_run"
 LOCATION_NAME = "netbox_pipeline"  # workspace.yaml, [tool.dagster]: the UI's code location
@@ -20,15 +20,17 @@ class UndoConfig(dg.Config):
     run_id: str
     force_fields: list[str] = []
     pause: bool = False
+    confirmed_hash: str | None = None  # the MCP server's confirmed undo: write only if the undo still hashes to it
 
 
 @dg.op(pool="netbox_writes", description="Revert what one run applied, from its recorded before-values")
 def undo_netbox_run(context: dg.OpExecutionContext, config: UndoConfig, pipeline: PipelineResource) -> dg.Output[None]:
     outcome = undo_run(pipeline.config(), pipeline.staging(), config.run_id, force_fields=config.force_fields,
-                       dagster_run_id=context.run.run_id)
+                       dagster_run_id=context.run.run_id, confirmed_hash=config.confirmed_hash)
     metadata = outcome_metadata(outcome)
-    if outcome.blocking_conflicts:
-        raise dg.Failure(description=conflict_message(outcome), metadata=metadata)
+    if outcome.refused:
+        stale = outcome.refused.startswith(CHANGED_SINCE_CONFIRMED)
+        raise dg.Failure(description=outcome.refused if stale else conflict_message(outcome), metadata=metadata)
     if config.pause:
         metadata["paused"] = dg.MetadataValue.text(", ".join(pause_automation(context.instance, outcome)) or "nothing")
     if outcome.failures:
@@ -79,7 +81,8 @@ def stop_instigators(instance: dg.DagsterInstance, names: set[str]) -> list[str]
     from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
     origin = InProcessCodeLocationOrigin(
-        loadable_target_origin=LoadableTargetOrigin(module_name="netbox_pipeline.definitions"),
+        loadable_target_origin=LoadableTargetOrigin(module_name="netbox_pipeline.definitions",
+                                                    attribute="current_definitions"),
         location_name=LOCATION_NAME,
     )
     stopped = []

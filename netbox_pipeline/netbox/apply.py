@@ -26,6 +26,7 @@ from netbox_pipeline.values import jsonable
 log = logging.getLogger(__name__)
 
 Phase = Literal["first", "second", "delete"]
+GONE = "already gone from NetBox (deleted since the plan read it)"
 Key = tuple
 
 
@@ -63,6 +64,7 @@ class TypeResult:
     created: int = 0
     updated: int = 0
     deleted: int = 0
+    gone: int = 0  # to delete, but already deleted by someone else
     unchanged: int = 0
     skipped: int = 0
     requests: int = 0
@@ -70,7 +72,7 @@ class TypeResult:
 
     def absorb(self, other: "TypeResult") -> None:
         """Add another type's counts and changes (for steps that apply several types)."""
-        for name in ("created", "updated", "deleted", "unchanged", "skipped", "requests"):
+        for name in ("created", "updated", "deleted", "gone", "unchanged", "skipped", "requests"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.changes += other.changes
 
@@ -83,6 +85,7 @@ class TypeResult:
             "created": self.created,
             "updated": self.updated,
             "deleted": self.deleted,
+            "gone": self.gone,
             "unchanged": self.unchanged,
             "skipped": self.skipped,
             "failed": len(self.failures),
@@ -98,8 +101,9 @@ class TypeResult:
 
 
 def build_id_index(items: Iterable[PlanItem], known_ids: dict[tuple[str, str], int]) -> LiveIndex:
-    """id <-> natural key for every object the plan touches or references."""
-    return index_ids(((item.type, item.key, item.netbox_id) for item in items), known_ids)
+    """id <-> natural key for every object the plan touches or references (a removed duplicate's
+    key resolves to the copy kept)."""
+    return index_ids(((item.type, item.key, item.netbox_id) for item in items if item.duplicate_of is None), known_ids)
 
 
 def index_ids(entries: Iterable[tuple[str, Key, int | None]], known_ids: dict[tuple[str, str], int]) -> LiveIndex:
@@ -275,6 +279,9 @@ def _delete(client, type_name, items: list[PlanItem], result: TypeResult, chunk_
         item = by_id[body["id"]]
         result.changes.append(_change(item, {}, "applied"))
         result.changes += [_cascaded(item, *cascade) for cascade in item.cascades]
+    for body in outcome.gone:  # deleted by someone else since the plan read it: what the plan wanted, not an error
+        result.gone += 1
+        result.changes.append(_change(by_id[body["id"]], {}, "skipped", GONE))
     for body, reason in outcome.failed + [(b, "no answer from NetBox") for b in outcome.uncertain]:
         result.changes.append(_change(by_id[body["id"]], {}, "failed", _reason(reason)))
 

@@ -78,6 +78,8 @@ class BulkOutcome:
     done: list[tuple[dict, Any]] = field(default_factory=list)  # (item sent, what NetBox returned)
     failed: list[tuple[dict, Any]] = field(default_factory=list)  # (item sent, NetBox's reason)
     uncertain: list[dict] = field(default_factory=list)  # sent, outcome unknown (POST only)
+    # DELETE items whose object NetBox no longer holds (deleted since it was read): already done.
+    gone: list[dict] = field(default_factory=list)
     uncertain_sent_at: float = 0.0  # when the last uncertain request was sent (time.monotonic())
 
 
@@ -246,6 +248,7 @@ class NetBoxClient:
                 outcome.done.extend(part.done)
                 outcome.failed.extend(part.failed)
                 outcome.uncertain.extend(part.uncertain)
+                outcome.gone.extend(part.gone)
                 outcome.uncertain_sent_at = max(outcome.uncertain_sent_at, part.uncertain_sent_at)
         return outcome
 
@@ -279,6 +282,9 @@ class NetBoxClient:
         if exc.status not in ITEM_REFUSALS:
             outcome.failed.extend((item, _reason_of(exc)) for item in pending)
             return []
+        by_id = id_errors(exc.body, pending) if method in ("PATCH", "DELETE") else None
+        if by_id is not None:
+            return self._sort_by_id(method, endpoint, pending, by_id, outcome)
         errors = item_errors(exc.body, len(pending))
         if errors is not None and any(errors):
             outcome.failed.extend((item, error) for item, error in zip(pending, errors) if error)
@@ -292,6 +298,48 @@ class NetBoxClient:
         for half in (pending[:middle], pending[middle:]):
             self._send_isolating(method, endpoint, half, outcome)
         return []
+
+
+    def _sort_by_id(self, method: str, endpoint: str, pending: list[dict], errors: list, outcome: BulkOutcome) -> list[dict]:
+        """4.7 names the refused items of a bulk PATCH / DELETE by id, and refuses the whole request
+        when one id no longer exists. Such an id, confirmed absent by a read, is a DELETE already
+        done (`gone`) or an update with nothing left to update; the other refusals keep NetBox's reason."""
+        named = [item for item, error in zip(pending, errors) if error and set(error) == {"id"}]
+        absent = self._absent_ids(endpoint, [item["id"] for item in named]) if named else set()
+        for item, error in zip(pending, errors):
+            if not error:
+                continue
+            if item["id"] in absent and method == "DELETE":
+                outcome.gone.append(item)
+            elif item["id"] in absent:
+                outcome.failed.append((item, f"no {endpoint} object with id {item['id']} in NetBox (deleted since it was read?)"))
+            else:
+                outcome.failed.append((item, error))
+        return [item for item, error in zip(pending, errors) if not error]
+
+    def _absent_ids(self, endpoint: str, ids: list[int]) -> set[int]:
+        """Which of these ids NetBox does not hold (read by id); none when it cannot be asked."""
+        try:
+            found = self.list_all(endpoint, {"id": ids, "fields": "id"})
+        except NetBoxError:
+            return set()
+        return set(ids) - {obj.get("id") for obj in found}
+
+
+def id_errors(body: Any, items: list[dict]) -> list | None:
+    """Per-item errors of a 4.7 bulk PATCH / DELETE refusal, which names the items by id
+    (`{"detail": ..., "errors": [{"id": 7, "errors": {...}}]}`), in request order; None otherwise."""
+    if not isinstance(body, dict) or not isinstance(body.get("errors"), list):
+        return None
+    by_id: dict[Any, Any] = {}
+    for entry in body["errors"]:
+        if not isinstance(entry, dict) or "id" not in entry or "index" in entry:
+            return None
+        by_id[entry["id"]] = entry.get("errors") or {"detail": body.get("detail") or "refused by NetBox without a reason"}
+    ids = {item.get("id") for item in items}
+    if not by_id or not set(by_id) <= ids:
+        return None  # names an item we did not send: pairs nothing
+    return [by_id.get(item.get("id"), {}) for item in items]
 
 
 def _action(change: dict) -> str | None:

@@ -40,6 +40,9 @@ class PlanItem:
     # (type, key, id, fields): what an undo needs to recreate them.
     live_fields: dict[str, Any] = field(default_factory=dict)
     cascades: list[tuple[str, Key, int, dict[str, Any]]] = field(default_factory=list)
+    # A delete of an extra copy of an object the pipeline made twice: the id of the copy it keeps
+    # (the key, and the object map entry, stay with that one).
+    duplicate_of: int | None = None
 
     def to_stored(self) -> dict[str, Any]:
         """Everything apply needs, as JSON that `from_stored` turns back into an equal item."""

@@ -677,6 +677,31 @@ def from_live(
                       owned=owner_tag in tags)
 
 
+def reference_ids(nbtype: "NetBoxType | str", obj: Mapping[str, Any]) -> Iterable[tuple[str, int]]:
+    """(type name, id) of every managed object a NetBox object (as read) points at through its
+    declared references: what a duplicate's removal would leave dangling."""
+    t = get_type(nbtype)
+    for name, target in t.refs.items():
+        ref_id = _nested_id(obj.get(name))
+        if ref_id is not None:
+            yield target, ref_id
+    for name, target in t.ref_lists.items():
+        for item in obj.get(name) or ():
+            ref_id = _nested_id(item)
+            if ref_id is not None:
+                yield target, ref_id
+    for generic in t.generic_refs.values():
+        content_type, ref_id = obj.get(generic.type_field), obj.get(generic.id_field)
+        target = type_for_content_type(content_type) if content_type else None
+        if target is not None and ref_id is not None:
+            yield target.name, int(ref_id)
+    for name in t.generic_ref_lists:
+        for item in obj.get(name) or ():
+            target = type_for_content_type(item.get("object_type") or "")
+            if target is not None and item.get("object_id") is not None:
+                yield target.name, int(item["object_id"])
+
+
 def _key_or_marker(key_of: KeyOf, type_name: str, ref_id: int) -> Key:
     key = key_of(type_name, ref_id)
     return tuple(key) if key is not None else (UNRESOLVED, ref_id)
@@ -711,9 +736,13 @@ def live_index(objects: Iterable[LiveObject]) -> LiveIndex:
 class LiveState:
     objects: dict[str, dict[Key, LiveObject]]
     index: LiveIndex
-    # Objects whose natural key another object already had (e.g. one address in two VRFs):
-    # the lowest id is matched, these are reported and left alone.
+    # Objects whose natural key another object already had (two racing runs' MACs, one address
+    # in two VRFs): the lowest id is matched; reconcile/duplicates.py decides what becomes of them.
     duplicates: list[LiveObject]
+    # (type, id) of every member of a duplicate group -> (type, id) of the objects pointing at it,
+    # from the same read (`reconcile.duplicates.duplicate_referrers`); None: not looked at, so no
+    # duplicate may be removed.
+    referrers: dict[tuple[str, int], tuple[tuple[str, int], ...]] | None = None
 
 
 def build_live(

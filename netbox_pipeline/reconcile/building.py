@@ -9,9 +9,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from netbox_pipeline.model import Inventory, Provenance, key_text
+from netbox_pipeline.model import Inventory, Provenance, key_text, record_location, record_type_of
 from netbox_pipeline.netbox.schema import TYPES, Key, key_from_fields
-from netbox_pipeline.values import slugify
+from netbox_pipeline.values import fold_name, slugify
 
 SOURCE_TAG_PREFIX = "source-"
 
@@ -88,6 +88,45 @@ class _Pending:
     provenance: dict[str, Provenance]
 
 
+# NetBox type -> the field its slug is made from, for every type that has a slug.
+SLUGGED = {name: "model" if name == "device_types" else "name"
+           for name, t in TYPES.items() if "slug" in t.natural_key or "slug" in t.managed}
+_OWNER_TAG_SETTING = "netbox.owner_tag"
+
+
+def _field_naming(record: Any, name: str) -> str | None:
+    """The record's own field that gives `name`, if any (not one of an interface's)."""
+    field_name = next((f for f, value in record if value == name), None)
+    if field_name is None and name in (getattr(record, "tags", None) or ()):
+        field_name = "tags"
+    return field_name
+
+
+def _mention(record: Any, name: str) -> str:
+    """`device home/web-1 field site`: the record and (when it is one of its own fields) the field."""
+    field_name = _field_naming(record, name)
+    label = f"{record_type_of(record).replace('_', ' ')} {key_text(record.key)}"
+    return f"{label} field {field_name}" if field_name else label
+
+
+def _where_named(record: Any, name: str) -> str | None:
+    """Where the record got `name` from: a merged record's fields each come from their own source."""
+    entry = record.provenance.get(_field_naming(record, name) or "")
+    if entry is not None:
+        return entry.location or f"{entry.source_kind}:{entry.instance}"
+    return record_location(record)
+
+
+@dataclass
+class _Current:
+    """The record being built: where the names it gives came from, and what it makes itself."""
+
+    record: Any
+    own_type: str
+    own_key: Key | None = None
+    collisions: list[tuple[str, Key, str | None, str]] = field(default_factory=list)  # (type, key, where, message)
+
+
 class Builder:
     def __init__(self, owner_tag: str, inventory: Inventory, fallbacks: Fallbacks):
         self.owner_tag = owner_tag
@@ -99,12 +138,65 @@ class Builder:
         self.ip_owner: dict[Key, str] = {}  # (VRF, host) -> the interface that carries it
         self.ip_ranges: dict[tuple[str, int], list[tuple[int, int, str]]] = {}  # (VRF, family) -> (first, last, where)
         self.cable_ends: dict[Key, tuple[Key, str]] = {}  # interface -> (cable record key, where it is)
+        # (type, slug identity) -> (the name that made it, the record that gave that name)
+        self.slug_names: dict[tuple, tuple[str, Any]] = {
+            ("tags", (slugify(owner_tag),)): (owner_tag, _OWNER_TAG_SETTING)}
+        self.current: _Current | None = None
+
+    # -- slug collisions: `Home Lab` and `home-lab` are two names NetBox would give one slug
+
+    def begin(self, record: Any, own_type: str) -> None:
+        self.current = _Current(record, own_type)
+
+    def end(self) -> None:
+        """Reports each slug collision of the record just built; the object the record makes is
+        left out of the plan (unless it is the object whose name it collided with)."""
+        current, self.current = self.current, None
+        if current is None:
+            return
+        for type_name, key, location, message in current.collisions:
+            own = (current.own_type, current.own_key)
+            target = None if own == (type_name, key) or current.own_key is None else own
+            self.problems.append(Problem("slug_collision", "error", target and target[0], target and target[1],
+                                         message, location))
+
+    def claim(self, type_name: str, key: Key, name: str, record: Any) -> None:
+        """A record declares this object: its spelling is the one every mention must use."""
+        self.slug_names.setdefault((type_name, key), (name, record))
+
+    def _same_name(self, type_name: str, identity: tuple, key: Key, name: Any) -> bool:
+        if not isinstance(name, str) or not name:
+            return True
+        claimed = self.slug_names.setdefault((type_name, identity), (name, self.current and self.current.record))
+        if fold_name(claimed[0]) == fold_name(name) or self.current is None:
+            return True  # the same name (or no record to report and leave out: a direct call)
+        noun = type_name.removesuffix("s").replace("_", " ")
+        first = claimed[1]
+        where = first if isinstance(first, str) else _where_named(first, claimed[0]) if first is not None else None
+        self.current.collisions.append((type_name, key, _where_named(self.current.record, name), (
+            f"{_mention(self.current.record, name)}: {noun} {name!r} and {claimed[0]!r}"
+            f"{f' ({where})' if where else ''} make the same slug {slugify(name)!r}; "
+            f"NetBox keeps one {noun} per slug: write one spelling everywhere")))
+        return False
+
+    def _slug_identity(self, type_name: str, key: Key, fields: Mapping[str, Any]) -> tuple:
+        natural_key = TYPES[type_name].natural_key
+        if "slug" in natural_key:
+            return key
+        # Locations: keyed by (site, name), but NetBox keeps their slugs unique within the site too.
+        return (*(fields.get(name) for name in natural_key if name not in ("name", "model")), fields.get("slug"))
 
     def add(
         self, type_name: str, fields: dict[str, Any], instances: list[tuple[str, str]],
         *, tags: list[str] | tuple[str, ...] = (), provenance: dict[str, Provenance] | None = None,
     ) -> Key:
         key = key_from_fields(type_name, fields)
+        name_field = SLUGGED.get(type_name)
+        if name_field is not None and not self._same_name(
+                type_name, self._slug_identity(type_name, key, fields), key, fields.get(name_field)):
+            return key  # the first spelling stays; the record that wrote another is left out
+        if self.current is not None and type_name == self.current.own_type:
+            self.current.own_key = key
         existing = self.pending[type_name].get(key)
         if existing is None:
             self.pending[type_name][key] = _Pending(dict(fields), set(), set(), dict(provenance or {}))
@@ -115,7 +207,7 @@ class Builder:
                     existing.fields[name] = value
         for tag in tags:
             slug = slugify(tag)
-            if slug:
+            if slug and self._same_name("tags", (slug,), (slug,), tag):
                 existing.record_tags.add(slug)
                 self.tag_names.setdefault(slug, tag)
         existing.instances.update(instances)

@@ -16,12 +16,13 @@ NetBox requires on create).
 from collections.abc import Mapping
 from typing import Any
 
-from netbox_pipeline.model import Inventory
-from netbox_pipeline.netbox.schema import OWNER_TAG
+from netbox_pipeline.model import Inventory, key_text
+from netbox_pipeline.netbox.schema import OWNER_TAG, TYPES
 from netbox_pipeline.reconcile import build_cables as cables
 from netbox_pipeline.reconcile import build_compute as compute
 from netbox_pipeline.reconcile import build_datacenter as datacenter
 from netbox_pipeline.reconcile.building import (
+    SLUGGED,
     SOURCE_TAG_PREFIX,
     Build,
     Builder,
@@ -32,6 +33,7 @@ from netbox_pipeline.reconcile.building import (
     resolve_defaults,
     source_tag,
 )
+from netbox_pipeline.values import slugify
 
 __all__ = ["BUILDS", "SOURCE_TAG_PREFIX", "DesiredObject", "DesiredObjects", "Fallbacks", "Problem",
            "desired_objects", "resolve_defaults", "source_tag"]
@@ -76,7 +78,30 @@ def desired_objects(
     defaults: Mapping[str, Any] | None = None,
 ) -> DesiredObjects:
     builder = Builder(owner_tag, inventory, resolve_defaults(defaults))
+    _claim_declared_names(builder, inventory)
     for build in BUILDS:
+        own_type = build.produces[0]
         for record in getattr(inventory, build.records):
+            builder.begin(record, own_type)
             build.build(builder, record, inventory.instances_of(build.records, record.key))
+            builder.end()
+    for rejected in inventory.rejected:  # left out by the merge: reported with the plan's other findings
+        builder.problems.append(Problem(
+            "slug_collision", "error", None, None,
+            f"{rejected.record_type.replace('_', ' ')} {key_text(rejected.key)} field {rejected.field}: "
+            f"{rejected.message}", rejected.location))
     return builder.finish()
+
+
+def _claim_declared_names(builder: Builder, inventory: Inventory) -> None:
+    """A name a record declares (a `sites:` entry) is the spelling every mention must use, even a
+    mention built before it (a region a site names, built before the regions that follow it)."""
+    for build in BUILDS:
+        own_type = build.produces[0]
+        if own_type not in SLUGGED:
+            continue
+        for record in getattr(inventory, build.records):
+            if TYPES[own_type].natural_key == ("slug",):
+                builder.claim(own_type, (slugify(record.name),), record.name, record)
+            elif own_type == "locations":
+                builder.claim(own_type, ((slugify(record.site),), slugify(record.name)), record.name, record)

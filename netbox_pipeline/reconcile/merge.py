@@ -9,6 +9,11 @@ Precedence: per field, the value of the highest-ranked source kind that knows it
 wins; ranks come from `precedence[field]`, else `precedence["default"]`; unknown kinds rank
 last; ties go to the kind name, then the instance name, so the result never depends on order.
 Tags are the union. Every winning field keeps its provenance; disagreements become conflicts.
+
+Identity links: a record that joined a merged item other than by its own natural key (a device
+by serial or MAC, a service or part that followed its device into another record, a part matched
+by serial) is listed in `Inventory.links` with the evidence, so lineage can say why. A record
+whose own key is the item's key is implied and not listed.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +26,7 @@ from netbox_pipeline.model import (
     Cluster,
     Conflict,
     Device,
+    IdentityLink,
     Interface,
     Inventory,
     InventoryItem,
@@ -33,7 +39,10 @@ from netbox_pipeline.model import (
     VirtualMachine,
     VMInterface,
     key_text,
+    record_id_of,
+    record_location,
     record_type_of,
+    slug_collision_message,
 )
 from netbox_pipeline.values import fold_name, ip_host, slugify
 
@@ -102,6 +111,8 @@ def merge(
             continue
         merged = _merge_keyed(by_type.get(record_type, []), cls, record_type, ranker, inventory)
         setattr(inventory, RECORD_LISTS[record_type], sorted(merged, key=lambda r: r.key))
+    inventory.links.sort(key=lambda link: (link.record_type, link.key, link.source_kind, link.instance,
+                                           link.record_key, link.reason))
     return inventory
 
 
@@ -110,6 +121,28 @@ _MERGED_ABOVE = frozenset({"device", "virtual_machine", "cluster", "service", "i
 
 
 # --------------------------------------------------------------------------- identity
+
+
+@dataclass
+class _DeviceAliases:
+    """Each member device record's own key -> its merged device's key, and the evidence that joined
+    it when that was not its key (what a service or part naming that record follows)."""
+
+    merged_key: dict[tuple, tuple] = field(default_factory=dict)
+    evidence: dict[tuple, str] = field(default_factory=dict)
+
+    def get(self, record_key: tuple, default: Any = None) -> Any:
+        return self.merged_key.get(record_key, default)
+
+    def reason(self, record_key: tuple) -> str:
+        """Why a record naming this device follows it into its merged record ("device MAC …")."""
+        return f"device {self.evidence.get(record_key, 'name')}"
+
+
+def _link(record_type: str, key: tuple, contribution: "_Contribution", reason: str) -> IdentityLink:
+    return IdentityLink(record_type=record_type, key=key, source_kind=contribution.kind,
+                        instance=contribution.instance, record_key=record_id_of(contribution.record),
+                        reason=reason)
 
 
 @dataclass
@@ -135,17 +168,22 @@ class _Group:
 
 def _merge_devices(
     contributions: list[_Contribution], ranker: _Ranker, inventory: Inventory
-) -> tuple[list[Device], dict[tuple, tuple]]:
+) -> tuple[list[Device], _DeviceAliases]:
     """Merged devices, and each member record's own key -> its merged device's key."""
     groups: list[_Group] = []
     by_key: dict[tuple, int] = {}
     by_serial: dict[str, int] = {}
     by_mac: dict[str, int] = {}
+    evidence: dict[int, str] = {}  # id(contribution) -> the serial or MAC that joined it
     for contribution in ranker.sort(contributions):
         record: Device = contribution.record
         index = by_key.get(record.key)
+        if index is not None and _slug_collision(groups[index].members[0], contribution, "device", inventory):
+            continue
         if index is None:
-            index = _secondary_match(contribution, groups, by_serial, by_mac, inventory)
+            index, found = _secondary_match(contribution, groups, by_serial, by_mac, inventory)
+            if found is not None:
+                evidence[id(contribution)] = found
         if index is None:
             groups.append(_Group())
             index = len(groups) - 1
@@ -163,7 +201,15 @@ def _merge_devices(
                     values={"mac": mac},
                 ))
     merged = [_merge_group(g.members, Device, "device", ranker, inventory) for g in groups]
-    aliases = {m.record.key: device.key for g, device in zip(groups, merged) for m in g.members}
+    aliases = _DeviceAliases()
+    for group, device in zip(groups, merged):
+        for member in group.members:
+            aliases.merged_key.setdefault(member.record.key, device.key)
+            found = evidence.get(id(member))
+            if found is not None:
+                aliases.evidence.setdefault(member.record.key, found)
+                if key_text(member.record.key) != key_text(device.key):
+                    inventory.links.append(_link("device", device.key, member, found))
     return merged, aliases
 
 
@@ -173,7 +219,8 @@ def _secondary_match(
     by_serial: dict[str, int],
     by_mac: dict[str, int],
     inventory: Inventory,
-) -> int | None:
+) -> tuple[int | None, str | None]:
+    """The group a device joins by serial or MAC, and that evidence ("serial S1", "MAC …")."""
     record: Device = contribution.record
     candidates: list[tuple[str, int]] = []
     if record.serial and record.serial in by_serial:
@@ -183,14 +230,14 @@ def _secondary_match(
         reason = groups[index].refuses(contribution)
         target = key_text(groups[index].members[0].record.key)
         if reason is None:
-            return index
+            return index, evidence
         inventory.conflicts.append(Conflict(
             record_type="device", key=record.key, field=None,
             message=f"{evidence} of {key_text(record.key)} ({contribution.label}) matches "
                     f"{target}, but the match was refused: {reason}",
             values={"evidence": evidence, "matched": target},
         ))
-    return None
+    return None, None
 
 
 def _merge_keyed(
@@ -199,8 +246,25 @@ def _merge_keyed(
 ) -> list[Any]:
     groups: dict[tuple, list[_Contribution]] = {}
     for contribution in ranker.sort(contributions):
-        groups.setdefault(contribution.record.key, []).append(contribution)
+        members = groups.setdefault(contribution.record.key, [])
+        if not members or not _slug_collision(members[0], contribution, record_type, inventory):
+            members.append(contribution)
     return [_merge_group(members, cls, record_type, ranker, inventory) for members in groups.values()]
+
+
+def _slug_collision(first: _Contribution, other: _Contribution, record_type: str, inventory: Inventory) -> bool:
+    """`Home Lab` in one file and `home.lab` in another make one slug but are two names: the
+    record that ranks lower is left out with a located error, not merged without a word."""
+    collision = slug_collision_message(first.record, other.record)
+    if collision is None:
+        return False
+    field_name, message = collision
+    inventory.rejected.append(Conflict(
+        record_type=record_type, key=other.record.key, field=field_name, message=message,
+        values={first.label: getattr(first.record, field_name), other.label: getattr(other.record, field_name)},
+        location=record_location(other.record) or other.label,
+    ))
+    return True
 
 
 # --------------------------------------------------------------------------- field precedence
@@ -350,7 +414,7 @@ def _merge_interfaces(
 
 def _resolve_service_parents(
     contributions: list[_Contribution], devices: list[Device], vms: list[VirtualMachine],
-    inventory: Inventory, device_aliases: Mapping[tuple, tuple] | None = None,
+    inventory: Inventory, device_aliases: _DeviceAliases | None = None,
 ) -> list[_Contribution]:
     """Pin each service to its parent's full key (site or cluster); drop orphaned services."""
     by_name: dict[tuple[str, str], list[tuple[str, ...]]] = {}
@@ -358,11 +422,12 @@ def _resolve_service_parents(
         by_name.setdefault(("device", fold_name(device.name)), []).append(device.key)
     for vm in vms:
         by_name.setdefault(("virtual_machine", fold_name(vm.name)), []).append(vm.key)
+    aliases = device_aliases or _DeviceAliases()
     resolved: list[_Contribution] = []
     for contribution in contributions:
         service: Service = contribution.record
         candidates = by_name.get((service.parent_kind, fold_name(service.parent)), [])
-        alias = (device_aliases or {}).get(service.parent_key) if service.parent_kind == "device" else None
+        alias = aliases.get(service.parent_key) if service.parent_kind == "device" else None
         if alias is not None and alias != service.parent_key:
             candidates = [alias]  # its source's device was merged into another by MAC or serial
         elif service.parent_scope is not None:
@@ -383,6 +448,8 @@ def _resolve_service_parents(
             scope_value, parent_name = parent_device.site or "", parent_device.name
         pinned = service.model_copy(update={"parent": parent_name, "parent_scope": scope_value or None})
         resolved.append(_Contribution(pinned, contribution.kind, contribution.instance))
+        if alias is not None and alias != service.parent_key and key_text(pinned.key) != key_text(service.key):
+            inventory.links.append(_link("service", pinned.key, contribution, aliases.reason(service.parent_key)))
     return resolved
 
 
@@ -391,7 +458,7 @@ def _resolve_service_parents(
 
 
 def _merge_inventory_items(
-    contributions: list[_Contribution], devices: list[Device], device_aliases: Mapping[tuple, tuple],
+    contributions: list[_Contribution], devices: list[Device], device_aliases: _DeviceAliases,
     ranker: _Ranker, inventory: Inventory,
 ) -> list[InventoryItem]:
     """Items follow their device into its merged record, then join by key or, on one device, by
@@ -400,8 +467,11 @@ def _merge_inventory_items(
     groups: list[list[_Contribution]] = []
     by_key: dict[tuple, int] = {}
     by_serial: dict[tuple, int] = {}
+    joined: list[tuple[_Contribution, int, list[str]]] = []  # (as given, its group, why not by its key)
     for contribution in ranker.sort(contributions):
         item: InventoryItem = contribution.record
+        alias = device_aliases.get(item.device_key)
+        reasons = [device_aliases.reason(item.device_key)] if alias is not None and alias != item.device_key else []
         device = by_device.get(device_aliases.get(item.device_key, item.device_key))
         if device is None:
             inventory.conflicts.append(Conflict(
@@ -414,11 +484,18 @@ def _merge_inventory_items(
         index = by_key.get(item.key)
         if index is None and item.serial:
             index = by_serial.get((item.device_key, item.serial))
+            if index is not None:
+                reasons.append(f"serial {item.serial}")
         if index is None:
             groups.append([])
             index = len(groups) - 1
         groups[index].append(pinned)
+        joined.append((contribution, index, reasons))
         by_key.setdefault(item.key, index)
         if item.serial:
             by_serial.setdefault((item.device_key, item.serial), index)
-    return [_merge_group(members, InventoryItem, "inventory_item", ranker, inventory) for members in groups]
+    merged = [_merge_group(members, InventoryItem, "inventory_item", ranker, inventory) for members in groups]
+    for contribution, index, reasons in joined:
+        if reasons and key_text(contribution.record.key) != key_text(merged[index].key):
+            inventory.links.append(_link("inventory_item", merged[index].key, contribution, ", ".join(reasons)))
+    return merged

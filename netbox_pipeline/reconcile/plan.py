@@ -14,6 +14,10 @@ deprecated); in that mode children without a status (interfaces, MACs, services)
 parent are kept, and only those of a parent that stays are deleted. Only prunable types are
 ever deleted, children before parents.
 
+Duplicates (reconcile/duplicates.py): an extra copy the pipeline itself made (owner tag, same key
+and fields, nothing points at it) is deleted with the prunes, its item naming the copy kept; any
+other duplicate is a finding with every id (`Plan.duplicate_findings`), never silently left.
+
 Renames: a type with a stable key (VMs: cluster + VMID custom field) matches a desired object
 whose natural key is not in NetBox to the live object with the same stable key whose natural key
 is no longer desired. The live side is re-keyed as if the rename were written (its children move
@@ -41,6 +45,7 @@ from netbox_pipeline.netbox.schema import (
     stable_key_of,
 )
 from netbox_pipeline.reconcile.desired import DesiredObject, DesiredObjects, Problem
+from netbox_pipeline.reconcile.duplicates import DuplicateFinding, DuplicateRemoval, sort_duplicates, with_kept
 from netbox_pipeline.values import jsonable
 from netbox_pipeline.reconcile.diff import (
     DriftPolicy,
@@ -61,6 +66,8 @@ class Plan:
     owned_live_count: int
     max_delete_ratio: float = 0.1
     live_duplicates: list[LiveObject] = field(default_factory=list)
+    # Duplicate groups left alone, each with every id, for a person to resolve.
+    duplicate_findings: list[DuplicateFinding] = field(default_factory=list)
     # (type, old key) -> new key for every object a rename moves (the object map follows).
     renamed: dict[tuple[str, Key], Key] = field(default_factory=dict)
     # The live index under the new keys (when built from a LiveState): resolve_id for writes.
@@ -105,6 +112,10 @@ class Plan:
     def deletion_guard_ok(self, max_ratio: float | None = None) -> bool:
         limit = self.max_delete_ratio if max_ratio is None else max_ratio
         return self.delete_ratio() <= limit
+
+
+def duplicate_removals(plan: "Plan") -> list[PlanItem]:
+    return [item for item in plan.items if item.duplicate_of is not None]
 
 
 def _live_by_type(live: Any) -> tuple[dict[str, dict[Key, LiveObject]], list[LiveObject]]:
@@ -173,6 +184,8 @@ def build_plan(
     its objects of those types are not counted, as if the instance had failed for them alone."""
     adopt, drift_policy, owner_tag = policy.adopt, policy.drift_policy, policy.owner_tag
     live_objects, duplicates = _live_by_type(live)
+    found = sort_duplicates(live_objects, duplicates, live.referrers if isinstance(live, LiveState) else None)
+    live_objects = with_kept(live_objects, found)
     renames = match_renames(desired, live_objects, policy.stable_keys)
     renames.update(match_moved_ends(desired, live_objects))
     renames.update(match_moved_ranges(desired, live_objects))
@@ -180,6 +193,8 @@ def build_plan(
     if renames:
         live_objects, moved = rekey_live(live_objects, renames)
     index = live.index if isinstance(live, LiveState) else None
+    if index is not None and found.kept:
+        index = LiveIndex(dict(index.id_to_key), {**index.key_to_id, **{k: o.id for k, o in found.kept.items()}})
     if index is not None and moved:
         index = rekey_index(index, moved)
     previous = {(name, new): old for (name, old), new in moved.items()}
@@ -228,9 +243,19 @@ def build_plan(
     order = {name: i for i, name in enumerate(TYPES)}
     deletions.sort(key=lambda i: (-order[i.type], i.key))
     attach_cascades(deletions, live_objects)
+    # After the holds and cascades: those follow natural keys, which a copy shares with the one kept.
+    deletions += [_remove_duplicate(removal) for removal in found.removals]
+    deletions.sort(key=lambda i: (-order[i.type], i.key, i.duplicate_of is not None))
     return Plan(items=items + deletions, live=live_objects, next_missing_runs=next_missing,
                 owned_live_count=owned_live, max_delete_ratio=policy.max_delete_ratio,
-                live_duplicates=duplicates, renamed=moved, index=index)
+                live_duplicates=duplicates, duplicate_findings=found.findings, renamed=moved, index=index)
+
+
+def _remove_duplicate(removal: DuplicateRemoval) -> PlanItem:
+    """Not a removal for the deletion guard: the object stays in NetBox, once."""
+    extra = removal.extra
+    return PlanItem(type=extra.type, key=extra.key, action="delete", netbox_id=extra.id, reason=removal.reason,
+                    live_fields=dict(extra.fields), duplicate_of=removal.kept.id)
 
 
 def _hold_protected(deletions: list[PlanItem], live: Mapping[str, Mapping[Key, LiveObject]]) -> list[PlanItem]:
@@ -476,10 +501,8 @@ def validate_plan(plan: Plan, desired: DesiredObjects | Mapping[str, Any]) -> li
     problems += _mac_collisions(desired)
     problems += _cable_ends_taken(plan, desired)
     problems += _ranges_overlapping_netbox(plan, desired)
-    for duplicate in plan.live_duplicates:
-        problems.append(Problem("live_duplicate", "warning", duplicate.type, duplicate.key,
-                                f"NetBox holds more than one {duplicate.type} with key "
-                                f"{key_text(duplicate.key)}; id {duplicate.id} is ignored"))
+    for finding in plan.duplicate_findings:
+        problems.append(Problem("live_duplicate", "warning", finding.type, finding.key, finding.message))
     return problems
 
 
@@ -512,7 +535,7 @@ def _cable_ends_taken(plan: Plan, desired: Mapping[str, Any]) -> list[Problem]:
         if not t.symmetric:
             continue
         wanted = desired.get(t.name, {})
-        leaving = {i.key for i in plan.items if i.type == t.name and i.action == "delete"}
+        leaving = {i.key for i in plan.items if i.type == t.name and i.action == "delete" and i.duplicate_of is None}
         staying: dict[Any, tuple[Key, LiveObject]] = {}
         for key, obj in plan.live.get(t.name, {}).items():
             if key not in wanted and key not in leaving:
@@ -624,7 +647,8 @@ def blocking(problems: Iterable[Problem]) -> list[Problem]:
 
 # Checks whose finding names objects the plan can leave out; every other error was already
 # handled while the desired objects were built (the object, or its second claim, left out).
-_EXCLUDE_NAMED = frozenset({"platform_manufacturer", "duplicate_device_name", "cable_end_taken", "ip_range_overlap"})
+_EXCLUDE_NAMED = frozenset({"platform_manufacturer", "duplicate_device_name", "cable_end_taken", "slug_collision",
+                            "ip_range_overlap"})
 
 
 def exclude_rejected(plan: Plan, desired: Mapping[str, Any], problems: Iterable[Problem]) -> list[Problem]:

@@ -24,6 +24,14 @@ def failed_result(
     )
 
 
+def scrub(message: str, *secrets: str) -> str:
+    """`message` with every (non-empty) secret replaced by `***`: a failed result's error never holds one."""
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "***")
+    return message
+
+
 def error_path(loc: Iterable[Any]) -> str:
     """Pydantic's ("interfaces", 1, "mac") -> "interfaces[1].mac"."""
     out = ""

@@ -23,7 +23,7 @@ INSTANCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 class InstanceConfig(BaseModel):
     """One configured instance of a source kind; unknown keys are errors, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # timeout_s: 1e400 is a typo
 
     name: str = Field(pattern=INSTANCE_NAME, description="Instance name; unique within its kind")
 
@@ -37,6 +37,9 @@ class CollectContext:
     defaults: Mapping[str, Any]
     # Resolves a path written in the configuration file relative to that file.
     resolve_path: Callable[[str], Path]
+    # Custom field name -> NetBox type, for every field a record may set: those `custom_fields:`
+    # of the configuration declares and those the sources define (SourceKind.custom_fields).
+    custom_fields: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -114,9 +114,22 @@ def _pairs(pairs: list[tuple[str, Any]]) -> JsonObject:
     return obj
 
 
+class JsonFloat(float):
+    """A JSON number with a fraction or exponent that remembers how it was written (`1.50`), so a
+    number in a text field can stay the text its author wrote."""
+
+    text: str
+
+    def __new__(cls, text: str) -> "JsonFloat":
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
 def json_decoder() -> json.JSONDecoder:
-    """A decoder whose objects know their repeated keys, refusing NaN and Infinity."""
-    return json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constant)
+    """A decoder whose objects know their repeated keys and whose fractions their text, refusing
+    NaN and Infinity."""
+    return json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constant, parse_float=JsonFloat)
 
 
 def load_json(text: str) -> Any:

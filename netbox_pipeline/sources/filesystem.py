@@ -7,6 +7,7 @@ The record format is documented in docs/inventory-files.md.
 
 import bisect
 import csv
+import difflib
 import io
 import json
 import re
@@ -21,7 +22,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from netbox_pipeline.model import RECORD_TYPES, RecordError, SourceResult, key_text
+from netbox_pipeline.model import (
+    RECORD_TYPES,
+    TEXT_FIELD_TYPES,
+    RecordError,
+    SourceResult,
+    custom_field_value,
+    key_text,
+    slug_collision_message,
+)
 from netbox_pipeline.sources import documents
 from netbox_pipeline.sources.base import (
     failed_result,
@@ -109,8 +118,12 @@ def read_inventory_file(
     *,
     observed_at: datetime,
     defaults: Mapping[str, Any] | None = None,
+    custom_fields: Mapping[str, str] | None = None,
 ) -> SourceResult:
+    """Read one file. `custom_fields` maps every custom field a record may set (declared in the
+    configuration or by a source) to its NetBox type; any other name is an error on its record."""
     path = Path(path)
+    field_types = dict(custom_fields or {})
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -135,10 +148,11 @@ def read_inventory_file(
         )
     file_errors: list[RecordError] = []
     try:
-        entries = list(parsers[suffix](text, str(path), instance, file_errors))
+        entries = list(parsers[suffix](text, str(path), instance, file_errors, field_types))
     except InventoryParseError as exc:
         return failed_result(SOURCE_KIND, instance, str(exc), observed_at=observed_at)
-    return _validate_entries(entries, str(path), instance, observed_at, dict(defaults or {}), file_errors)
+    return _validate_entries(entries, str(path), instance, observed_at, dict(defaults or {}), file_errors,
+                             field_types)
 
 
 # --------------------------------------------------------------------------- validation
@@ -151,9 +165,10 @@ def _validate_entries(
     observed_at: datetime,
     defaults: dict[str, Any],
     file_errors: list[RecordError],
+    field_types: Mapping[str, str],
 ) -> SourceResult:
     result = SourceResult(SOURCE_KIND, instance, observed_at=observed_at, errors=list(file_errors))
-    first_seen: dict[tuple[str, tuple], str] = {}
+    first_seen: dict[tuple[str, tuple], tuple[str, Any]] = {}
     for entry in entries:
         location = f"{path}:{entry.line}"
         label = _record_label(entry.record_type, entry.payload)
@@ -183,12 +198,22 @@ def _validate_entries(
             for field, message in validation_problems(exc):
                 report(field or None, message)
             continue
+        problems = _custom_field_problems(record, field_types)
+        if problems:
+            for field, message in problems:
+                report(field, message)
+            continue
         key = (entry.record_type, record.key)  # type: ignore[attr-defined]
         if key in first_seen:
-            report(None, f"duplicate {entry.record_type.replace('_', ' ')} "
-                         f"{key_text(record.key)!r}: first defined at {first_seen[key]}")  # type: ignore[attr-defined]
+            first_location, first = first_seen[key]
+            collision = slug_collision_message(first, record)
+            if collision is not None:
+                report(*collision)
+            else:
+                report(None, f"duplicate {entry.record_type.replace('_', ' ')} "
+                             f"{key_text(record.key)!r}: first defined at {first_location}")  # type: ignore[attr-defined]
             continue
-        first_seen[key] = location
+        first_seen[key] = (location, record)
         result.raw_records[-1]["record_key"] = key_text(record.key)  # type: ignore[attr-defined]
         stamp_provenance(
             record, source_kind=SOURCE_KIND, instance=instance,
@@ -198,6 +223,36 @@ def _validate_entries(
         )
         result.records.append(record)  # type: ignore[arg-type]
     return result
+
+
+def _custom_field_problems(record: Any, field_types: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Every custom field of the record is one the configuration (or a source) declares, with a
+    value of its type; the checked values (dates as ISO text) replace the given ones."""
+    given = getattr(record, "custom_fields", None)
+    if not given:
+        return []
+    problems: list[tuple[str, str]] = []
+    checked: dict[str, Any] = {}
+    for name, value in given.items():
+        field = f"custom_fields.{name}"
+        field_type = field_types.get(name)
+        if field_type is None:
+            near = difflib.get_close_matches(name, list(field_types), n=1, cutoff=0.75)
+            if near:
+                message = (f"unknown custom field; did you mean {near[0]!r}? (a file sets only the custom "
+                           "fields declared under custom_fields: in the configuration)")
+            else:
+                message = ("unknown custom field; declare it with its type under custom_fields: in the "
+                           f"configuration, e.g. custom_fields: {{{name}: {{type: text}}}}")
+            problems.append((field, message))
+            continue
+        try:
+            checked[name] = custom_field_value(field_type, value)
+        except ValueError as exc:
+            problems.append((field, str(exc)))
+    if not problems:
+        record.custom_fields = checked
+    return problems
 
 
 def _apply_defaults(record_type: str, payload: dict[str, Any], defaults: Mapping[str, Any]) -> set[str]:
@@ -270,18 +325,21 @@ def _top_level_error(path: str, found: Any) -> InventoryParseError:
 
 
 class _InventoryLoader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's base-60 and octal numbers.
+    """SafeLoader without YAML 1.1's base-60 and octal numbers, and without its timestamps.
 
-    Otherwise `mac: 52:54:00:12:34:56` loads as an integer and `serial: 0123` as 83.
+    Otherwise `mac: 52:54:00:12:34:56` loads as an integer and `serial: 0123` as 83; a date stays
+    its text (`2026-11-20`), which is what NetBox takes and what a snapshot can store as JSON.
     """
 
 
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _InventoryLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT)]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT, _TIMESTAMP)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_InventoryLoader.add_constructor(_TIMESTAMP, yaml.SafeLoader.construct_yaml_str)  # an explicit !!timestamp too
 _InventoryLoader.add_implicit_resolver(
     _INT, re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
 )
@@ -292,7 +350,8 @@ _InventoryLoader.add_implicit_resolver(
 )
 
 
-def _yaml_entries(text: str, path: str, instance: str, errors: list[RecordError]) -> Iterator[_Entry]:
+def _yaml_entries(text: str, path: str, instance: str, errors: list[RecordError],
+                  field_types: Mapping[str, str]) -> Iterator[_Entry]:
     try:
         documents.check_yaml(text, path)
     except documents.DocumentError as exc:
@@ -323,7 +382,7 @@ def _yaml_entries(text: str, path: str, instance: str, errors: list[RecordError]
         for item_node in value_node.value:
             problems = tuple((key, f"duplicate key (line {line})")
                              for key, line, _ in documents.yaml_duplicate_keys(item_node))
-            _keep_text(item_node, RECORD_TYPES[SECTIONS[section]])
+            _keep_text(item_node, RECORD_TYPES[SECTIONS[section]], _text_fields(field_types))
             try:
                 payload = _construct(item_node)
             except yaml.YAMLError as exc:  # a tag SafeLoader refuses (!!python/object): this record only
@@ -332,27 +391,43 @@ def _yaml_entries(text: str, path: str, instance: str, errors: list[RecordError]
 
 
 _STR = "tag:yaml.org,2002:str"
+# What YAML would make of a plain scalar that is text in a text field: 1.50, yes.
+_NOT_TEXT = frozenset({_INT, _FLOAT, "tag:yaml.org,2002:bool"})
 
 
-def _keep_text(node: yaml.Node, model: type[BaseModel]) -> None:
+def _text_fields(field_types: Mapping[str, str]) -> frozenset[str]:
+    return frozenset(name for name, field_type in field_types.items() if field_type in TEXT_FIELD_TYPES)
+
+
+def _keep_text(node: yaml.Node, model: type[BaseModel], text_custom_fields: frozenset[str] = frozenset()) -> None:
     """A plain scalar in a text field stays the text written: `name: 1.50` is "1.50", not 1.5.
 
-    YAML reads it as a number first and the record would get `str(1.5)`; quoted scalars and
-    numeric fields (`memory_mb: 2048`) are untouched. Interfaces and disks follow their own model.
+    YAML reads it as a number (a date, a boolean) first and the record would get `str(1.5)`;
+    quoted scalars and numeric fields (`memory_mb: 2048`) are untouched. Interfaces and disks
+    follow their own model; custom fields their declared type.
     """
     if not isinstance(node, yaml.MappingNode):
         return
     for key_node, value_node in node.value:
-        field = model.model_fields.get(str(key_node.value))
+        name = str(key_node.value)
+        field = model.model_fields.get(name)
         if field is None:
             continue
-        if isinstance(value_node, yaml.ScalarNode) and value_node.tag in (_INT, _FLOAT) \
-                and value_node.style is None and _text_only(field.annotation):
-            value_node.tag = _STR
+        if name == "custom_fields" and isinstance(value_node, yaml.MappingNode):
+            for cf_key, cf_value in value_node.value:
+                if str(cf_key.value) in text_custom_fields:
+                    _plain_as_text(cf_value)
+        elif _text_only(field.annotation):
+            _plain_as_text(value_node)
         elif isinstance(value_node, yaml.SequenceNode):
             nested = _nested_model(field.annotation)
             for item in value_node.value if nested else ():
                 _keep_text(item, nested)
+
+
+def _plain_as_text(node: yaml.Node) -> None:
+    if isinstance(node, yaml.ScalarNode) and node.tag in _NOT_TEXT and node.style is None:
+        node.tag = _STR
 
 
 def _text_only(annotation: Any) -> bool:
@@ -389,7 +464,8 @@ def _refused(exc: yaml.YAMLError) -> str:
 # --------------------------------------------------------------------------- JSON
 
 
-def _json_entries(text: str, path: str, instance: str, errors: list[RecordError]) -> Iterator[_Entry]:
+def _json_entries(text: str, path: str, instance: str, errors: list[RecordError],
+                  field_types: Mapping[str, str]) -> Iterator[_Entry]:
     try:
         documents.check_json(text, path)
         document = documents.load_json(text)
@@ -413,10 +489,41 @@ def _json_entries(text: str, path: str, instance: str, errors: list[RecordError]
         seen.setdefault(section, line)
         if not _section_entries(section, value, line, path, instance, errors):
             continue
+        text_custom_fields = _text_fields(field_types)
         for item, offset in zip(value, item_offsets, strict=True):
             problems = tuple((key, "duplicate key (the second value would silently win)")
                              for key in documents.json_duplicate_keys(item))
-            yield _Entry(SECTIONS[section], item, line_at(offset), problems)
+            yield _Entry(SECTIONS[section], _json_text(item, RECORD_TYPES[SECTIONS[section]], text_custom_fields),
+                         line_at(offset), problems)
+
+
+def _json_text(item: Any, model: type[BaseModel], text_custom_fields: frozenset[str]) -> Any:
+    """A number in a text field stays the number as written: `"name": 1.50` is "1.50" (see _keep_text)."""
+    if not isinstance(item, dict):
+        return item
+    for name, value in item.items():
+        field = model.model_fields.get(name)
+        if field is None:
+            continue
+        if name == "custom_fields" and isinstance(value, dict):
+            for cf_name, cf_value in value.items():
+                if cf_name in text_custom_fields:
+                    value[cf_name] = _number_text(cf_value)
+        elif _text_only(field.annotation):
+            item[name] = _number_text(value)
+        elif isinstance(value, list):
+            nested = _nested_model(field.annotation)
+            for element in value if nested else ():
+                _json_text(element, nested, frozenset())
+    return item
+
+
+def _number_text(value: Any) -> Any:
+    if isinstance(value, documents.JsonFloat):
+        return value.text
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _json_record_offsets(text: str) -> Iterator[tuple[str, int, Any, list[int]]]:
@@ -472,7 +579,8 @@ def _line_finder(text: str) -> Callable[[int], int]:
 # --------------------------------------------------------------------------- CSV
 
 
-def _csv_entries(text: str, path: str, instance: str, errors: list[RecordError]) -> Iterator[_Entry]:
+def _csv_entries(text: str, path: str, instance: str, errors: list[RecordError],
+                 field_types: Mapping[str, str]) -> Iterator[_Entry]:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -481,6 +589,12 @@ def _csv_entries(text: str, path: str, instance: str, errors: list[RecordError])
     except csv.Error as exc:
         raise InventoryParseError(f"inventory file {path}:1: invalid CSV: {exc}") from None
     columns = [c.strip() for c in header]
+    repeated = sorted({c for c in columns if c and columns.count(c) > 1}, key=columns.index)
+    if repeated:
+        where = "; ".join(f"{c!r} in columns " + " and ".join(str(i + 1) for i, o in enumerate(columns) if o == c)
+                          for c in repeated)
+        raise InventoryParseError(f"inventory file {path}:1: CSV header names a column twice ({where}); "
+                                  "the second would silently win: keep one")
     type_column = next((c for c in ("record_type", "kind") if c in columns), None)
     if type_column is None:
         raise InventoryParseError(
@@ -508,16 +622,18 @@ def _csv_entries(text: str, path: str, instance: str, errors: list[RecordError])
                                       f"unknown record type {kind!r} (expected one of "
                                       f"{', '.join(sorted(set(CSV_RECORD_TYPES)))})"))
             continue
-        payload, problems = _csv_payload(cells)
+        payload, problems = _csv_payload(cells, _text_fields(field_types))
         yield _Entry(CSV_RECORD_TYPES[kind], payload, start, tuple(problems))
 
 
-def _csv_payload(cells: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def _csv_payload(cells: dict[str, str], text_custom_fields: frozenset[str] = frozenset()
+                 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     payload: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for column, value in cells.items():
         if column.startswith(CSV_CUSTOM_FIELD_PREFIX):
-            payload.setdefault("custom_fields", {})[column[len(CSV_CUSTOM_FIELD_PREFIX):]] = _csv_scalar(value)
+            name = column[len(CSV_CUSTOM_FIELD_PREFIX):]
+            payload.setdefault("custom_fields", {})[name] = value if name in text_custom_fields else _csv_scalar(value)
         elif column in CSV_LIST_COLUMNS:
             payload[column] = [part.strip() for part in value.split(",") if part.strip()]
         elif column == "interfaces":
@@ -531,8 +647,8 @@ def _csv_payload(cells: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str,
 
 
 def _csv_scalar(cell: str) -> Any:
-    """A custom field cell reads like a YAML scalar, so `12` is the number a YAML file would
-    give; quote it (`'12'`) for text."""
+    """A custom field cell of a type other than text reads like a YAML scalar, so `12` is the
+    number a YAML file would give (a text field's cell is its text, as written)."""
     try:
         value = yaml.load(cell, Loader=_InventoryLoader)
     except yaml.YAMLError:
@@ -595,7 +711,8 @@ class FilesystemSourceConfig(InstanceConfig):
 
 def _collect(instance: FilesystemSourceConfig, context: CollectContext) -> SourceResult:
     return read_inventory_file(context.resolve_path(instance.path), instance.name,
-                               observed_at=context.observed_at, defaults=context.defaults)
+                               observed_at=context.observed_at, defaults=context.defaults,
+                               custom_fields=context.custom_fields)
 
 
 KIND = SourceKind(

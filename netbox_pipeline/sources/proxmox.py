@@ -10,7 +10,6 @@ so none of its objects count as absent. A guest agent that does not answer only 
 agent-reported addresses and is reported as a warning.
 """
 
-import ipaddress
 import re
 import warnings
 from collections.abc import Mapping
@@ -36,11 +35,13 @@ from netbox_pipeline.model import (
 )
 from netbox_pipeline.sources.base import (
     failed_result,
+    scrub,
     stamp_provenance,
     validation_problems,
 )
+from netbox_pipeline.sources.connection import CaCertError, no_answer, readable_ca_cert, untrusted_certificate
 from netbox_pipeline.sources.contract import CollectContext, InstanceConfig, SourceKind
-from netbox_pipeline.values import fold_name, normalise_mac
+from netbox_pipeline.values import fold_name, host_port, normalise_mac, usable_address
 
 SOURCE_KIND = "proxmox"
 CLUSTER_TYPE = "Proxmox VE"
@@ -94,16 +95,16 @@ def collect_proxmox(
 ) -> SourceResult:
     """One configured cluster (`ProxmoxSourceConfig`) -> its SourceResult; never raises."""
     defaults = defaults or {}
-    where = f"{config.host}:{config.port}"
+    where = host_port(config.host, config.port)
     secrets = [s.get_secret_value() for s in (config.token_value, config.password) if s is not None]
     try:
         api = connect(config, ca_cert)
         snapshot = fetch_snapshot(_Reader(api, where, config.timeout_s))
     except ProxmoxFetchError as exc:
-        return failed_result(SOURCE_KIND, config.name, _scrub(str(exc), secrets), observed_at=observed_at)
+        return failed_result(SOURCE_KIND, config.name, scrub(str(exc), *secrets), observed_at=observed_at)
     except Exception as exc:  # requests / proxmoxer errors while connecting
         message = describe_failure(exc, where, config.timeout_s)
-        return failed_result(SOURCE_KIND, config.name, _scrub(message, secrets), observed_at=observed_at)
+        return failed_result(SOURCE_KIND, config.name, scrub(message, *secrets), observed_at=observed_at)
     vm_role = config.vm_role or defaults.get("vm_role")
     options = ProxmoxOptions(
         site=config.site or defaults.get("site"),
@@ -122,9 +123,12 @@ def connect(config: Any, ca_cert: Path | None = None) -> Any:
     """A proxmoxer client; password auth logs in here (token auth on the first request)."""
     from proxmoxer import ProxmoxAPI
 
-    where = f"{config.host}:{config.port}"
-    if config.verify_ssl and ca_cert is not None and not Path(ca_cert).is_file():
-        raise ProxmoxFetchError(f"proxmox {where}: ca_cert {ca_cert} is not a readable file (a PEM CA certificate)")
+    where = host_port(config.host, config.port)
+    if config.verify_ssl and ca_cert is not None:
+        try:
+            readable_ca_cert(ca_cert)
+        except CaCertError as exc:
+            raise ProxmoxFetchError(f"proxmox {where}: {exc}") from None
     verify = _verify(config, ca_cert)
     if verify is False:
         _accept_unverified(config.host)
@@ -231,10 +235,9 @@ def describe_failure(exc: Exception, where: str, timeout_s: float, path: str | N
     if isinstance(exc, requests.exceptions.SSLError):
         reason = re.search(r"certificate verify failed: ([^(']+)", text)
         detail = reason.group(1).strip() if reason else _errno_text(text) or "handshake failed"
-        return (f"{at}: TLS error: the server certificate is not trusted ({detail}); trust the "
-                "cluster's CA with ca_cert: <PEM file>, or set verify_ssl: false")
+        return f"{at}: " + untrusted_certificate(detail, whose="the cluster's")
     if isinstance(exc, requests.exceptions.Timeout):
-        return f"{at}: no answer within {timeout_s:g} s (timeout_s)"
+        return f"{at}: {no_answer(timeout_s)}"
     if isinstance(exc, requests.exceptions.ConnectionError):
         return f"{at}: cannot connect: {_errno_text(text) or type(exc).__name__}"
     if isinstance(exc, AuthenticationError):
@@ -261,13 +264,6 @@ def _resource_text(exc: Any) -> str:
 def _errno_text(text: str) -> str | None:
     match = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
     return match.group(1).strip() if match else None
-
-
-def _scrub(message: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    return message
 
 
 # =========================================================================== normalise (pure)
@@ -598,20 +594,6 @@ def _runtime_addresses(guest: Mapping[str, Any]) -> dict[str, list[str]]:
         if guest["kind"] == "lxc" and entry.get("name"):
             out[str(entry["name"])] = usable
     return out
-
-
-def usable_address(value: Any) -> str | None:
-    """`ip/prefix` worth recording: not loopback, link-local, unspecified or multicast; not dhcp/auto."""
-    if not value or str(value).lower() in ("dhcp", "auto", "manual"):
-        return None
-    try:
-        interface = ipaddress.ip_interface(str(value).strip())
-    except ValueError:
-        return None
-    ip = interface.ip
-    if ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast:
-        return None
-    return str(interface)
 
 
 # --- configuration and registration ---------------------------------------------------------

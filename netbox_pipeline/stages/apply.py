@@ -10,11 +10,10 @@ from typing import Any
 
 from netbox_pipeline.config import PipelineConfig
 from netbox_pipeline.model import key_text
-from netbox_pipeline.netbox.apply import Phase, TypeResult, apply_slice, create_settled, index_ids
+from netbox_pipeline.netbox.apply import GONE, Phase, TypeResult, apply_slice, create_settled, index_ids
 from netbox_pipeline.netbox.client import NetBoxClient
 from netbox_pipeline.netbox.items import PlanItem
 from netbox_pipeline.netbox.schema import TYPES, LiveIndex
-from netbox_pipeline.sources import declared_custom_fields
 from netbox_pipeline.staging import store
 from netbox_pipeline.values import decode_exact, jsonable
 
@@ -87,7 +86,7 @@ def _id_index(session, plan_run_id: str, type_name: str, items: list[PlanItem]) 
     """Ids of this slice and of every type its fields point at: from the plan, else the object map."""
     referenced = referenced_types(type_name)
     known = store.netbox_ids(session, referenced)
-    entries = [(item.type, item.key, item.netbox_id) for item in items]
+    entries = [(item.type, item.key, item.netbox_id) for item in items if item.duplicate_of is None]
     entries += [(t, decode_exact(key), netbox_id)
                 for t, key, netbox_id in store.plan_keys(session, plan_run_id, referenced - {type_name})]
     return index_ids(entries, known)
@@ -117,11 +116,16 @@ def rejected_in_plan(staging, plan_run_id: str) -> list[dict[str, Any]]:
 
 
 def _remember_written(session, run_id: str, result: TypeResult) -> None:
-    written, deleted = [], []
+    written, deleted, repointed = [], [], {}
     for change in result.changes:
-        if change.status != "applied" or change.item is None:
+        # A delete NetBox had already done (someone else deleted the object) counts like ours.
+        done = change.status == "applied" or change.error == GONE
+        if not done or change.item is None:
             continue
         item = change.item
+        if item.duplicate_of is not None:  # the key (and its entry) stays with the copy kept
+            repointed[(item.type, key_text(item.key))] = (item.netbox_id, item.duplicate_of)
+            continue
         if item.action == "delete":
             deleted.append((item.type, key_text(item.key)))
             continue
@@ -136,20 +140,22 @@ def _remember_written(session, run_id: str, result: TypeResult) -> None:
         store.upsert_object_map(session, written)
     if deleted:
         store.delete_object_map(session, deleted)
+    if repointed:
+        store.repoint_object_map(session, repointed)
 
 
 def ensure_custom_fields(config: PipelineConfig, staging, client: NetBoxClient | None, plan_run_id: str,
                          *, dry_run: bool = False) -> list[str]:
     """Create the custom fields the plan writes and NetBox lacks (4.6 rejects unknown keys).
 
-    Fields a source declares (`SourceKind.custom_fields`, e.g. the Proxmox VMID) get their type;
-    keys from inventory files are text fields.
+    Each gets the type it is declared with: by its source (`SourceKind.custom_fields`, e.g. the
+    Proxmox VMID) or in the configuration's `custom_fields:` (the only ones inventory files may set).
     """
     with staging.session() as session:
         wanted = (store.get_run(session, plan_run_id).get("details") or {}).get("custom_fields") or {}
     if not wanted or client is None or dry_run or config.netbox.dry_run:
         return []
-    declared_fields = declared_custom_fields()
+    declared_fields = config.custom_field_specs()
     existing = {cf["name"]: cf for cf in client.list_all("extras/custom-fields")}
     created = []
     for name, types in sorted(wanted.items()):

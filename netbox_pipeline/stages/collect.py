@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from netbox_pipeline.config import PipelineConfig
-from netbox_pipeline.model import RECORD_TYPES, RecordError, SourceResult, key_text, record_type_of
+from netbox_pipeline.model import RECORD_TYPES, RecordError, SourceResult, key_text, record_id_of, record_type_of
 from netbox_pipeline.sources import SOURCES
 from netbox_pipeline.sources.contract import CollectContext
 from netbox_pipeline.staging import store
@@ -43,7 +43,7 @@ def find_instance(config: PipelineConfig, kind: str, name: str):
 
 
 def collect_context(config: PipelineConfig, observed_at: datetime) -> CollectContext:
-    return CollectContext(observed_at, config.defaults.model_dump(), config.resolve_path)
+    return CollectContext(observed_at, config.defaults.model_dump(), config.resolve_path, config.custom_field_types())
 
 
 def collect_source(config: PipelineConfig, staging, kind: str, instance_name: str, *, dagster_run_id: str | None = None) -> CollectSummary:
@@ -82,7 +82,7 @@ def snapshot_rows(result: SourceResult) -> list[dict[str, Any]]:
         key = key_text(record.key)
         raw = raw_by_key.pop((record_type, key), None)
         # Stored under the id its provenance names, so lineage finds the record it came from.
-        record_id = next((p.record_id for p in record.provenance.values()), key)
+        record_id = record_id_of(record)
         rows.append(
             {
                 "record_type": record_type,

@@ -1,6 +1,8 @@
 """Explain: per managed field of an object, NetBox's value, the desired value, the source record
-that gave it, the sources that disagreed, and the run that wrote it last (with NetBox's own
-change-log entry of that write, where NetBox keeps one).
+that gave it, the order in which source kinds win that field, the sources that disagreed, and the
+run that wrote it last (with NetBox's own change-log entry of that write, where NetBox keeps one).
+Per object, the source records the merge joined to it other than by their own key, and why
+(`merged_from`: a scanned host found by its MAC, a service that followed its device). The CLI's `explain` and the MCP server's `explain` tool both print this one answer.
 
 Objects are found in the newest plan by natural key, so every managed type is covered (a device
 name also finds its interfaces, their MACs and the addresses on them). Joins use NetBox type
@@ -31,7 +33,10 @@ def explain(config: PipelineConfig, staging, name: str, *, fields: list[str] | N
         keys = [(row["object_type"], row["natural_key"]) for row in items]
         writes = store.last_writes(session, keys)
         conflicts = store.latest_conflicts(session)
+        merged_from = {(row["object_type"], row["natural_key"]): _merged_from(session, row["object_type"], row["natural_key"])
+                       for row in items}
     explained = []
+    precedence = {"default": list(config.precedence.default), **config.precedence.fields}
     for row in items:
         item = decode_exact(row.get("item") or {})
         ident = (row["object_type"], row["natural_key"])
@@ -40,7 +45,9 @@ def explain(config: PipelineConfig, staging, name: str, *, fields: list[str] | N
         explained.append({
             "type": row["object_type"], "key": row["natural_key"], "netbox_id": netbox_id,
             "plan_action": row["action"],
-            "fields": [_field(row["object_type"], name_, item, live, writes.get(ident, []), changelog, conflicts, row["natural_key"])
+            "merged_from": merged_from[ident],
+            "fields": [_field(row["object_type"], name_, item, live, writes.get(ident, []), changelog, conflicts, row["natural_key"],
+                              precedence)
                        for name_ in _field_names(row["object_type"], item, writes.get(ident, []), fields)],
         })
     return [obj for obj in explained if obj["fields"]] if fields else explained
@@ -62,6 +69,30 @@ def _assigned_to(session, plan_run_id: str | None, items: list[dict]) -> list[di
     return extra
 
 
+def inventory_key(type_name: str, natural_key: str) -> tuple[str, str] | None:
+    """The inventory item (record type, key) a NetBox object of a type that can carry identity
+    links was built from. Keys read the same on both sides (a device reaches NetBox only with its
+    site, which is in its inventory key too), but for a service's parent type ("devices/…" there)."""
+    if type_name == "devices":
+        return "device", natural_key
+    if type_name == "inventory_items":
+        return "inventory_item", natural_key
+    if type_name == "services" and natural_key.startswith("devices/"):
+        return "service", "device/" + natural_key.removeprefix("devices/")
+    return None  # no other type joins records by anything but their key
+
+
+def _merged_from(session, type_name: str, natural_key: str) -> list[dict[str, Any]]:
+    """The current merge's identity links of the object: which source records joined it and why."""
+    found = inventory_key(type_name, natural_key)
+    if found is None:
+        return []
+    links = [link for link in store.identity_links_for(session, *found) if link["current"]]
+    return [{"source_kind": link["source_kind"], "instance": link["instance"], "record_key": link["record_key"],
+             "reason": link["reason"], "location": link["location"], "first_seen_run_id": link["run_id"],
+             "last_seen_run_id": link["last_seen_run_id"]} for link in links]
+
+
 def _field_names(type_name: str, item: dict, writes: list[dict], only: list[str] | None) -> list[str]:
     t = get_type(type_name) if type_name in TYPES else None
     known = set((item.get("written_fields") or {})) | {f for w in writes for f in (w.get("after") or {})}
@@ -70,7 +101,7 @@ def _field_names(type_name: str, item: dict, writes: list[dict], only: list[str]
 
 
 def _field(type_name: str, name: str, item: dict, live: dict | None, writes: list[dict], changelog: list | None,
-           conflicts: list[dict], key: str) -> dict[str, Any]:
+           conflicts: list[dict], key: str, precedence: dict[str, list[str]]) -> dict[str, Any]:
     desired = (item.get("written_fields") or {}).get(name)
     write = next((w for w in writes if name in (w.get("after") or {})), None)
     entry: dict[str, Any] = {
@@ -78,6 +109,7 @@ def _field(type_name: str, name: str, item: dict, live: dict | None, writes: lis
         "netbox": _display(live.get(name)) if live is not None else None,
         "desired": jsonable(desired),
         "source": _source((item.get("provenance") or {}).get(name)),
+        "precedence": precedence_for(precedence, name),
         "disagree": _disagreements(type_name, key, name, conflicts),
         "last_write": None,
         "changelog": None,
@@ -90,6 +122,11 @@ def _field(type_name: str, name: str, item: dict, live: dict | None, writes: lis
         }
         entry["changelog"] = _changelog_entry(changelog, write["plan_run_id"])
     return entry
+
+
+def precedence_for(precedence: dict[str, list[str]], name: str) -> list[str]:
+    """Source kinds in the order they win this field, as the merge ranks them (by the record's field name)."""
+    return list(precedence.get(CANONICAL_NAMES.get(name, name)) or precedence.get(name) or precedence["default"])
 
 
 def _source(provenance: dict | None) -> dict | None:
@@ -154,6 +191,9 @@ def explain_text(explained: list[dict[str, Any]]) -> list[str]:
     for obj in explained:
         where = f" (NetBox id {obj['netbox_id']})" if obj.get("netbox_id") else " (not in NetBox)"
         lines.append(f"{obj['type']} {obj['key']}{where}")
+        for link in obj.get("merged_from") or []:
+            at = f" ({link['location']})" if link.get("location") else ""
+            lines.append(f"  merged from {link['source_kind']}/{link['instance']} {link['record_key']} by {link['reason']}{at}")
         for f in obj["fields"]:
             lines.append(f"  {f['field']:<20} NetBox: {_short(f['netbox'])}   desired: {_short(f['desired'])}")
             source = f.get("source")

@@ -36,6 +36,8 @@ def build_inventory(config: PipelineConfig, staging, *, dagster_run_id: str | No
         conflicts = [c.model_dump(mode="json") for c in inventory.conflicts[:MAX_STORED_CONFLICTS]]
         run_id = store.start_run(session, "inventory", dagster_run_id=dagster_run_id, details={"conflicts": conflicts})
         history = store.save_inventory(session, run_id, inventory_items(inventory))
+        # Why records joined items other than by their own key; stored once, seen again each run.
+        store.save_identity_links(session, run_id, identity_links(inventory))
         store.finish_run(session, run_id, "success", counts={**inventory.counts(), "conflicts": len(inventory.conflicts)})
     unobserved = {(r.source_kind, r.instance): r.unobserved for r in results if r.unobserved}
     return InventoryBuild(inventory, healthy, status, history, run_id, unobserved)
@@ -56,3 +58,10 @@ def inventory_items(inventory: Inventory) -> list[dict[str, Any]]:
             provenance = {name: p.model_dump(mode="json") for name, p in record.provenance.items()}
             items.append({"object_type": record_type, "natural_key": key_text(record.key), "fields": fields, "provenance": provenance})
     return items
+
+
+def identity_links(inventory: Inventory) -> list[dict[str, Any]]:
+    """The merge's identity links as staging rows, keyed like `inventory_items` (record type, key)."""
+    return [{"object_type": link.record_type, "inventory_natural_key": key_text(link.key),
+             "source_kind": link.source_kind, "instance": link.instance, "record_key": link.record_key,
+             "reason": link.reason} for link in inventory.links]

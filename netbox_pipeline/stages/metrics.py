@@ -1,8 +1,8 @@
 """The numbers an operator watches, read from the staging DB (the one data plane).
 
 Per source instance: last successful pull, records, whether the last pull failed. Per NetBox type:
-created / updated / deleted / failed / unchanged of the newest real (not dry) sync, so a dry run or
-`plan` never overwrites them. Of that sync: plan size, drift, duplicates found, run duration and
+created / updated / deleted / gone (to delete, already deleted by someone else) / failed / unchanged of the newest real (not dry) sync, so a dry run or
+`plan` never overwrites them. Of that sync: plan size, drift, duplicates found (and left for a person), run duration and
 how long it waited for another run's writes (the lease).
 """
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from netbox_pipeline.staging import store
 
-TYPE_COUNTS = ("created", "updated", "deleted", "failed", "unchanged")
+TYPE_COUNTS = ("created", "updated", "deleted", "gone", "failed", "unchanged")
 
 
 @dataclass
@@ -20,6 +20,7 @@ class Metrics:
     plan_size: int = 0
     drift: int = 0
     live_duplicates: int = 0
+    duplicates_unresolved: int = 0  # of those, the ones left for a person (findings)
     duration_s: float = 0.0
     lease_wait_s: float = 0.0
     last_sync: float | None = None  # unix time the newest real sync finished
@@ -44,6 +45,7 @@ def read_metrics(staging) -> Metrics:
     metrics.plan_size = sum(counts.get(action, 0) for action in ("create", "update", "delete"))
     metrics.drift = int(details.get("drift") or 0)
     metrics.live_duplicates = int(details.get("live_duplicates") or 0)
+    metrics.duplicates_unresolved = int(details.get("duplicates_unresolved") or 0)
     metrics.lease_wait_s = float(details.get("lease_wait_s") or 0.0)
     for run in applies:
         row = metrics.types.setdefault(run["object_type"], dict.fromkeys(TYPE_COUNTS, 0))

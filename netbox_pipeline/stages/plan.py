@@ -11,16 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netbox_pipeline.config import PipelineConfig
-from netbox_pipeline.model import key_text
+from netbox_pipeline.model import Inventory, key_text
 from netbox_pipeline.netbox.client import NetBoxClient
 from netbox_pipeline.netbox.items import PlanItem
 from netbox_pipeline.netbox.schema import TYPES, LiveState, build_live, read_params
-from netbox_pipeline.reconcile.desired import Problem, desired_objects
+from netbox_pipeline.reconcile.desired import DesiredObjects, Problem, desired_objects
+from netbox_pipeline.reconcile.duplicates import duplicate_referrers
 from netbox_pipeline.reconcile.plan import (
     Plan,
     SyncPolicy,
     blocking,
     build_plan,
+    duplicate_removals,
     exclude_rejected,
     validate_plan,
 )
@@ -28,6 +30,9 @@ from netbox_pipeline.sources import stable_keys
 from netbox_pipeline.stages.inventory import InventoryBuild
 from netbox_pipeline.staging import store
 from netbox_pipeline.values import jsonable
+
+
+FINDINGS_KEPT = 200  # duplicate findings stored with a plan (the count is always whole)
 
 
 def netbox_client(config: PipelineConfig, changelog_message: str | None = None) -> NetBoxClient:
@@ -55,7 +60,10 @@ def read_netbox(client: NetBoxClient, *, owner_tag: str) -> tuple[LiveState, dic
     with ThreadPoolExecutor(max_workers=client.max_parallel) as pool:
         pages = pool.map(lambda t: client.list_all(t.endpoint, read_params(t)), TYPES.values())
         raw = dict(zip(TYPES, pages, strict=True))
-    return build_live(raw, owner_tag=owner_tag), {name: len(objects) for name, objects in raw.items()}
+    live = build_live(raw, owner_tag=owner_tag)
+    if live.duplicates:  # who points at each copy, from this same read: whether one may go
+        live.referrers = duplicate_referrers(raw, live)
+    return live, {name: len(objects) for name, objects in raw.items()}
 
 
 def sync_policy(config: PipelineConfig) -> SyncPolicy:
@@ -110,19 +118,24 @@ class PlanOutcome:
                     or not self.confirmation_ok)
 
 
+def desired_for(config: PipelineConfig, inventory: Inventory) -> DesiredObjects:
+    """The NetBox objects an inventory implies, with the configuration's owner tag and defaults."""
+    defaults = config.defaults
+    return desired_objects(
+        inventory,
+        owner_tag=config.netbox.owner_tag,
+        defaults={"device_role": defaults.device_role, "manufacturer": defaults.manufacturer,
+                  "device_type": defaults.device_type},
+    )
+
+
 def make_plan(
     config: PipelineConfig, staging, inventory: InventoryBuild, live: LiveState, *, dagster_run_id: str | None = None,
     expected_hash: str | None = None,
     lease_wait_s: float = 0.0,
 ) -> PlanOutcome:
     policy = sync_policy(config)
-    defaults = config.defaults
-    desired = desired_objects(
-        inventory.inventory,
-        owner_tag=policy.owner_tag,
-        defaults={"device_role": defaults.device_role, "manufacturer": defaults.manufacturer,
-                  "device_type": defaults.device_type},
-    )
+    desired = desired_for(config, inventory.inventory)
     with staging.session() as session:
         staged = store.load_object_map(session)
     plan = build_plan(desired, live, object_map=_object_map_for_plan(staged, desired, live),
@@ -139,7 +152,10 @@ def make_plan(
                                                   "instances": sorted(f"{k}:{n}" for k, n in inventory.healthy_instances),
                                                   "lease_wait_s": round(lease_wait_s, 3),
                                                   "drift": sum(1 for item in plan.items if item.drift),
-                                                  "live_duplicates": len(plan.live_duplicates)})
+                                                  "live_duplicates": len(plan.live_duplicates),
+                                                  "duplicates_removed": len(duplicate_removals(plan)),
+                                                  "duplicates_unresolved": len(plan.duplicate_findings),
+                                                  "duplicate_findings": [f.message for f in plan.duplicate_findings[:FINDINGS_KEPT]]})
         store.save_plan(session, outcome.run_id, [plan_row(item) for item in plan.items])
         if expected_hash is not None:
             outcome.plan_hash = plan_hash(store.plan_for_run(session, outcome.run_id))

@@ -15,9 +15,12 @@ from netbox_pipeline.netbox.client import NetBoxClient
 from netbox_pipeline.netbox.schema import TYPES
 from netbox_pipeline.reconcile.undo import UndoPlan, build_undo
 from netbox_pipeline.stages.apply import apply_type
-from netbox_pipeline.stages.plan import netbox_client, plan_row, read_netbox
+from netbox_pipeline.stages.plan import netbox_client, plan_hash, plan_row, read_netbox
 from netbox_pipeline.staging import store
-from netbox_pipeline.values import decode_exact
+from netbox_pipeline.values import decode_exact, jsonable
+
+# The error of an undo whose plan no longer hashes to the one a person confirmed (the MCP server's guard).
+CHANGED_SINCE_CONFIRMED = "the undo changed since it was confirmed"
 
 
 class UndoTargetError(LookupError):
@@ -39,6 +42,7 @@ class UndoOutcome:
     force_fields: list[str]
     undo_run_id: str | None = None
     written: bool = False
+    refused: str | None = None  # why nothing was written: unforced conflicts, or not the confirmed undo
     results: list[TypeResult] = field(default_factory=list)
     instances: list[tuple[str, str]] = field(default_factory=list)
 
@@ -103,10 +107,20 @@ def plan_undo(config: PipelineConfig, staging, run_id: str, *, force_fields: lis
     return UndoOutcome(target, plan, force_fields, instances=instances)
 
 
+def undo_hash(outcome: UndoOutcome) -> str:
+    """What an undo would do, as one hash: what it undoes, every item's decision and payload, every
+    conflict with NetBox's value now and whether it is forced. A hand edit since changes it."""
+    conflicts = sorted(([c.name, jsonable(c.recorded), jsonable(c.live), c.reason, c.forced_by(outcome.force_fields)]
+                        for c in outcome.plan.conflicts), key=lambda c: c[0])
+    return store.content_hash({"undoes": outcome.target.label, "conflicts": conflicts,
+                               "items": plan_hash([plan_row(item) for item in outcome.plan.items])})
+
+
 def undo_run(config: PipelineConfig, staging, run_id: str, *, force_fields: list[str] | None = None,
-             dry_run: bool = False, dagster_run_id: str | None = None,
+             dry_run: bool = False, dagster_run_id: str | None = None, confirmed_hash: str | None = None,
              reader: NetBoxClient | None = None) -> UndoOutcome:
-    """Plan the undo; unless it is a dry run or a conflict is not forced, record and write it."""
+    """Plan the undo; unless it is a dry run, a conflict is not forced or (given `confirmed_hash`) it
+    is not the undo that was confirmed, record and write it."""
     outcome = plan_undo(config, staging, run_id, force_fields=force_fields, reader=reader)
     if dry_run:
         return outcome
@@ -115,9 +129,12 @@ def undo_run(config: PipelineConfig, staging, run_id: str, *, force_fields: list
                "conflicts": [c.name for c in outcome.plan.conflicts]}
     with staging.session() as session:
         outcome.undo_run_id = store.start_run(session, "undo", dagster_run_id=dagster_run_id, details=details)
-        if outcome.blocking_conflicts:
-            store.finish_run(session, outcome.undo_run_id, "failed",
-                             error="conflicts: " + ", ".join(c.name for c in outcome.blocking_conflicts))
+        if confirmed_hash is not None and undo_hash(outcome) != confirmed_hash:
+            outcome.refused = f"{CHANGED_SINCE_CONFIRMED} (NetBox or the run's records changed); nothing was written"
+        elif outcome.blocking_conflicts:
+            outcome.refused = "conflicts: " + ", ".join(c.name for c in outcome.blocking_conflicts)
+        if outcome.refused:
+            store.finish_run(session, outcome.undo_run_id, "failed", error=outcome.refused)
             return outcome
         store.save_plan(session, outcome.undo_run_id, [plan_row(item) for item in outcome.plan.items])
     writer = netbox_client(config, f"netbox-pipeline undo, plan run {outcome.undo_run_id}")

@@ -44,6 +44,7 @@ PLAN_ACTIONS = ("create", "update", "unchanged", "orphan", "delete", "skip")
 APPLIED_STATUSES = ("applied", "failed", "skipped")
 
 KEY_LEN = 512  # natural keys and record keys: names, "device/interface", addresses
+REASON_LEN = 255  # an identity link's evidence: "MAC AA:BB:…", "device serial …, serial …"
 
 
 def utcnow() -> dt.datetime:
@@ -166,7 +167,12 @@ class InventoryItem(Base):
 
 
 class IdentityLink(Base):
-    """Why a source record was merged into an inventory item."""
+    """Why a source record was merged into an inventory item other than by its own natural key.
+
+    Stored once per (item, record, reason): `run_id` is the inventory run that first saw it,
+    `last_seen_run_id` the newest one that saw it again, so a link that no longer holds stays as
+    history without growing the table every run.
+    """
 
     __tablename__ = "identity_links"
     __table_args__ = (
@@ -181,8 +187,9 @@ class IdentityLink(Base):
     source_kind: Mapped[str] = mapped_column(String(64))
     instance: Mapped[str] = mapped_column(String(255))
     record_key: Mapped[str] = mapped_column(String(KEY_LEN))
-    reason: Mapped[str] = mapped_column(String(64))
-    run_id: Mapped[str] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(String(REASON_LEN))
+    run_id: Mapped[str] = mapped_column(String(36))  # first seen
+    last_seen_run_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

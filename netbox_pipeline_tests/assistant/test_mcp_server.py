@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 PVE_SECRET = "5e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
 PLANTED = "planted-s3cret-4d8e1f"  # an environment secret that also sits in a bad inventory record
 CLIENT = Implementation(name="netbox-pipeline-tests", version="1.0")
-TOOLS = {"plan", "explain", "history", "run", "drift", "sources", "search_inventory", "sync"}
+TOOLS = {"plan", "explain", "history", "run", "drift", "sources", "search_inventory", "sync", "undo"}
 
 
 def estate_beside_proxmox() -> dict:
@@ -59,6 +59,11 @@ class Transcript:
         result = await self.call(tool, **arguments)
         assert not result.is_error, result.content
         return result.structured_content
+
+    async def resource(self, uri: str) -> dict:
+        (content,) = (await self.client.read_resource(uri)).contents
+        self.texts.append(content.text)
+        return json.loads(content.text)
 
     async def error(self, tool: str, /, **arguments) -> str:
         result = await self.call(tool, **arguments)
@@ -98,13 +103,18 @@ def test_read_tools_over_stdio_answer_about_the_estate_and_never_show_a_secret(m
             assert all(t.output_schema for t in tools.values())
             assert "confirmation_token" in tools["sync"].input_schema["properties"]
             assert tools["explain"].input_schema["required"] == ["name"]
+            # records joined other than by their own key (a scanned host by its MAC) are part of the answer
+            assert "merged_from" in tools["explain"].output_schema["$defs"]["ExplainedObject"]["properties"]
 
-            # which source set the VM's memory after the Proxmox change, and which run wrote it
-            explained = await talk.ok("explain", name="web01")
-            (vm,) = [o for o in explained["objects"] if o["natural_key"] == "lab/web01"]
-            (memory,) = [f for f in vm["fields"] if f["field"] == "memory_mb"]
-            assert (memory["value"], memory["source"]) == (6144, "proxmox:lab")
-            assert memory["last_written"]["value"] == 6144 and memory["precedence"][0] == "filesystem"
+            # which source set the VM's memory after the Proxmox change, and which run wrote it (the CLI's explain)
+            explained = await talk.ok("explain", name="web01", fields=["memory"])
+            (vm,) = [o for o in explained["objects"] if o["type"] == "virtual_machines"]
+            (memory,) = vm["fields"]
+            assert vm["merged_from"] == []  # the VM's records all carry its own key
+            assert (memory["netbox"], memory["desired"]) == (6144, 6144)
+            assert (memory["source"]["source_kind"], memory["source"]["instance"]) == ("proxmox", "lab")
+            assert memory["last_write"]["dagster_run_id"] == second.runs[-1].run_id and memory["last_write"]["after"] == 6144
+            assert memory["precedence"][0] == "filesystem"
 
             # which devices drifted after the hand edit
             drifted = await talk.ok("drift")
@@ -126,6 +136,13 @@ def test_read_tools_over_stdio_answer_about_the_estate_and_never_show_a_secret(m
             stored = await talk.ok("plan", source="proxmox:lab", include_unchanged=True)
             assert stored["plan_run_id"] == fresh["plan_run_id"] and stored["matching"] > 0
 
+            # the resources: the latest plan and a run's report
+            assert "netbox-pipeline://plan/latest" in {str(r.uri) for r in (await client.list_resources()).resources}
+            latest = await talk.resource("netbox-pipeline://plan/latest")
+            assert latest["plan_run_id"] == fresh["plan_run_id"] and latest["totals"] == fresh["totals"]
+            resource_report = await talk.resource(f"netbox-pipeline://runs/{second.runs[-1].run_id}")
+            assert resource_report["changes"] == report["changes"]
+
             sources = {(s["kind"], s["instance"]): s for s in (await talk.ok("sources"))["sources"]}
             assert sources[("proxmox", "lab")]["fresh"] and sources[("proxmox", "lab")]["record_count"] > 0
             (problem,) = sources[("filesystem", "bad")]["record_errors"]
@@ -136,7 +153,8 @@ def test_read_tools_over_stdio_answer_about_the_estate_and_never_show_a_secret(m
                 ("home/web-01", ["filesystem:rack"])]
 
             assert "sync is disabled" in await talk.error("sync")
-            assert "no object matching" in await talk.error("explain", name="no-such-thing")
+            assert "undo is disabled" in await talk.error("undo", run_id=second.runs[-1].run_id)
+            assert "nothing named" in await talk.error("explain", name="no-such-thing")
             assert "no run" in await talk.error("run", run_id="nope")
             return talk.texts
 
@@ -179,11 +197,15 @@ def http_server():
         process.wait(timeout=20)
 
 
-def test_sync_over_http_writes_only_the_confirmed_plan(make_estate, http_server):
+def devices_now(estate) -> dict[str, dict]:
+    return {name: {k: v for k, v in device.items() if k != "last_updated"} for name, device in estate.by_name("devices").items()}
+
+
+def test_sync_and_undo_over_http_write_only_what_was_confirmed(make_estate, http_server):
     estate = make_estate(extra_config="mcp: {allow_writes: true}")
     assert estate.sync().success
     data = small_estate()
-    data["devices"][1]["serial"] = "SN-web-02-new"
+    data["devices"][1]["serial"] = PLANTED  # a secret that ends up in NetBox: every tool shows it as ***
     estate.write_inventory(data)
     url = http_server()
 
@@ -206,18 +228,48 @@ def test_sync_over_http_writes_only_the_confirmed_plan(make_estate, http_server)
             second = await talk.ok("sync")
             previewed = {(i["object_type"], i["natural_key"]) for i in second["plan"]["items"]}
             assert previewed == {("devices", "home/web-02"), ("devices", "lab/db-01")}
+            before_sync = devices_now(estate)
             applied = await talk.ok("sync", confirmation_token=second["confirmation_token"])
             assert applied["stage"] == "applied" and applied["plan_hash"] == second["plan_hash"]
             assert applied["applied"]["devices"]["updated"] == 2
             merge_run = applied["runs"][-1]["dagster_run_id"]
             report = await talk.ok("run", run_id=merge_run)
             assert {(c["object_type"], c["natural_key"]) for c in report["changes"] if c["status"] == "applied"} == previewed
-            return merge_run, talk.texts
+            devices = estate.by_name("devices")
+            assert (devices["web-02"]["serial"], devices["db-01"]["serial"]) == (PLANTED, "SN-db-01")
 
-    merge_run, texts = asyncio.run(session())
-    devices = estate.by_name("devices")
-    assert (devices["web-02"]["serial"], devices["db-01"]["serial"]) == ("SN-web-02-new", "SN-db-01")
+            # undo that sync: the preview writes nothing and names what it would restore
+            estate.sandbox.reset_log()
+            undo_preview = await talk.ok("undo", run_id=merge_run)
+            assert undo_preview["stage"] == "preview" and undo_preview["undoes"] == f"sync {merge_run}"
+            assert {(c["natural_key"], c["action"]) for c in undo_preview["changes"]} == {("home/web-02", "update"), ("lab/db-01", "update")}
+            assert undo_preview["conflicts"] == [] and estate.writes() == []
+
+            hand_edit(estate, "dcim/devices", "db-01", serial="HAND-AGAIN")  # a person edits what the sync wrote
+            refused = await talk.error("undo", run_id=merge_run, confirmation_token=undo_preview["confirmation_token"])
+            assert "undo changed since the preview" in refused and "nothing was written" in refused
+            assert len(estate.writes()) == 1  # the hand edit
+            blocked = await talk.ok("undo", run_id=merge_run)
+            assert blocked["stage"] == "blocked" and blocked["confirmation_token"] is None
+            assert [(c["name"], c["live"]) for c in blocked["conflicts"]] == [("devices lab/db-01.serial", "HAND-AGAIN")]
+
+            hand_edit(estate, "dcim/devices", "db-01", serial="SN-db-01")  # the person takes it back
+            again = await talk.ok("undo", run_id=merge_run)
+            assert again["undo_hash"] == undo_preview["undo_hash"]
+            estate.sandbox.reset_log()
+            undone = await talk.ok("undo", run_id=merge_run, confirmation_token=again["confirmation_token"])
+            assert undone["stage"] == "applied" and undone["counts"]["updated"] == 2
+            assert {(c["natural_key"], c["action"]) for c in undone["changes"]} == {("home/web-02", "update"), ("lab/db-01", "update")}
+            assert devices_now(estate) == before_sync  # NetBox as it was before the sync
+            assert [(w.method, w.path, len(w.changelog_messages)) for w in estate.writes()] == [("PATCH", "/api/dcim/devices/", 2)]
+            return merge_run, undone["dagster_run_id"], [undo_preview, again], talk.texts
+
+    merge_run, undo_run, undo_previews, texts = asyncio.run(session())
+    assert all("***" in json.dumps(p["changes"]) for p in undo_previews)  # the planted serial, filtered
     with dg.DagsterInstance.get() as instance:
-        tags = instance.get_run_by_id(merge_run).tags
-    assert tags["netbox_pipeline/mcp_client"] == "netbox-pipeline-tests 1.0" and tags["netbox_pipeline/trigger"] == "mcp"
-    assert not any(estate.sandbox.token in text for text in texts)
+        for run_id in (merge_run, undo_run):
+            tags = instance.get_run_by_id(run_id).tags
+            assert tags["netbox_pipeline/mcp_client"] == "netbox-pipeline-tests 1.0" and tags["netbox_pipeline/trigger"] == "mcp"
+        assert instance.get_run_by_id(undo_run).job_name == "undo_run"
+    for secret in (PLANTED, estate.sandbox.token):
+        assert not any(secret in text for text in texts)

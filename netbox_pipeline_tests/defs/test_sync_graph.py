@@ -209,6 +209,56 @@ def test_explain_names_the_source_record(make_estate, capsys):
     assert "written by sync run" in field_block
 
 
+def test_a_scanned_host_joins_its_device_by_mac_and_explain_says_so(make_estate, capsys):
+    """A second file lists a host as a scanner would (named by its address, one MAC, a service):
+    it joins web-02 by that MAC, and `explain web-02` names the record and the MAC."""
+    import json
+
+    from netbox_pipeline.cli import main
+    from netbox_pipeline.config import load_config
+    from netbox_pipeline.stages.inventory import build_inventory
+    from netbox_pipeline.staging.models import IdentityLink
+
+    def scan(mac: str) -> dict:
+        return {"devices": [{"name": "192-0-2-12", "site": "home", "interfaces": [
+                    {"name": "nmap0", "mac": mac, "ip_addresses": ["192.0.2.12/24"]}]}],
+                "services": [{"name": "http", "protocol": "tcp", "ports": [80], "parent": "192-0-2-12",
+                              "parent_scope": "home"}]}
+
+    estate = make_estate(files={"rack": small_estate(), "scan": scan("02:00:00:00:00:0c")})
+    assert estate.sync().success
+    assert sorted(estate.by_name("devices")) == ["db-01", "web-01", "web-02"]  # no device of its own
+    assert main(["--config", str(estate.config_path), "explain", "web-02"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    device_at = next(i for i, line in enumerate(lines) if line.startswith("devices home/web-02 "))
+    assert lines[device_at + 1].startswith(
+        "  merged from filesystem/scan device:home/192-0-2-12 by MAC 02:00:00:00:00:0C (")
+    assert "scan.yaml:" in lines[device_at + 1]
+    service_at = next(i for i, line in enumerate(lines) if line.startswith("services devices/home/web-02/tcp/http "))
+    assert lines[service_at + 1].startswith(
+        "  merged from filesystem/scan service:device/home/192-0-2-12/tcp/http by device MAC 02:00:00:00:00:0C")
+    # Nothing else was merged from elsewhere: the rack's own records are implied.
+    assert sum("merged from" in line for line in lines) == 2
+
+    # The same estate merged again: its links are seen again, not stored again.
+    rebuilt = build_inventory(load_config(estate.config_path), estate.staging())
+    with estate.staging().session() as session:
+        links = session.query(IdentityLink).all()
+    assert len(links) == 2 and {link.last_seen_run_id for link in links} == {rebuilt.run_id}
+
+    estate.write_inventory(scan("02:00:00:00:00:99"), "scan")  # the host's MAC is no longer web-02's
+    assert estate.sync().success
+    assert "192-0-2-12" in estate.by_name("devices")
+    capsys.readouterr()
+    assert main(["--config", str(estate.config_path), "explain", "web-02", "--json"]) == 0
+    explained = json.loads(capsys.readouterr().out)
+    (device,) = [obj for obj in explained if obj["type"] == "devices"]
+    assert device["key"] == "home/web-02" and device["merged_from"] == []
+    with estate.staging().session() as session:  # kept as history, no longer current
+        (old,) = store.identity_links_for(session, "device", "home/web-02")
+    assert (old["current"], old["reason"]) == (False, "MAC 02:00:00:00:00:0C")
+
+
 def _client(estate):
     from netbox_pipeline.netbox.client import NetBoxClient
 

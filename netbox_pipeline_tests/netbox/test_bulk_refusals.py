@@ -11,8 +11,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from netbox_pipeline.netbox.apply import GONE, apply_slice
 from netbox_pipeline.netbox.client import NetBoxClient, NetBoxError, UncertainWrite, item_errors
+from netbox_pipeline.netbox.items import PlanItem
+from netbox_pipeline.netbox.schema import LiveIndex
 from netbox_pipeline.sandbox.netbox import NetBoxSandbox
+from netbox_pipeline_tests.real_netbox import REAL
 
 IPS = "/api/ipam/ip-addresses/"
 MANUFACTURERS = "/api/dcim/manufacturers/"
@@ -233,3 +237,49 @@ def test_a_dropped_post_while_splitting_stays_uncertain_and_is_not_resent():
     assert outcome.uncertain == items[:2]  # the caller re-reads these before resending any of them
     assert [sent for sent, _ in outcome.done] == items[2:] and not outcome.failed
     assert [len(sent) for sent in client.sent] == [8, 4, 2, 2, 4]  # the dropped pair was not resent
+
+
+# --- ids that no longer exist (4.7 refuses the whole bulk PATCH / DELETE naming them) ------------------
+
+
+@pytest.fixture(params=["4.7", REAL])
+def netbox_47(request):
+    """NetBox 4.7: the stand-in answering like it, and the real one."""
+    if request.param == REAL:
+        yield request.getfixturevalue("real_netbox")
+        return
+    with NetBoxSandbox(version="4.7") as sb:
+        yield sb
+
+
+def test_a_prune_of_an_object_someone_already_deleted_counts_as_gone_not_rejected(netbox_47):
+    client = make_client(netbox_47)
+    made = created_manufacturers(netbox_47, 3)
+    client.request("DELETE", f"dcim/manufacturers/{made[1]['id']}")  # a person deletes one after the plan read it
+    netbox_47.reset_log()
+    items = [PlanItem("manufacturers", (m["slug"],), "delete", netbox_id=m["id"], removal=True) for m in made]
+
+    result = apply_slice(client, "manufacturers", items, LiveIndex(), phase="delete")
+
+    assert (result.deleted, result.gone, result.failures) == (2, 1, [])
+    [gone] = [c for c in result.changes if c.status == "skipped"]
+    assert gone.netbox_id == made[1]["id"] and gone.error == GONE
+    assert netbox_47.objects("dcim/manufacturers") == []
+    # refused whole (400), the absent id confirmed by one read, the rest sent again (204)
+    assert statuses(netbox_47, "DELETE", MANUFACTURERS) == [400, 204]
+    assert statuses(netbox_47, "GET", MANUFACTURERS) == [200]
+
+
+def test_an_update_of_an_object_someone_deleted_is_rejected_by_name_and_the_rest_written(netbox_47):
+    client = make_client(netbox_47)
+    made = created_manufacturers(netbox_47, 3)
+    client.request("DELETE", f"dcim/manufacturers/{made[0]['id']}")
+    netbox_47.reset_log()
+
+    outcome = client.bulk_update("dcim/manufacturers", [{"id": m["id"], "description": "x"} for m in made], chunk_size=10)
+
+    [(sent, reason)] = outcome.failed
+    assert sent["id"] == made[0]["id"] and reason.startswith(f"no dcim/manufacturers object with id {made[0]['id']} in NetBox")
+    assert sorted(s["id"] for s, _ in outcome.done) == sorted(m["id"] for m in made[1:]) and not outcome.gone
+    assert [o["description"] for o in netbox_47.objects("dcim/manufacturers")] == ["x", "x"]
+    assert statuses(netbox_47, "PATCH", MANUFACTURERS) == [400, 200]

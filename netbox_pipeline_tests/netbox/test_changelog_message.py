@@ -74,7 +74,7 @@ def test_a_long_message_is_cut_to_what_netbox_accepts():
 def test_a_sync_names_its_plan_run_on_every_write_including_custom_fields(make_estate):
     data = small_estate()
     data["devices"][0]["custom_fields"] = {"rack_unit": "u12"}
-    estate = make_estate(version="4.6", files={"rack": data})
+    estate = make_estate(version="4.6", files={"rack": data}, extra_config="custom_fields: {rack_unit: {type: text}}")
 
     assert estate.sync().success
 

@@ -34,7 +34,8 @@ def test_metrics_serve_the_documented_series_and_a_dry_run_keeps_the_real_counts
     assert _value(first, 'netbox_pipeline_source_records{instance="rack",kind="filesystem"}') > 0
     assert _value(first, 'netbox_pipeline_source_last_pull_failed{instance="rack",kind="filesystem"}') == 0
     for series in ("netbox_pipeline_source_last_success_timestamp_seconds", "netbox_pipeline_plan_size", "netbox_pipeline_drift_objects",
-                   "netbox_pipeline_netbox_duplicates", "netbox_pipeline_sync_duration_seconds", "netbox_pipeline_lease_wait_seconds",
+                   "netbox_pipeline_netbox_duplicates", "netbox_pipeline_netbox_duplicates_unresolved",
+                   "netbox_pipeline_sync_duration_seconds", "netbox_pipeline_lease_wait_seconds",
                    "netbox_pipeline_last_sync_timestamp_seconds"):
         assert series in first
     assert _value(first, "netbox_pipeline_plan_size") > 0

@@ -139,3 +139,30 @@ def test_provenance_is_mapped_to_netbox_field_names():
     assert "model" not in device.provenance
     assert desired["interfaces"][("home", "sw-01", "mgmt0")].provenance["mac"].source_kind == "filesystem"
     assert desired["ip_addresses"][("", "192.0.2.2")].provenance["address"].instance == "rack"
+
+
+def test_a_declared_spelling_wins_over_an_earlier_mention_and_locations_collide_within_their_site():
+    from netbox_pipeline.model import Region
+    from netbox_pipeline.reconcile.plan import build_plan, exclude_rejected, validate_plan
+
+    inventory = inventory_of(
+        Region(name="Amsterdam", parent="EU West"),  # built before eu-west, but the declaration wins
+        Region(name="eu.west"),
+        Device(name="a", site="home", location="Rack Room"),
+        Device(name="b", site="home", location="rack.room"),
+        Device(name="c", site="lab", location="rack.room"),  # another site: another location
+    )
+    desired = desired_objects(inventory)
+    assert {k: o.fields["name"] for k, o in desired["regions"].items()} == {("amsterdam",): "Amsterdam",
+                                                                           ("eu-west",): "eu.west"}
+    plan = build_plan(desired, {})
+    problems = exclude_rejected(plan, desired, validate_plan(plan, desired))
+    assert [p.message for p in problems] == [
+        "f:1: region amsterdam field parent: region 'EU West' and 'eu.west' (f:1) make the same slug 'eu-west'; "
+        "NetBox keeps one region per slug: write one spelling everywhere",
+        "f:1: device home/b field location: location 'rack.room' and 'Rack Room' (f:1) make the same slug "
+        "'rack-room'; NetBox keeps one location per slug: write one spelling everywhere",
+    ]
+    skipped = {(i.type, i.key) for i in plan.items if i.action == "skip"}
+    assert skipped == {("regions", ("amsterdam",)), ("devices", ("home", "b"))}
+    assert sorted(o.fields["name"] for o in desired["locations"].values()) == ["Rack Room", "rack.room"]

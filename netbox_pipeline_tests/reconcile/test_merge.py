@@ -1,6 +1,6 @@
 from datetime import datetime, timezone
 
-from netbox_pipeline.model import Cluster, Device, IPAddress, Service, VirtualMachine
+from netbox_pipeline.model import Cluster, Device, IdentityLink, InventoryItem, IPAddress, Service, VirtualMachine
 from netbox_pipeline.reconcile.merge import merge
 from netbox_pipeline.sources.base import SourceResult, failed_result, stamp_provenance
 
@@ -66,6 +66,9 @@ def test_discovered_host_attaches_to_the_device_with_its_mac():
     assert device.provenance["interfaces[eth0].ip_addresses"].source_kind == "nmap"
     assert device.provenance["interfaces[eth0].type"].source_kind == "filesystem"
     assert inventory.instances_of("devices", device.key) == [("filesystem", "rack"), ("nmap", "lan")]
+    # Why the scanned host is this device: kept as a link, named by the nmap record's own id.
+    assert inventory.links == [IdentityLink(record_type="device", key=("home", "nas"), source_kind="nmap",
+                                            instance="lan", record_key="lan#0", reason="MAC AA:BB:CC:DD:EE:01")]
 
 
 def test_serial_matches_across_sources():
@@ -74,6 +77,52 @@ def test_serial_matches_across_sources():
         result("filesystem", "rack", Device(name="storage", site="home", serial="S-1")),
     ], PRECEDENCE)
     assert [d.name for d in inventory.devices] == ["storage"]
+    assert [(link.key, link.source_kind, link.instance, link.record_key, link.reason) for link in inventory.links] == [
+        (("home", "storage"), "truenas", "nas1", "nas1#0", "serial S-1")]
+
+
+def test_records_joined_by_their_own_key_leave_no_link():
+    mac = [{"name": "eth0", "mac": "aa:bb:cc:dd:ee:09"}]
+    inventory = merge([
+        result("nmap", "lan", Device(name="nas", site="home", serial="S-9", interfaces=mac),
+               Service(name="ssh", protocol="tcp", ports=[22], parent="nas", parent_scope="home")),
+        result("filesystem", "rack", Device(name="NAS", site="home", serial="S-9", interfaces=mac),
+               InventoryItem(device="nas", site="home", name="disk-1", serial="D1")),
+        result("truenas", "nas1", InventoryItem(device="NAS", site="home", name="disk-1", serial="D1")),
+    ], PRECEDENCE)
+    assert len(inventory.devices) == 1 and len(inventory.services) == 1 and len(inventory.inventory_items) == 1
+    assert inventory.links == []
+
+
+def test_services_and_parts_that_follow_their_device_by_mac_are_linked():
+    discovered = Device(name="host-192-0-2-7", interfaces=[{"name": "nmap0", "mac": "aa:bb:cc:dd:ee:07"}])
+    inventory = merge([
+        result("nmap", "lan", discovered, Service(name="http", protocol="tcp", ports=[80], parent="host-192-0-2-7")),
+        result("filesystem", "rack", Device(name="web", site="home", interfaces=[{"name": "eth0", "mac": "aa:bb:cc:dd:ee:07"}]),
+               InventoryItem(device="web", site="home", name="disk-WD1", serial="WD1")),
+        result("truenas", "nas1", Device(name="truenas", interfaces=[{"name": "eno1", "mac": "aa:bb:cc:dd:ee:07"}]),
+               InventoryItem(device="truenas", name="bay 3", serial="WD1")),
+    ], {"default": ["filesystem", "truenas", "nmap"]})
+    assert [d.key for d in inventory.devices] == [("home", "web")]
+    assert [s.key for s in inventory.services] == [("device", "home", "web", "tcp", "http")]
+    assert [i.key for i in inventory.inventory_items] == [("home", "web", "disk-WD1")]
+    assert [(link.record_type, link.key, f"{link.source_kind}/{link.instance}", link.record_key, link.reason)
+            for link in inventory.links] == [
+        ("device", ("home", "web"), "nmap/lan", "lan#0", "MAC AA:BB:CC:DD:EE:07"),
+        ("device", ("home", "web"), "truenas/nas1", "nas1#0", "MAC AA:BB:CC:DD:EE:07"),
+        ("inventory_item", ("home", "web", "disk-WD1"), "truenas/nas1", "nas1#1", "device MAC AA:BB:CC:DD:EE:07, serial WD1"),
+        ("service", ("device", "home", "web", "tcp", "http"), "nmap/lan", "lan#1", "device MAC AA:BB:CC:DD:EE:07"),
+    ]
+    # The same estate in another order gives the same links (the merge never depends on order).
+    again = merge([
+        result("truenas", "nas1", Device(name="truenas", interfaces=[{"name": "eno1", "mac": "aa:bb:cc:dd:ee:07"}]),
+               InventoryItem(device="truenas", name="bay 3", serial="WD1")),
+        result("filesystem", "rack", Device(name="web", site="home", interfaces=[{"name": "eth0", "mac": "aa:bb:cc:dd:ee:07"}]),
+               InventoryItem(device="web", site="home", name="disk-WD1", serial="WD1")),
+        result("nmap", "lan", Device(name="host-192-0-2-7", interfaces=[{"name": "nmap0", "mac": "aa:bb:cc:dd:ee:07"}]),
+               Service(name="http", protocol="tcp", ports=[80], parent="host-192-0-2-7")),
+    ], {"default": ["filesystem", "truenas", "nmap"]})
+    assert again.links == inventory.links
 
 
 def test_match_inside_one_instance_is_refused():
@@ -173,3 +222,17 @@ def test_a_value_a_source_gave_beats_one_filled_from_defaults_whatever_the_prece
     assert device.manufacturer == "Synology" and device.provenance["manufacturer"].source_kind == "nmap"
     assert device.role == "server"  # given by both: precedence decides
     assert not [c for c in inventory.conflicts if c.field == "manufacturer"]  # a default losing is no disagreement
+
+
+def test_two_spellings_of_one_slug_from_two_sources_are_not_merged_the_second_is_left_out():
+    inventory = merge([
+        result("filesystem", "a", Device(name="web", site="Home Lab", description="from a")),
+        result("filesystem", "b", Device(name="web", site="home-lab", description="from b"),
+               Device(name="db", site="home-lab")),
+    ], PRECEDENCE)
+    assert [(d.name, d.site, d.description) for d in inventory.devices] == [
+        ("db", "home-lab", None), ("web", "Home Lab", "from a")]
+    (rejected,) = inventory.rejected
+    assert (rejected.key, rejected.field, rejected.location) == (("home-lab", "web"), "site", "b:1")
+    assert rejected.message == ("'home-lab' and 'Home Lab' (a:1) make the same slug 'home-lab'; NetBox keeps one "
+                                "site per slug: write one spelling everywhere")

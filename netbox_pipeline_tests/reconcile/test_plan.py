@@ -229,7 +229,8 @@ ip_addresses:
 def desired_from(tmp_path: Path, text: str = ESTATE, name: str = "rack.yaml"):
     path = tmp_path / name
     path.write_text(text)
-    result = read_inventory_file(path, "rack", observed_at=NOW, defaults={"site": "home"})
+    result = read_inventory_file(path, "rack", observed_at=NOW, defaults={"site": "home"},
+                                 custom_fields={"rack_unit": "integer", "os": "text"})
     assert result.errors == []
     return desired_objects(merge([result]))
 

@@ -6,11 +6,17 @@ from netbox_pipeline.model import Device, RecordError, SourceResult
 from netbox_pipeline.sources.base import (
     error_path,
     failed_result,
+    scrub,
     stamp_provenance,
     validation_problems,
 )
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def test_scrub_replaces_every_secret_given():
+    assert scrub("token s3cret and pw hunter2 at s3cret", "s3cret", "", "hunter2") == "token *** and pw *** at ***"
+    assert scrub("nothing to hide") == "nothing to hide"
 
 
 def test_error_path():

@@ -18,8 +18,8 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 GOOD = {"name": "good-1", "site": "home"}
 
 
-def read(path: Path, defaults=None):
-    return read_inventory_file(path, "rack", observed_at=NOW, defaults=defaults)
+def read(path: Path, defaults=None, custom_fields=None):
+    return read_inventory_file(path, "rack", observed_at=NOW, defaults=defaults, custom_fields=custom_fields)
 
 
 def to_csv(records: list[dict], record_type: str = "device") -> str:
@@ -278,7 +278,7 @@ def test_csv_rows_of_several_types_custom_fields_and_tags(tmp_path):
         "vm,vm-1,,pve,2,2048,,,net0 mac=52:54:00:00:00:01\n"
         "switch,x,home,,,,,,\n"
     )
-    result = read(path)
+    result = read(path, custom_fields={"owner": "text"})
     device, vm = result.records
     assert device.tags == ["core", "poe"] and device.custom_fields == {"owner": "net"}
     eth0, eth1 = device.interfaces
@@ -333,14 +333,28 @@ def _doc_examples() -> dict[str, str]:
     return blocks
 
 
+def _doc_custom_fields(tmp_path: Path) -> dict[str, str]:
+    """The custom fields the docs declare, as the configuration loads them."""
+    from netbox_pipeline.config import load_config
+    from netbox_pipeline_tests.conftest import REPO_ROOT
+
+    text = (REPO_ROOT / "docs" / "inventory-files.md").read_text()
+    start = text.index("```yaml\n", text.index("## Custom fields")) + len("```yaml\n")
+    config = tmp_path / "netbox_pipeline.yaml"
+    config.write_text(text[start:text.index("```", start)])
+    return load_config(config).custom_field_types()
+
+
 def test_documented_examples_load_cleanly_and_agree(tmp_path):
     from netbox_pipeline.reconcile.merge import merge
 
     inventories = []
+    declared = _doc_custom_fields(tmp_path)
+    assert declared["rack_unit"] == "integer"
     for fmt, body in _doc_examples().items():
         path = tmp_path / f"example.{fmt}"
         path.write_text(body)
-        result = read(path)
+        result = read(path, custom_fields=declared)
         assert (result.status, [str(e) for e in result.errors]) == ("ok", []), fmt
         assert result.counts() == {"cluster": 1, "device": 1, "virtual_machine": 1, "service": 1,
                                    "ip_address": 1}, fmt

@@ -21,7 +21,7 @@ def ha():
 
 
 def ha_config(url: str, **settings) -> str:
-    values = {"name": "home", "url": f"'{url}'", "token": "'${HA_TOKEN}'", "site": "home", "timeout_s": 5,
+    values = {"name": "home", "url": f"'{url}'", "token": "'${HA_TOKEN}'", "site": "home", "timeout_s": 30,
               "role_map": "{unifi: network, lab_unifi: network}"}
     values.update(settings)
     entry = ", ".join(f"{key}: {value}" for key, value in values.items())

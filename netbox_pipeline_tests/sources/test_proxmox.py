@@ -30,7 +30,6 @@ from netbox_pipeline.sources.proxmox import (
     parse_tags,
     size_mib,
     unique_guest_names,
-    usable_address,
 )
 from netbox_pipeline.stages.collect import collect_context
 from netbox_pipeline_tests.reconcile.test_plan import FakeNetBox
@@ -62,14 +61,6 @@ def test_agent_enabled(value, expected):
                                        ("1073741824", 1024), ("1.5G", 1536), (None, None), ("big", None)])
 def test_sizes_in_mib(text, mib):
     assert size_mib(text) == mib
-
-
-@pytest.mark.parametrize("value, expected", [
-    ("10.0.20.10/24", "10.0.20.10/24"), ("2001:DB8::1/64", "2001:db8::1/64"), ("127.0.0.1/8", None),
-    ("::1/128", None), ("fe80::1/64", None), ("169.254.1.1/16", None), ("dhcp", None), ("auto", None),
-    ("manual", None), ("not-an-ip", None), (None, None)])
-def test_usable_addresses_skip_loopback_and_link_local(value, expected):
-    assert usable_address(value) == expected
 
 
 def test_tags_split_on_proxmox_separators():
@@ -185,7 +176,7 @@ def pve():
 
 def source_config(pve: ProxmoxSandbox, **overrides) -> ProxmoxSourceConfig:
     values = {"name": "lab", "host": "127.0.0.1", "port": pve.port, "user": pve.user,
-              "token_name": pve.token_name, "token_value": SecretStr(SECRET), "timeout_s": 5}
+              "token_name": pve.token_name, "token_value": SecretStr(SECRET), "timeout_s": 30}
     values.update(overrides)
     return ProxmoxSourceConfig(**values)
 

@@ -30,7 +30,7 @@ def pve_estate(make_estate, pve, monkeypatch, tmp_path):
     def make(version: str = "4.4", files: dict | None = None, ca_cert: bool = True, **settings):
         monkeypatch.setenv("PVE_TOKEN", SECRET)
         values = {"name": "lab", "host": "127.0.0.1", "port": pve.port, "user": pve.user,
-                  "token_name": pve.token_name, "token_value": "'${PVE_TOKEN}'", "timeout_s": 5}
+                  "token_name": pve.token_name, "token_value": "'${PVE_TOKEN}'", "timeout_s": 30}
         if ca_cert:  # a copy beside the config (relative to it): it outlives a stopped sandbox
             (tmp_path / "estate").mkdir(exist_ok=True)
             (tmp_path / "estate" / CA_FILE).write_bytes(pve.ca_cert_path.read_bytes())
@@ -271,7 +271,7 @@ def test_verify_ssl_refuses_the_self_signed_certificate_until_its_ca_is_trusted(
     assert estate.objects("virtual_machines") == [] and estate.objects("devices") == []
 
     text = estate.config_path.read_text()
-    estate.config_path.write_text(text.replace("timeout_s: 5", f"timeout_s: 5, ca_cert: '{pve.ca_cert_path}'"))
+    estate.config_path.write_text(text.replace("timeout_s: 30", f"timeout_s: 30, ca_cert: '{pve.ca_cert_path}'"))
     outcome = estate.sync()
     assert outcome.success, [r.error for r in outcome.runs]
     assert sorted(estate.by_name("virtual_machines")) == GUESTS

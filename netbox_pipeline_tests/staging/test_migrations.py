@@ -19,7 +19,7 @@ EXPECTED_COLUMNS = {
     "inventory_items": {"id", "object_type", "natural_key", "fields", "provenance", "content_hash",
                         "first_seen_run_id", "last_seen_run_id", "closed_run_id", "valid_from", "valid_to"},
     "identity_links": {"id", "object_type", "inventory_natural_key", "source_kind", "instance",
-                       "record_key", "reason", "run_id", "created_at"},
+                       "record_key", "reason", "run_id", "last_seen_run_id", "created_at"},
     "plan_items": {"id", "run_id", "object_type", "natural_key", "action", "netbox_id", "changes",
                    "desired", "reason", "item", "writes_first", "writes_second"},
     "applied_changes": {"id", "run_id", "plan_item_id", "object_type", "natural_key", "netbox_id", "action",
@@ -109,7 +109,7 @@ def test_migration_chain_is_linear_and_located_next_to_the_package():
     revisions = list(script.walk_revisions())
     assert revisions[-1].down_revision is None
     assert revisions[-1].revision == "0001"
-    assert [r.revision for r in reversed(revisions)] == ["0001", "0002", "0003", "0004"]
+    assert [r.revision for r in reversed(revisions)] == ["0001", "0002", "0003", "0004", "0005"]
 
 
 def test_0002_moves_apply_run_markers_into_columns_and_back(staging_url):
@@ -133,8 +133,29 @@ def test_0002_moves_apply_run_markers_into_columns_and_back(staging_url):
         engine.dispose()
 
 
-def test_0004_puts_the_global_table_into_ip_address_keys_and_primary_ips_and_back(staging_url):
+def test_0004_keeps_identity_links_seen_by_the_run_that_wrote_them(staging_url):
     db.upgrade(staging_url, "0003")
+    engine = db.create_engine_for(staging_url)
+    insert = sa.text("INSERT INTO identity_links (object_type, inventory_natural_key, source_kind, instance, record_key, "
+                     "reason, run_id, created_at) VALUES ('device', 'home/nas', 'nmap', 'lan', '192.0.2.5', "
+                     "'MAC AA:BB:CC:DD:EE:01', 'r-1', '2026-11-01 00:00:00')")
+    long_reason = "device serial " + "S" * 100
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert)
+        db.upgrade(staging_url)
+        with engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT last_seen_run_id FROM identity_links")).scalar() == "r-1"
+            conn.execute(sa.text("UPDATE identity_links SET reason = :r"), {"r": long_reason})  # fits now
+        db.downgrade(staging_url, "0003")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT reason FROM identity_links")).scalar() == long_reason[:64]
+    finally:
+        engine.dispose()
+
+
+def test_0005_puts_the_global_table_into_ip_address_keys_and_primary_ips_and_back(staging_url):
+    db.upgrade(staging_url, "0004")
     engine = db.create_engine_for(staging_url)
     insert = sa.text("INSERT INTO object_map (object_type, natural_key, netbox_id, last_written, owned, missing_runs, "
                      "updated_at) VALUES (:type, :key, 1, :written, true, 2, '2026-11-01 00:00:00')")
@@ -156,7 +177,7 @@ def test_0004_puts_the_global_table_into_ip_address_keys_and_primary_ips_and_bac
             ("ip_addresses", "/192.0.2.10", {"address": "192.0.2.10/24"}), ("ip_addresses", "/2001:db8::1", None),
             ("devices", "home/sw-1", {"name": "sw-1", "primary_ip4": ["", "192.0.2.10"]}),
             ("sites", "home", {"name": "home"})]
-        db.downgrade(staging_url, "0003")
+        db.downgrade(staging_url, "0004")
         assert [(t, k) for t, k, _ in state()][:2] == [("ip_addresses", "192.0.2.10"), ("ip_addresses", "2001:db8::1")]
         assert state()[2][2]["primary_ip4"] == ["192.0.2.10"]
     finally:

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from netbox_pipeline.staging import db, store
-from netbox_pipeline.staging.models import InventoryItem
+from netbox_pipeline.staging.models import IdentityLink, InventoryItem
 from netbox_pipeline.staging.store import StagingDataError
 
 
@@ -216,6 +216,54 @@ def test_inventory_rejects_duplicates_and_a_second_current_version(staging):
             s.execute(sa.insert(InventoryItem), [{"object_type": "device", "natural_key": "sw1", "fields": {},
                                                    "content_hash": "x", "first_seen_run_id": run_id,
                                                    "last_seen_run_id": run_id}])
+
+
+# --- identity links -----------------------------------------------------------------------------
+
+
+def _link(record_key="192.0.2.5", reason="MAC AA:BB:CC:DD:EE:01", key="home/nas", **extra):
+    return {"object_type": "device", "inventory_natural_key": key, "source_kind": "nmap", "instance": "lan",
+            "record_key": record_key, "reason": reason, **extra}
+
+
+def test_identity_links_are_stored_once_and_seen_again(staging):
+    scan_run = _run(staging, "source", "success")
+    with staging.session() as s:
+        store.record_snapshot(s, scan_run, "nmap", "lan", [_record("192.0.2.5", location="nmap lan 192.0.2.5")])
+    first = _run(staging, "inventory", "success")
+    with staging.session() as s:
+        counts = store.save_identity_links(s, first, [_link(), _link(), _link("192.0.2.6", "serial S-1")])
+    assert counts == {"new": 2, "seen": 0}  # the repeated link is one row
+    second = _run(staging, "inventory", "success")
+    with staging.session() as s:  # the next run sees one of them again, and a new one
+        assert store.save_identity_links(s, second, [_link(), _link("192.0.2.7", "MAC AA:BB:CC:DD:EE:07")]) == {
+            "new": 1, "seen": 1}
+        assert store.save_identity_links(s, second, []) == {"new": 0, "seen": 0}
+    with staging.session() as s:
+        links = store.identity_links_for(s, "device", "home/nas")
+        assert store.identity_links_for(s, "device", "home/other") == []
+        assert s.scalar(sa.select(sa.func.count()).select_from(IdentityLink)) == 3
+    # Current links (seen by the newest inventory run) first; each keeps the run that first saw it.
+    assert [(link["record_key"], link["reason"], link["current"], link["run_id"], link["last_seen_run_id"])
+            for link in links] == [
+        ("192.0.2.5", "MAC AA:BB:CC:DD:EE:01", True, first, second),
+        ("192.0.2.7", "MAC AA:BB:CC:DD:EE:07", True, second, second),
+        ("192.0.2.6", "serial S-1", False, first, first),
+    ]
+    assert links[0]["location"] == "nmap lan 192.0.2.5" and links[1]["location"] is None
+
+
+def test_identity_links_locate_a_bad_link_and_fit_a_long_reason(staging):
+    run_id = _run(staging, "inventory", "success")
+    with staging.session() as s:
+        with pytest.raises(StagingDataError, match="identity link 1: missing record_key, reason"):
+            store.save_identity_links(s, run_id, [_link(), _link(record_key="", reason=None)])
+    with staging.session() as s:
+        store.save_identity_links(s, run_id, [_link(reason="device serial " + "S" * 400)])
+        store.save_identity_links(s, run_id, [_link(reason="device serial " + "S" * 400)])  # the same, once
+    with staging.session() as s:
+        (link,) = store.identity_links_for(s, "device", "home/nas")
+    assert len(link["reason"]) == 255 and link["reason"].endswith("…")
 
 
 # --- plan and apply -----------------------------------------------------------------------------

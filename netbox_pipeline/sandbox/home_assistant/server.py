@@ -7,11 +7,9 @@ the shapes per version). For the demo and the tests only.
 """
 
 import json
-import shutil
-import tempfile
+import ssl
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from websockets.datastructures import Headers
@@ -19,13 +17,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
-from netbox_pipeline.sandbox.proxmox.tls import make_certificates
+from netbox_pipeline.sandbox.loopback import LoopbackSandbox
 
 from . import estate as render
 from .estate import HA_VERSION, DeviceSpec, Estate, demo_estate
 
 DEFAULT_TOKEN = "sandbox-long-lived-access-token"
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -34,63 +31,25 @@ class CommandLogEntry:
     success: bool
 
 
-class HomeAssistantSandbox:
-    """The stand-in server: start/stop, connection details, command log and test knobs."""
+class HomeAssistantSandbox(LoopbackSandbox):
+    """The stand-in server (http/ws, or https/wss with tls): start/stop, connection details, command
+    log and test knobs."""
+
+    label = "home-assistant-sandbox"
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, host: str = "127.0.0.1", port: int = 0, tls: bool = False,
                  version: str = HA_VERSION, estate: Estate | None = None):
-        if host not in LOOPBACK:
-            raise ValueError(f"the sandbox listens on loopback only, not {host!r}")
-        self.token, self.host, self.tls, self.version = token, host, tls, version
+        super().__init__(host=host, port=port, tls=tls)
+        self.token, self.version = token, version
         self.estate = estate or demo_estate()
-        self._requested_port = port
         self._lock = threading.RLock()
         self._log: list[CommandLogEntry] = []
         self._failures: dict[str, tuple[str, str]] = {}  # command -> (code, message)
-        self._server: Server | None = None
-        self._dir: Path | None = None
-        self.ca_cert_path: Path | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "HomeAssistantSandbox":
-        context = None
-        if self.tls:
-            import ssl
-
-            self._dir = Path(tempfile.mkdtemp(prefix="ha-sandbox-"))
-            self.ca_cert_path, cert, key = make_certificates(self._dir)
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(cert, key)
-        self._server = serve(self._session, self.host, self._requested_port, ssl=context,
-                             process_request=self._http, server_header="Python/3.12 aiohttp/3.9.3",
-                             compression=None, max_size=None)
-        threading.Thread(target=self._server.serve_forever, name="home-assistant-sandbox", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server = None
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
-
-    def __enter__(self) -> "HomeAssistantSandbox":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the sandbox is not running; call start()")
-        return self._server.socket.getsockname()[1]
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+    def _bind(self, host: str, port: int, tls: ssl.SSLContext | None) -> Server:
+        return serve(self._session, host, port, ssl=tls, process_request=self._http,
+                     server_header="Python/3.12 aiohttp/3.9.3", compression=None, max_size=None)
 
     @property
     def websocket_url(self) -> str:

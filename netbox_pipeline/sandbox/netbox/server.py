@@ -1,15 +1,15 @@
-"""The HTTP server (stdlib ThreadingHTTPServer on loopback) and the `NetBoxSandbox` handle tests use."""
+"""The request handler (on the shared loopback HTTP server) and the `NetBoxSandbox` handle tests use."""
 
-import signal
 import socket
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import import_module
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
+
+from netbox_pipeline.sandbox.loopback import LoopbackHTTPSandbox, LoopbackHTTPServer, serve_until_stopped
 
 from . import operations, render
 from .api import Api, Reply, Request
@@ -45,11 +45,8 @@ _STATUS = {
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: LoopbackHTTPServer
     protocol_version = "HTTP/1.1"
-    # TCP_NODELAY, as production servers do: the stdlib writes headers and body separately, and
-    # Nagle's algorithm would hold the body for the client's delayed ACK (~40 ms per request).
-    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
@@ -121,17 +118,11 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], sandbox: "NetBoxSandbox") -> None:
-        self.sandbox = sandbox
-        super().__init__(address, _Handler)
-
-
-class NetBoxSandbox:
+class NetBoxSandbox(LoopbackHTTPSandbox):
     """A NetBox 4.4 / 4.6 / 4.7 look-alike on loopback. `start()` serves in a daemon thread (port 0 = a free port)."""
+
+    handler = _Handler
+    label = "netbox-sandbox"
 
     def __init__(
         self,
@@ -146,9 +137,8 @@ class NetBoxSandbox:
     ) -> None:
         if version not in VERSIONS:
             raise ValueError(f"NetBox sandbox version must be one of {VERSIONS}, not {version!r}")
-        if host not in ("127.0.0.1", "::1", "localhost"):
-            raise ValueError(f"NetBox sandbox only listens on loopback, not {host!r}")
-        self.version, self.host, self.port = version, host, port
+        super().__init__(host=host, port=port)
+        self.version = version
         write_tokens = list(tokens) if tokens is not None else []
         if token:
             write_tokens.insert(0, token)
@@ -165,36 +155,6 @@ class NetBoxSandbox:
         operations.seed(self.api, self._tokens)
         self.faults = Faults()
         self.request_log_store = RequestLog()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ---
-    def start(self) -> "NetBoxSandbox":
-        if self._server is not None:
-            return self
-        self._server = _Server((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name=f"netbox-sandbox-{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        self._server = None
-
-    def __enter__(self) -> "NetBoxSandbox":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
 
     @property
     def api_url(self) -> str:
@@ -238,15 +198,8 @@ class NetBoxSandbox:
 
 def serve_forever(host: str, port: int, version: str, token: str | None, state_file: str | None) -> None:
     """Run a sandbox in the foreground until SIGINT/SIGTERM (the `netbox-pipeline sandbox netbox` command)."""
-    sandbox = NetBoxSandbox(version=version, token=token, host=host, port=port, state_file=state_file).start()
-    print(f"NetBox sandbox ({version}) listening on {sandbox.url}", flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        stop.wait()
-    finally:
-        sandbox.stop()
+    sandbox = NetBoxSandbox(version=version, token=token, host=host, port=port, state_file=state_file)
+    serve_until_stopped(sandbox, lambda netbox: [f"NetBox sandbox ({version}) listening on {netbox.url}"])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,24 +12,18 @@ offline node, 500 from the guest agent, 501 for a path this API version does not
 import argparse
 import json
 import re
-import shutil
-import signal
-import socket
-import ssl
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from netbox_pipeline.sandbox.loopback import LOOPBACK_HOSTS, LoopbackHTTPSandbox, LoopbackHTTPServer, serve_until_stopped
+
 from . import estate
 from .estate import AGENT_STATES, PVE_VERSION, ApiError, Cluster
-from .tls import make_certificates
 
 DEFAULT_TOKEN_ID = "root@pam!netbox-pipeline"
 DEFAULT_SECRET = "6f1c1d0e-5b7a-4a53-9d3e-0c2f4e8b9a71"
@@ -54,7 +48,7 @@ class _Fault:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: LoopbackHTTPServer
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
@@ -106,28 +100,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(raw)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    sandbox: "ProxmoxSandbox"
-    tls: ssl.SSLContext
+class ProxmoxSandbox(LoopbackHTTPSandbox):
+    """The sandbox server (always TLS): start/stop, connection details, request log, and test knobs."""
 
-    def get_request(self) -> tuple[socket.socket, Any]:
-        # The handshake happens in the request thread: a client that refuses the certificate
-        # must not stall the accept loop.
-        sock, address = self.socket.accept()
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # headers and body go out at once
-        return self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ssl.SSLError, ConnectionError, OSError)):
-            self.sandbox.tls_failures += 1  # e.g. a verifying client rejected the certificate
-            return
-        super().handle_error(request, client_address)
-
-
-class ProxmoxSandbox:
-    """The sandbox server: start/stop, connection details, request log, and test knobs."""
+    handler = _Handler
+    label = "proxmox-sandbox"
+    authority = "Proxmox Virtual Environment sandbox CA"
 
     def __init__(
         self,
@@ -142,63 +120,17 @@ class ProxmoxSandbox:
         nodes: int = 3,
         lxc_interfaces: bool = True,
     ):
-        if host not in ("127.0.0.1", "::1", "localhost"):
-            raise ValueError(f"the sandbox listens on loopback only, not {host!r}")
+        super().__init__(host=host, port=port, tls=True)
         if "@" not in token_id or "!" not in token_id:
             raise ValueError(f"token_id must look like USER@REALM!TOKENID, got {token_id!r}")
         self.token_id, self.secret, self.password = token_id, secret, password
-        self.host, self._requested_port = host, port
         self.cluster = cluster or estate.generate_cluster(cluster_name, nodes, lxc_interfaces=lxc_interfaces)
-        self.tls_failures = 0
         self._lock = threading.RLock()
         self._log_entries: list[RequestLogEntry] = []
         self._faults: list[_Fault] = []
         self._tickets: set[str] = set()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._dir: Path | None = None
-        self.ca_cert_path: Path | None = None
 
-    # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "ProxmoxSandbox":
-        self._dir = Path(tempfile.mkdtemp(prefix="pve-sandbox-"))
-        self.ca_cert_path, cert, key = make_certificates(self._dir)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        server_class = type("_Server6", (_Server,), {"address_family": socket.AF_INET6}) if ":" in self.host else _Server
-        self._server = server_class((self.host, self._requested_port), _Handler)
-        self._server.sandbox, self._server.tls = self, context
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="proxmox-sandbox", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
-
-    def __enter__(self) -> "ProxmoxSandbox":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the sandbox is not running; call start()")
-        return self._server.server_address[1]
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"https://{host}:{self.port}"
-
+    # ------------------------------------------------------------------ connection details
     @property
     def user(self) -> str:
         return self.token_id.split("!", 1)[0]
@@ -399,24 +331,17 @@ def _dispatch(cluster: Cluster, path: str, query: dict[str, list[str]]) -> Any:
 def serve_forever(host: str = "127.0.0.1", port: int = 8006, token_id: str = DEFAULT_TOKEN_ID,
                   secret: str = DEFAULT_SECRET, password: str | None = None) -> None:
     """Run until interrupted, printing how to connect (the secret is the sandbox's own)."""
-    sandbox = ProxmoxSandbox(token_id, secret, port=port, host=host, password=password).start()
-    print(f"Proxmox VE sandbox on {sandbox.url}/api2/json", flush=True)
-    print(f"  token: user {sandbox.user}, token_name {sandbox.token_name}, token_value {secret}", flush=True)
-    print(f"  CA certificate: {sandbox.ca_cert_path}  (or verify_ssl: false)", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sandbox.stop()
+    serve_until_stopped(ProxmoxSandbox(token_id, secret, port=port, host=host, password=password), lambda pve: [
+        f"Proxmox VE sandbox on {pve.url}/api2/json",
+        f"  token: user {pve.user}, token_name {pve.token_name}, token_value {secret}",
+        f"  CA certificate: {pve.ca_cert_path}  (or verify_ssl: false)",
+    ])
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m netbox_pipeline.sandbox.proxmox",
                                      description="Serve a generated Proxmox VE API over TLS on loopback.")
-    parser.add_argument("--host", default="127.0.0.1", choices=("127.0.0.1", "::1", "localhost"))
+    parser.add_argument("--host", default="127.0.0.1", choices=LOOPBACK_HOSTS)
     parser.add_argument("--port", type=int, default=8006)
     parser.add_argument("--token-id", default=DEFAULT_TOKEN_ID, help="USER@REALM!TOKENID")
     parser.add_argument("--secret", default=DEFAULT_SECRET)

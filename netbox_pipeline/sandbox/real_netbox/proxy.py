@@ -7,14 +7,14 @@ tests run against both. The client's Host header is forwarded, so URLs in bodies
 """
 
 import http.client
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
+from netbox_pipeline.sandbox.loopback import LoopbackHTTPSandbox, LoopbackHTTPServer
 from netbox_pipeline.sandbox.netbox.reqlog import RequestLog, RequestLogEntry
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
@@ -22,7 +22,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "_ProxyServer"
+    server: LoopbackHTTPServer
 
     def log_message(self, *args: Any) -> None:  # the request log is the record; keep stderr quiet
         pass
@@ -32,7 +32,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-        upstream = http.client.HTTPConnection(self.server.upstream_host, self.server.upstream_port, timeout=600)
+        proxy = self.server.sandbox
+        upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=600)
         try:
             upstream.request(self.command, self.path, body=body, headers=headers)
             reply = upstream.getresponse()
@@ -47,37 +48,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
         parts = urlsplit(self.path)
-        self.server.log.add(RequestLogEntry(self.command, parts.path, parts.query, reply.status,
-                                            time.monotonic() - started, len(body or b"")))
+        proxy.log.add(RequestLogEntry(self.command, parts.path, parts.query, reply.status,
+                                      time.monotonic() - started, len(body or b"")))
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _forward
 
 
-class _ProxyServer(ThreadingHTTPServer):
-    daemon_threads = True
+class LoggedNetBox(LoopbackHTTPSandbox):
+    """A running NetBox (`upstream_url`) seen through a logging proxy, with the stand-in's test
+    surface; serving from construction until `stop()`."""
 
-    def __init__(self, upstream_url: str) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    handler = _Handler
+    label = "netbox-proxy"
+
+    def __init__(self, upstream_url: str, token: str, read_only_token: str | None = None, version: str = "") -> None:
+        super().__init__()
+        self.upstream_url, self.token, self.read_only_token, self.version = upstream_url, token, read_only_token, version
         parts = urlsplit(upstream_url)
         self.upstream_host, self.upstream_port = parts.hostname or "127.0.0.1", parts.port or 80
         self.log = RequestLog()
-
-
-class LoggedNetBox:
-    """A running NetBox (`upstream_url`) seen through a logging proxy, with the stand-in's test surface."""
-
-    def __init__(self, upstream_url: str, token: str, read_only_token: str | None = None, version: str = "") -> None:
-        self.upstream_url, self.token, self.read_only_token, self.version = upstream_url, token, read_only_token, version
-        self._server = _ProxyServer(upstream_url)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True,
-                                        name=f"netbox-proxy-{self._server.server_address[1]}")
-        self._thread.start()
         self._session = requests.Session()
         self._session.headers["Authorization"] = ("Bearer " if token.startswith("nbt_") else "Token ") + token
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.start()
 
     @property
     def api_url(self) -> str:
@@ -85,16 +77,16 @@ class LoggedNetBox:
 
     @property
     def request_log(self) -> list[RequestLogEntry]:
-        return self._server.log.entries
+        return self.log.entries
 
     def writes(self) -> list[RequestLogEntry]:
-        return self._server.log.writes()
+        return self.log.writes()
 
     def count(self, method: str | None = None, path_prefix: str | None = None) -> int:
-        return self._server.log.count(method, path_prefix)
+        return self.log.count(method, path_prefix)
 
     def reset_log(self) -> None:
-        self._server.log.reset()
+        self.log.reset()
 
     def objects(self, endpoint: str) -> list[dict[str, Any]]:
         """Every object of an endpoint ("dcim/devices"), in full, ordered by id; read past the proxy, not logged."""
@@ -114,7 +106,3 @@ class LoggedNetBox:
         reply = self._session.get(f"{self.upstream_url}/api/core/object-changes/?limit=1", timeout=60)
         reply.raise_for_status()
         return reply.json()["count"]
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()

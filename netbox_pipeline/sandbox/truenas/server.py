@@ -18,15 +18,12 @@ and add `virt.instance.query`; 24.10 reports its version as `TrueNAS-SCALE-24.10
 import argparse
 import json
 import logging
-import shutil
-import signal
-import tempfile
+import ssl
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from netbox_pipeline.sandbox.proxmox.tls import make_certificates
+from netbox_pipeline.sandbox.loopback import LOOPBACK_HOSTS, LoopbackSandbox, Serving, serve_until_stopped
 
 from .estate import Nas, seeded_nas
 from .query import QueryError, run_query
@@ -69,17 +66,18 @@ class _RpcFailure(Exception):
         return error
 
 
-class TrueNASSandbox:
-    """The sandbox server: start/stop, connection details, call log, and test knobs."""
+class TrueNASSandbox(LoopbackSandbox):
+    """The sandbox server (wss only): start/stop, connection details, call log, and test knobs."""
+
+    scheme = "ws"
+    label = "truenas-sandbox"
 
     def __init__(self, version: str = "25.04", *, nas: Nas | None = None, api_key: str = DEFAULT_API_KEY,
                  username: str = DEFAULT_USERNAME, host: str = "127.0.0.1", port: int = 0):
         if version not in VERSIONS:
             raise ValueError(f"version must be one of {', '.join(VERSIONS)}, not {version!r}")
-        if host not in ("127.0.0.1", "::1", "localhost"):
-            raise ValueError(f"the sandbox listens on loopback only, not {host!r}")
+        super().__init__(host=host, port=port, tls=True)
         self.version, self.api_key, self.username = version, api_key, username
-        self.host, self._requested_port = host, port
         self.nas = nas or seeded_nas()
         self.key_expired = False
         self.removed_methods: set[str] = set()
@@ -88,61 +86,26 @@ class TrueNASSandbox:
         self._stopping = threading.Event()
         self._lock = threading.RLock()
         self._calls: list[CallLogEntry] = []
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-        self._dir: Path | None = None
-        self.ca_cert_path: Path | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "TrueNASSandbox":
-        import ssl
-
+    def _bind(self, host: str, port: int, tls: ssl.SSLContext | None) -> Serving:
         from websockets.sync.server import serve
 
         self._stopping.clear()
-        self._dir = Path(tempfile.mkdtemp(prefix="truenas-sandbox-"))
-        self.ca_cert_path, cert, key = make_certificates(self._dir)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
         quiet = logging.getLogger("netbox_pipeline.sandbox.truenas.websockets")
         quiet.propagate, quiet.disabled = False, True  # refused handshakes are expected in the tests
         # open_timeout: websockets' 10 s default drops a client's TLS + upgrade handshake on a loaded
         # machine (a real NetBox starting beside it), long before the client's own timeout.
-        self._server = serve(self._serve_connection, self.host, self._requested_port, ssl=context,
-                             process_request=self._check_path, logger=quiet, max_size=1024 * 1024,
-                             compression=None, server_header="nginx", open_timeout=60)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="truenas-sandbox", daemon=True)
-        self._thread.start()
-        return self
+        return serve(self._serve_connection, host, port, ssl=tls, process_request=self._check_path, logger=quiet,
+                     max_size=1024 * 1024, compression=None, server_header="nginx", open_timeout=60)
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
-
-    def __enter__(self) -> "TrueNASSandbox":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the sandbox is not running; call start()")
-        return self._server.socket.getsockname()[1]
+        self._stopping.set()  # first: a delayed answer must not hold up the shutdown
+        super().stop()
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"wss://{host}:{self.port}/api/current"
+        return super().url + "/api/current"
 
     @property
     def methods(self) -> set[str]:
@@ -293,25 +256,18 @@ def _disks_for(disks: list[dict[str, Any]], params: list[Any]) -> list[dict[str,
 
 def serve_forever(version: str = "25.04", host: str = "127.0.0.1", port: int = 8443) -> None:
     """Run until interrupted, printing how to connect (the key is the sandbox's own)."""
-    sandbox = TrueNASSandbox(version, host=host, port=port).start()
-    print(f"TrueNAS {version} sandbox on {sandbox.url}", flush=True)
-    print(f"  api_key: {sandbox.api_key}  username: {sandbox.username}", flush=True)
-    print(f"  CA certificate: {sandbox.ca_cert_path}  (or verify_ssl: false)", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sandbox.stop()
+    serve_until_stopped(TrueNASSandbox(version, host=host, port=port), lambda nas: [
+        f"TrueNAS {version} sandbox on {nas.url}",
+        f"  api_key: {nas.api_key}  username: {nas.username}",
+        f"  CA certificate: {nas.ca_cert_path}  (or verify_ssl: false)",
+    ])
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m netbox_pipeline.sandbox.truenas",
                                      description="Serve a TrueNAS JSON-RPC WebSocket API over TLS on loopback.")
     parser.add_argument("--version", default="25.04", choices=tuple(VERSIONS))
-    parser.add_argument("--host", default="127.0.0.1", choices=("127.0.0.1", "::1", "localhost"))
+    parser.add_argument("--host", default="127.0.0.1", choices=LOOPBACK_HOSTS)
     parser.add_argument("--port", type=int, default=8443)
     args = parser.parse_args(argv)
     serve_forever(args.version, args.host, args.port)

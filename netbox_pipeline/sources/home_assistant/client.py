@@ -19,6 +19,8 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
+from netbox_pipeline.sources.connection import CaCertError, client_context, no_answer, untrusted_certificate
+
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # a large estate's entity registry is tens of MB
 
 
@@ -122,29 +124,21 @@ class HomeAssistantClient:
         return message
 
     def _ssl_context(self) -> ssl.SSLContext:
-        if not self._verify_ssl:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-            return context
-        if self._ca_cert is not None:
-            if not Path(self._ca_cert).is_file():
-                raise HomeAssistantError(f"home assistant {self.where}: ca_cert {self._ca_cert} is not a "
-                                         "readable file (a PEM CA certificate)")
-            return ssl.create_default_context(cafile=str(self._ca_cert))
-        return ssl.create_default_context()
+        try:
+            return client_context(self._verify_ssl, self._ca_cert)
+        except CaCertError as exc:
+            raise HomeAssistantError(f"home assistant {self.where}: {exc}") from None
 
     def describe(self, exc: BaseException, command: str | None = None) -> str:
         """A clear, located, secret-free sentence for a connection or protocol failure."""
         at = f"home assistant {self.where}" + (f" {command}" if command else "")
         if isinstance(exc, ssl.SSLCertVerificationError):
             detail = exc.verify_message or "handshake failed"
-            return (f"{at}: TLS error: the server certificate is not trusted ({detail}); trust its CA "
-                    "with ca_cert: <PEM file>, or set verify_ssl: false")
+            return f"{at}: " + untrusted_certificate(detail)
         if isinstance(exc, ssl.SSLError):
             return f"{at}: TLS error: {exc.reason or exc}"
         if isinstance(exc, TimeoutError):
-            return f"{at}: no answer within {self.timeout_s:g} s (timeout_s)"
+            return f"{at}: {no_answer(self.timeout_s)}"
         if isinstance(exc, ConnectionRefusedError):
             return f"{at}: cannot connect: connection refused (is Home Assistant running on that port?)"
         if isinstance(exc, socket.gaierror):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from netbox_pipeline.model import SourceResult
-from netbox_pipeline.sources.base import failed_result
+from netbox_pipeline.sources.base import failed_result, scrub
 from netbox_pipeline.sources.contract import CollectContext
 
 from .client import CommandError, HomeAssistantClient, HomeAssistantError
@@ -43,10 +43,10 @@ def collect_home_assistant(
                                  verify_ssl=config.verify_ssl, ca_cert=ca_cert, timeout_s=config.timeout_s) as ha:
             snapshot = fetch_snapshot(ha)
     except HomeAssistantError as exc:
-        return failed_result(SOURCE_KIND, config.name, _scrub(str(exc), token), observed_at=observed_at)
+        return failed_result(SOURCE_KIND, config.name, scrub(str(exc), token), observed_at=observed_at)
     except Exception as exc:  # a bug or a shape we never saw: still located, still secret-free
         message = f"home assistant {config.display_url}: {type(exc).__name__}: {exc}"
-        return failed_result(SOURCE_KIND, config.name, _scrub(message, token), observed_at=observed_at)
+        return failed_result(SOURCE_KIND, config.name, scrub(message, token), observed_at=observed_at)
     return normalise_snapshot(snapshot, options_from(config, defaults), instance=config.name,
                               observed_at=observed_at, base_url=config.display_url)
 
@@ -78,10 +78,6 @@ def fetch_snapshot(ha: HomeAssistantClient) -> dict[str, Any]:
         raise HomeAssistantError(f"home assistant {ha.where} config/device_registry/list: expected a list, "
                                  f"got {type(snapshot['devices']).__name__}")
     return snapshot
-
-
-def _scrub(message: str, secret: str) -> str:
-    return message.replace(secret, "***") if secret else message
 
 
 def collect(instance: HomeAssistantConfig, context: CollectContext) -> SourceResult:

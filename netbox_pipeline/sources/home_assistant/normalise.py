@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from netbox_pipeline.model import Device, Interface, RecordError, SourceResult, key_text, record_type_of
-from netbox_pipeline.values import fold_name, normalise_mac
+from netbox_pipeline.values import fold_name, normalise_mac, recordable_ip
 from netbox_pipeline.sources.base import stamp_provenance, validation_problems
 
 SOURCE_KIND = "home_assistant"
@@ -184,9 +184,7 @@ def configuration_ip(url: Any) -> str | None:
         ip = ipaddress.ip_address(host or "")
     except ValueError:
         return None
-    if ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast:
-        return None
-    return str(ip)
+    return str(ip) if recordable_ip(ip) else None
 
 
 # --------------------------------------------------------------------------- selection and names

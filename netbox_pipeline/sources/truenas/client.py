@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netbox_pipeline.sources.connection import CaCertError, client_context, no_answer, untrusted_certificate
+
 from .config import TrueNASConfig
 
 METHOD_NOT_FOUND = -32601
@@ -112,7 +114,7 @@ class TrueNASClient:
                 if isinstance(message, dict) and message.get("id") == request_id:
                     break
         except TimeoutError:
-            raise TrueNASError(f"{self.at}: {method}: no answer within {self.config.timeout_s:g} s (timeout_s)") from None
+            raise TrueNASError(f"{self.at}: {method}: {no_answer(self.config.timeout_s)}") from None
         except Exception as exc:
             raise TrueNASError(f"{self.at}: {method}: {describe_link_failure(exc, self.config)}") from None
         error = message.get("error")
@@ -176,19 +178,10 @@ class TrueNASClient:
 
 def tls_context(config: TrueNASConfig, ca_cert: Path | None, at: str) -> ssl.SSLContext:
     """Verifying (system CAs, or `ca_cert` alone when given), or accepting anything."""
-    if not config.verify_ssl:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    if ca_cert is not None:
-        if not Path(ca_cert).is_file():
-            raise TrueNASError(f"{at}: ca_cert {ca_cert} is not a readable file (a PEM CA certificate)")
-        try:
-            return ssl.create_default_context(cafile=str(ca_cert))
-        except ssl.SSLError as exc:
-            raise TrueNASError(f"{at}: ca_cert {ca_cert} is not a PEM CA certificate ({exc.reason})") from None
-    return ssl.create_default_context()
+    try:
+        return client_context(config.verify_ssl, ca_cert)
+    except CaCertError as exc:
+        raise TrueNASError(f"{at}: {exc}") from None
 
 
 def describe_connect_failure(exc: Exception, at: str, config: TrueNASConfig) -> str:
@@ -197,8 +190,7 @@ def describe_connect_failure(exc: Exception, at: str, config: TrueNASConfig) -> 
 
     if isinstance(exc, ssl.SSLCertVerificationError):
         detail = exc.verify_message or exc.reason or "certificate verify failed"
-        return (f"{at}: TLS error: the server certificate is not trusted ({detail}); trust the NAS's CA "
-                "with ca_cert: <PEM file>, or set verify_ssl: false")
+        return f"{at}: " + untrusted_certificate(detail, whose="the NAS's")
     if isinstance(exc, ssl.SSLError):
         return f"{at}: TLS error: {exc.reason or exc}"
     if isinstance(exc, InvalidStatus):
@@ -208,7 +200,7 @@ def describe_connect_failure(exc: Exception, at: str, config: TrueNASConfig) -> 
                     "or a wrong api_path)")
         return f"{at}: {config.api_path} refused the WebSocket upgrade: HTTP {status}"
     if isinstance(exc, TimeoutError):
-        return f"{at}: no answer within {config.timeout_s:g} s (timeout_s)"
+        return f"{at}: {no_answer(config.timeout_s)}"
     return f"{at}: cannot connect: {describe_link_failure(exc, config)}"
 
 

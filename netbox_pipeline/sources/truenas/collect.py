@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from netbox_pipeline.model import SourceResult
-from netbox_pipeline.sources.base import failed_result
+from netbox_pipeline.sources.base import failed_result, scrub
 from netbox_pipeline.sources.contract import CollectContext
 
 from .client import TrueNASClient, TrueNASError
@@ -41,10 +41,6 @@ def options_from(config: TrueNASConfig, defaults: Mapping[str, Any]) -> TrueNASO
         device_type=config.device_type or defaults.get("device_type"), vm_role=vm_role,
         container_role=config.container_role or vm_role, cluster_type=config.cluster_type,
     )
-
-
-def scrub(message: str, secret: str) -> str:
-    return message.replace(secret, "***") if secret else message
 
 
 def collect(instance: TrueNASConfig, context: CollectContext) -> SourceResult:

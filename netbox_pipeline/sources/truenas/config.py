@@ -3,6 +3,7 @@
 from pydantic import Field, SecretStr, field_validator
 
 from netbox_pipeline.sources.contract import InstanceConfig
+from netbox_pipeline.values import host_port
 
 
 class TrueNASConfig(InstanceConfig):
@@ -42,8 +43,7 @@ class TrueNASConfig(InstanceConfig):
 
     @property
     def where(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return host_port(self.host, self.port)
 
     @property
     def url(self) -> str:

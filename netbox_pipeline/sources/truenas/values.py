@@ -1,8 +1,9 @@
 """Small pure helpers for TrueNAS answers: placeholders, addresses, media types, versions."""
 
-import ipaddress
 import re
 from typing import Any
+
+from netbox_pipeline.values import usable_address
 
 # What DMI says when the board vendor filled nothing in (compared folded, without punctuation).
 _PLACEHOLDERS = {
@@ -51,18 +52,6 @@ def alias_address(alias: Any) -> str | None:
     if not address or netmask in (None, ""):
         return None
     return usable_address(f"{address}/{netmask}")
-
-
-def usable_address(value: Any) -> str | None:
-    """`ip/prefix` worth recording: not loopback, link-local, unspecified or multicast."""
-    try:
-        interface = ipaddress.ip_interface(str(value).strip())
-    except ValueError:
-        return None
-    ip = interface.ip
-    if ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast:
-        return None
-    return str(interface)
 
 
 # (speed in Mb/s, medium) -> NetBox interface type; medium "copper" or "fibre".

@@ -47,6 +47,7 @@ from netbox_pipeline.staging.store.object_map import (
     load_object_map,
     netbox_ids,
     rename_object_map,
+    repoint_object_map,
     set_missing_runs,
     upsert_object_map,
 )
@@ -56,6 +57,10 @@ from netbox_pipeline.staging.store.lineage import (
     last_writes,
     latest_conflicts,
     plan_items_matching,
+)
+from netbox_pipeline.staging.store.identity import (
+    identity_links_for,
+    save_identity_links,
 )
 from netbox_pipeline.staging.store.leases import (
     insert_lease,

@@ -135,3 +135,18 @@ def delete_object_map(session: Session, keys: Iterable[Key]) -> int:
         session.execute(delete(ObjectMapEntry).where(ObjectMapEntry.id.in_(chunk)))
     return len(ids)
 
+
+
+def repoint_object_map(session: Session, moves: Mapping[Key, tuple[int, int]]) -> int:
+    """(type, key) -> (removed id, kept id): entries that named a removed duplicate now name the copy
+    kept; an entry naming another id is left as it is. Returns how many moved."""
+    ids = _object_map_ids(session, moves)
+    if not ids:
+        return 0
+    current = dict(session.execute(select(ObjectMapEntry.id, ObjectMapEntry.netbox_id)
+                                   .where(ObjectMapEntry.id.in_(list(ids.values())))).all())
+    rows = [{"id": ids[key], "netbox_id": kept, "updated_at": utcnow()}
+            for key, (removed, kept) in moves.items() if key in ids and current.get(ids[key]) == removed]
+    if rows:
+        session.execute(update(ObjectMapEntry), rows)
+    return len(rows)

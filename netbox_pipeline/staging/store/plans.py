@@ -64,12 +64,15 @@ def plan_slice(session: Session, plan_run_id: str, object_type: str) -> list[dic
 
 
 def plan_keys(session: Session, plan_run_id: str, object_types: Iterable[str]) -> list[tuple[str, Any, int | None]]:
-    """(type, stored key, NetBox id) of every item of some types in a plan: what references resolve to."""
+    """(type, stored key, NetBox id) of every item of some types in a plan: what references resolve to.
+
+    A removed duplicate shares its key with the copy kept, and is left out: references resolve to the kept one.
+    """
     rows = session.execute(
-        select(PlanItem.object_type, PlanItem.item["key"], PlanItem.netbox_id)
+        select(PlanItem.object_type, PlanItem.item["key"], PlanItem.netbox_id, PlanItem.item["duplicate_of"])
         .where(PlanItem.run_id == plan_run_id, PlanItem.object_type.in_(sorted(set(object_types))))
     )
-    return [(object_type, key, netbox_id) for object_type, key, netbox_id in rows]
+    return [(object_type, key, netbox_id) for object_type, key, netbox_id, duplicate_of in rows if duplicate_of is None]
 
 
 def plan_action_counts(session: Session, plan_run_id: str, object_type: str) -> dict[str, int]:

@@ -1,8 +1,10 @@
-"""A throw-away CA and a server certificate for loopback, made at start (like a fresh PVE node's
-self-signed `pve-ssl.pem`): clients must either trust `ca.pem` or turn verification off."""
+"""A throw-away CA and a server certificate for loopback, made when a stand-in starts (like a fresh
+PVE node's self-signed `pve-ssl.pem` or a TrueNAS's own): clients must either trust `ca.pem` or
+turn verification off."""
 
 import datetime as dt
 import ipaddress
+import ssl
 from pathlib import Path
 
 from cryptography import x509
@@ -10,20 +12,24 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+SANDBOX_CA = "netbox-pipeline sandbox CA"
+
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "PVE Cluster Manager CA (sandbox)"),
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "netbox-pipeline sandbox"),
                       x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_certificates(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1", "::1", "localhost")) -> tuple[Path, Path, Path]:
-    """Write ca.pem, server.pem and server.key into `folder`; returns their paths."""
+def make_certificates(folder: Path, hosts: tuple[str, ...] = LOOPBACK_HOSTS,
+                      authority: str = SANDBOX_CA) -> tuple[Path, Path, Path]:
+    """Write ca.pem (named `authority`), server.pem and server.key into `folder`; returns their paths."""
     now = dt.datetime.now(dt.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("Proxmox Virtual Environment sandbox CA"))
-        .issuer_name(_name("Proxmox Virtual Environment sandbox CA"))
+        .subject_name(_name(authority))
+        .issuer_name(_name(authority))
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
@@ -64,3 +70,11 @@ def make_certificates(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1", "::1"
                                            serialization.NoEncryption()))
     key_path.chmod(0o600)
     return ca_path, cert_path, key_path
+
+
+def server_context(folder: Path, authority: str = SANDBOX_CA) -> tuple[Path, ssl.SSLContext]:
+    """Fresh certificates in `folder` and a server TLS context that presents them; returns the CA's path too."""
+    ca_path, cert_path, key_path = make_certificates(folder, authority=authority)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return ca_path, context
