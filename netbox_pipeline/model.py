@@ -34,6 +34,9 @@ LOCATION_STATUSES = SITE_STATUSES
 RACK_STATUSES = frozenset({"reserved", "available", "planned", "active", "deprecated"})
 VLAN_STATUSES = frozenset({"active", "reserved", "deprecated"})
 PREFIX_STATUSES = frozenset({"container", "active", "reserved", "deprecated"})
+IP_RANGE_STATUSES = frozenset({"active", "reserved", "deprecated"})
+# NetBox refuses a range of more addresses than this (IPRange.clean, MAX_SIZE).
+MAX_IP_RANGE_SIZE = 2**32 - 1
 CABLE_STATUSES = frozenset({"connected", "planned", "decommissioning"})
 CABLE_LENGTH_UNITS = frozenset({"km", "m", "cm", "mi", "ft", "in"})
 INTERFACE_MODES = frozenset({"access", "tagged", "tagged-all"})
@@ -157,6 +160,7 @@ class Interface(_Input):
     mtu: int | None = Field(default=None, ge=1, le=65536)
     description: str | None = None
     ip_addresses: list[str] = Field(default_factory=list)
+    vrf: str | None = None  # the VRF of `ip_addresses` (by name); none: the global table
     vlan: int | None = Field(default=None, ge=1, le=4094)  # the untagged VLAN (`untagged_vlan`)
     # 802.1Q: VLANs by VID, looked up in `vlan_group` when given, else around the device's site.
     mode: str | None = None
@@ -204,6 +208,7 @@ class VMInterface(_Input):
     mtu: int | None = Field(default=None, ge=1, le=65536)
     description: str | None = None
     ip_addresses: list[str] = Field(default_factory=list)
+    vrf: str | None = None  # the VRF of `ip_addresses` (by name); none: the global table
     vlan: int | None = Field(default=None, ge=1, le=4094)  # untagged (access) VLAN
 
     _mac = field_validator("mac")(_check_mac)
@@ -377,9 +382,14 @@ class InventoryItem(_Input):
 
 
 class IPAddress(_Input):
-    """A standalone address: a host that no interface-bearing record knows (or extra details)."""
+    """A standalone address: a host that no interface-bearing record knows (or extra details).
+
+    Its identity is (VRF, host): the same address in two VRFs (or in a VRF and the global table)
+    is two objects, as in NetBox."""
 
     address: str
+    vrf: str | None = None  # by name; none: the global table
+    tenant: str | None = None
     status: str | None = None
     dns_name: str | None = None
     description: str | None = None
@@ -390,8 +400,13 @@ class IPAddress(_Input):
     _status = field_validator("status")(_status_validator(IP_STATUSES, "IP address"))
 
     @property
-    def key(self) -> tuple[str]:
-        return (ip_host(self.address),)
+    def key(self) -> tuple[str, str]:
+        return ip_key(self.vrf, self.address)
+
+
+def ip_key(vrf: str | None, address: str) -> tuple[str, str]:
+    """An address's identity: its VRF's name ("" for the global table) and its host."""
+    return (vrf or "", ip_host(address))
 
 
 # --- the skeleton of a datacenter: what only an operator's files can say --------------------------
@@ -571,6 +586,50 @@ class Prefix(_Input):
         return (self.vrf or "", self.prefix)
 
 
+class IPRange(_Input):
+    """A range of addresses (a DHCP pool, a block kept for one purpose), from `start_address` to
+    `end_address` inclusive; its identity is (VRF, start, end)."""
+
+    start_address: str
+    end_address: str
+    vrf: str | None = None
+    status: str | None = None
+    tenant: str | None = None
+    role: str | None = None
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+    _start = field_validator("start_address")(_check_ip)
+    _status = field_validator("status")(_status_validator(IP_RANGE_STATUSES, "IP range"))
+
+    @field_validator("end_address")
+    @classmethod
+    def _end(cls, value: str, info: Any) -> str | None:
+        """What NetBox's IPRange.clean refuses, said here with the record's file and line."""
+        end = _check_ip(value)
+        start = info.data.get("start_address")
+        if start is None or end is None:
+            return end
+        first, last = ipaddress.ip_interface(start), ipaddress.ip_interface(end)
+        if first.version != last.version:
+            raise ValueError(f"start {start} and end {end} are of different families (IPv{first.version}, "
+                             f"IPv{last.version}); a range is in one")
+        if ("/" in start) != ("/" in end) or first.network.prefixlen != last.network.prefixlen:
+            raise ValueError(f"start {start} and end {end} must have the same prefix length (or neither one)")
+        if last.ip < first.ip:
+            raise ValueError(f"end {end} is before start {start}")
+        if last.ip == first.ip:  # 4.7 accepts it, earlier releases refuse it
+            raise ValueError(f"start and end are both {start}; for one address, use an ip_addresses record")
+        if int(last.ip) - int(first.ip) + 1 > MAX_IP_RANGE_SIZE:
+            raise ValueError(f"{start} - {end} holds more than {MAX_IP_RANGE_SIZE:,} addresses (NetBox's limit)")
+        return end
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.vrf or "", ip_host(self.start_address), ip_host(self.end_address))
+
+
 class CableEnd(_Input):
     """One end of a cable: an interface of a device (`site` when the device's name is not unique)."""
 
@@ -657,7 +716,7 @@ def vlan_key(group: str | None, site: str | None, vid: int) -> tuple[str, str, i
 
 
 Record = (Device | VirtualMachine | Cluster | Service | IPAddress | Region | SiteGroup | TenantGroup | Tenant
-          | Site | Location | Rack | Platform | VRF | VLANGroup | VLAN | Prefix | InventoryItem | Cable)
+          | Site | Location | Rack | Platform | VRF | VLANGroup | VLAN | Prefix | IPRange | InventoryItem | Cable)
 
 RECORD_TYPES: dict[str, type[BaseModel]] = {
     "device": Device,
@@ -677,6 +736,7 @@ RECORD_TYPES: dict[str, type[BaseModel]] = {
     "vlan_group": VLANGroup,
     "vlan": VLAN,
     "prefix": Prefix,
+    "ip_range": IPRange,
     "inventory_item": InventoryItem,
     "cable": Cable,
 }
@@ -688,7 +748,7 @@ RECORD_LISTS: dict[str, str] = {
     "site_group": "site_groups", "tenant_group": "tenant_groups", "tenant": "tenants",
     "site": "sites", "location": "locations", "rack": "racks", "platform": "platforms",
     "vrf": "vrfs", "vlan_group": "vlan_groups", "vlan": "vlans", "prefix": "prefixes",
-    "inventory_item": "inventory_items", "cable": "cables",
+    "ip_range": "ip_ranges", "inventory_item": "inventory_items", "cable": "cables",
 }
 
 
@@ -798,6 +858,7 @@ class Inventory(BaseModel):
     vlan_groups: list[VLANGroup] = Field(default_factory=list)
     vlans: list[VLAN] = Field(default_factory=list)
     prefixes: list[Prefix] = Field(default_factory=list)
+    ip_ranges: list[IPRange] = Field(default_factory=list)
     inventory_items: list[InventoryItem] = Field(default_factory=list)
     cables: list[Cable] = Field(default_factory=list)
     conflicts: list[Conflict] = Field(default_factory=list)

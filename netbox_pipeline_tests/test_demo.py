@@ -157,6 +157,8 @@ def test_the_readme_says_what_the_demo_printed(demo):
             f"(the {files} from the files,") in readme
     assert f"and {counts['virtual_machines']} virtual machines in {counts['clusters']} clusters" in readme
     assert f"writes an estate of {files} devices" in readme
+    datacenter = re.search(r"`(regions=\d+(?:, \w+=\d+)*)`", readme).group(1)
+    assert {name: int(n) for name, n in re.findall(r"(\w+)=(\d+)", datacenter)}.items() <= counts.items()
 
 
 def test_ctrl_c_stops_the_demo_and_its_config_names_no_deleted_file(demo):

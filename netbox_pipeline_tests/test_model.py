@@ -26,7 +26,8 @@ def test_vm_key_is_cluster_and_folded_name():
 
 def test_other_keys():
     assert Cluster(name="pve").key == ("pve",)
-    assert IPAddress(address="192.0.2.1/24").key == ("192.0.2.1",)
+    assert IPAddress(address="192.0.2.1/24").key == ("", "192.0.2.1")
+    assert IPAddress(address="192.0.2.1/24", vrf="blue").key == ("blue", "192.0.2.1")
     service = Service(name="ssh", protocol="tcp", ports=[22], parent="NAS", parent_scope="home")
     assert service.key == ("device", "home", "nas", "tcp", "ssh")
 

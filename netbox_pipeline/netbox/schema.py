@@ -13,7 +13,8 @@ Comparison form (the same for desired, last written and live values):
 - tags as a sorted tuple of slugs; custom fields as a dict.
 
 Natural keys are flat tuples: references in a key are spliced in, names NetBox compares
-case-insensitively are folded (device `(site slug, name)`, interface `(site slug, device, name)`).
+case-insensitively are folded (device `(site slug, name)`, interface `(site slug, device, name)`),
+an empty reference is "" (an address `(VRF name, host)`, `("", host)` in the global table).
 
 Reads: every object of every managed type, one paginated pass per type, asking only for the
 fields the plan compares (`read_params`: `fields=` cuts a page of interfaces to a seventh of its
@@ -130,7 +131,9 @@ class NetBoxType:
 
 
 def _primary_ip_key(nested: Mapping[str, Any], owner_key: Key) -> Key:
-    return (ip_host(nested["address"]),)
+    """Unknown until the addresses are read: NetBox's nested address has no VRF, which is part of
+    the key. `build_live` resolves it by id once every type is read."""
+    return (UNRESOLVED, int(nested["id"]))
 
 
 def _same_device_interface_key(nested: Mapping[str, Any], owner_key: Key) -> Key:
@@ -270,6 +273,17 @@ PREFIXES = NetBoxType(
     protected=("vrf", "vlan", "tenant"), choices=("status",), prunable=True, offline_status="deprecated",
     create_only={"status": "active"},
 )
+# A range of addresses from start to end (inclusive), identified by VRF, start and end host. A
+# range of ours whose start or end moves is one PATCH (plan.match_moved_ranges): NetBox refuses
+# two overlapping ranges in one VRF, so a new range could not be created beside the old one.
+IP_RANGES = NetBoxType(
+    name="ip_ranges", endpoint="ipam/ip-ranges", content_type="ipam.iprange",
+    natural_key=("vrf", "start_address", "end_address"),
+    managed=("start_address", "end_address", "vrf", "status", "tenant", "role", "description", "tags"),
+    refs={"vrf": "vrfs", "tenant": "tenants", "role": "ipam_roles"}, protected=("vrf", "tenant"),
+    kinds={"start_address": "ip", "end_address": "ip"}, choices=("status",),
+    prunable=True, offline_status="deprecated", create_only={"status": "active"},
+)
 CLUSTER_TYPES = NetBoxType(
     name="cluster_types", endpoint="virtualization/cluster-types",
     content_type="virtualization.clustertype",
@@ -363,10 +377,13 @@ MAC_ADDRESSES = NetBoxType(
     generic_refs={"assigned_object": _ASSIGNABLE}, kinds={"mac_address": "mac"},
     parent="assigned_object", prunable=True,
 )
+# An address is its VRF and its host: the same address in two VRFs (or in one and the global
+# table, key part "") is two objects, as NetBox keeps them.
 IP_ADDRESSES = NetBoxType(
     name="ip_addresses", endpoint="ipam/ip-addresses", content_type="ipam.ipaddress",
-    natural_key=("address",),
-    managed=("address", "status", "dns_name", "description", "assigned_object", "tags"),
+    natural_key=("vrf", "address"),
+    managed=("address", "vrf", "tenant", "status", "dns_name", "description", "assigned_object", "tags"),
+    refs={"vrf": "vrfs", "tenant": "tenants"}, protected=("vrf", "tenant"),
     generic_refs={"assigned_object": _ASSIGNABLE}, kinds={"address": "ip"},
     choices=("status",), parent="assigned_object", prunable=True, offline_status="deprecated",
 )
@@ -410,6 +427,7 @@ _REGISTRATION: tuple[NetBoxType, ...] = (
     VLAN_GROUPS,
     VLANS,
     PREFIXES,
+    IP_RANGES,
     CLUSTER_TYPES,
     CLUSTERS,
     DEVICES,
@@ -734,18 +752,27 @@ def build_live(
     index = LiveIndex()
     objects: dict[str, dict[Key, LiveObject]] = {}
     duplicates: list[LiveObject] = []
-    for name in TYPES:
+    later: list[tuple[LiveObject, str, str, int]] = []  # second-pass references to resolve by id
+    for name, t in TYPES.items():
         by_key: dict[Key, LiveObject] = {}
         raw = sorted(snapshot.get(name, ()), key=lambda o: int(o["id"]))
         for obj in raw:
             live = from_live(name, obj, index.key_of, owner_tag=owner_tag)
             index.id_to_key[(name, live.id)] = live.key
+            for field_name in t.live_keys:
+                ref_id = _nested_id(obj.get(field_name)) if field_name in t.refs else None
+                if ref_id is not None:
+                    later.append((live, field_name, t.refs[field_name], ref_id))
             if live.key in by_key:
                 duplicates.append(live)
                 continue
             by_key[live.key] = live
             index.key_to_id[(name, live.key)] = live.id
         objects[name] = by_key
+    for live, field_name, target, ref_id in later:
+        key = index.key_of(target, ref_id)
+        if key is not None:
+            live.fields[field_name] = key
     return LiveState(objects=objects, index=index, duplicates=duplicates)
 
 

@@ -71,7 +71,7 @@ def add_device(builder: Builder, device: Device, instances: list) -> None:
         "description": device.description,
         "cluster": cluster_key,
         "custom_fields": dict(device.custom_fields),
-        "primary_ip4": (ip_host(device.primary_ip4),) if device.primary_ip4 else None,
+        "primary_ip4": _primary_ip(builder, device, instances),
     }
     if device.rack and fields["rack"] not in builder.pending["racks"]:
         builder.add("racks", {"site": site_key, "name": device.rack}, instances)
@@ -139,7 +139,7 @@ def add_vm(builder: Builder, vm: VirtualMachine, instances: list) -> None:
         "disk": vm.disk_mb,
         "description": vm.description,
         "custom_fields": dict(vm.custom_fields),
-        "primary_ip4": (ip_host(vm.primary_ip4),) if vm.primary_ip4 else None,
+        "primary_ip4": _primary_ip(builder, vm, instances),
     }
     provenance = renamed(vm.provenance, {"memory": "memory_mb", "disk": "disk_mb"})
     vm_key = builder.add("virtual_machines", fields, instances, tags=vm.tags, provenance=provenance)
@@ -155,6 +155,22 @@ def add_vm(builder: Builder, vm: VirtualMachine, instances: list) -> None:
         builder.add("virtual_disks", {"virtual_machine": vm_key, "name": disk.name,
                                       "size": disk.size_mb, "description": disk.description},
                     instances, provenance={"size": vm.provenance["disks"]} if "disks" in vm.provenance else {})
+
+
+def _primary_ip(builder: Builder, parent: Device | VirtualMachine, instances: list) -> Key | None:
+    """The key of the primary address: in the VRF of the own interface that carries it (else the
+    global table, which the primary-IP check then reports as not on the device)."""
+    if not parent.primary_ip4:
+        return None
+    host = ip_host(parent.primary_ip4)
+    carrier = next((i for i in parent.interfaces if any(ip_host(a) == host for a in i.ip_addresses)), None)
+    return (*_vrf(builder, carrier.vrf if carrier else None, instances), host)
+
+
+def _vrf(builder: Builder, name: str | None, instances: list) -> Key:
+    """An address's VRF as its key part: the VRF by name (made when no record declares it), or
+    ("",) for the global table."""
+    return builder.add("vrfs", {"name": name}, instances) if name else ("",)
 
 
 def _any(provenance: dict[str, Any]) -> Any:
@@ -176,16 +192,22 @@ def _add_interface(
         builder.add("mac_addresses", {"mac_address": interface.mac,
                                       "assigned_object": (type_name, interface_key)},
                     instances, provenance={"mac_address": provenance["mac"]} if "mac" in provenance else {})
+    vrf = _vrf(builder, interface.vrf, instances) if interface.ip_addresses else ("",)
     for address in interface.ip_addresses:
-        host = ip_host(address)
-        if host in builder.ip_owner:
-            builder.problem("identity_collision", "ip_addresses", (host,),
-                            f"IP {host} is claimed by {builder.ip_owner[host]} and by {owner}; kept on the first",
+        key = (*vrf, ip_host(address))
+        if key in builder.ip_owner:
+            table = f"VRF {interface.vrf}" if interface.vrf else "the global table"
+            builder.problem("identity_collision", "ip_addresses", key,
+                            f"IP {key[-1]} in {table} is claimed by {builder.ip_owner[key]} and by {owner}; "
+                            f"kept on the first",
                             provenance=provenance.get("ip_addresses") or _any(parent.provenance))
             continue
-        builder.ip_owner[host] = owner
+        builder.ip_owner[key] = owner
         ip_provenance = {"address": provenance["ip_addresses"]} if "ip_addresses" in provenance else {}
-        builder.add("ip_addresses", {"address": address, "assigned_object": (type_name, interface_key),
+        if "vrf" in provenance:
+            ip_provenance["vrf"] = provenance["vrf"]
+        builder.add("ip_addresses", {"address": address, "vrf": vrf if interface.vrf else None,
+                                     "assigned_object": (type_name, interface_key),
                                      "status": None, "dns_name": None, "description": None},
                     instances, provenance=ip_provenance)
 
@@ -222,7 +244,9 @@ def add_service(builder: Builder, service: Any, instances: list) -> None:
 
 def add_standalone_ip(builder: Builder, address: Any, instances: list) -> None:
     """An address no interface carries, or details (status, DNS name) for one that is."""
-    fields = {"address": address.address, "assigned_object": None, "status": address.status,
+    fields = {"address": address.address, "vrf": _vrf(builder, address.vrf, instances) if address.vrf else None,
+              "tenant": builder.named("tenants", address.tenant, instances),
+              "assigned_object": None, "status": address.status,
               "dns_name": address.dns_name, "description": address.description}
     builder.add("ip_addresses", fields, instances, tags=address.tags,
                 provenance=renamed(address.provenance, {}))

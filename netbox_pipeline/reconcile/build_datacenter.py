@@ -1,16 +1,18 @@
 """Builders for the skeleton an operator writes down: regions, groups, tenants, sites, locations,
-racks, platforms, VRFs, VLAN groups, VLANs and prefixes (rows of the build table in desired.py).
+racks, platforms, VRFs, VLAN groups, VLANs, prefixes and IP ranges (rows of the build table in
+desired.py).
 
 Most are one record -> one object with a few references by name: those are a `spec` (NetBox
 field -> record attribute, or a `Named` reference), turned into a builder by `from_spec`. A named
 object no record declares is still made (a site a device names, a region a site names).
 """
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from netbox_pipeline.model import Location, Prefix, Rack, VLANGroup, vlan_key
+from netbox_pipeline.model import IPRange, Location, Prefix, Rack, VLANGroup, vlan_key
 from netbox_pipeline.netbox.schema import Key
 from netbox_pipeline.reconcile.building import Builder, BuildFn, renamed
 from netbox_pipeline.values import fold_name, normalise_number, slugify
@@ -148,6 +150,33 @@ def add_prefix(builder: Builder, prefix: Prefix, instances: list) -> None:
               "mark_utilized": prefix.mark_utilized, "description": prefix.description}
     builder.add("prefixes", fields, instances, tags=prefix.tags,
                 provenance=renamed(prefix.provenance, {"scope": "site" if prefix.site else "region"}))
+
+
+def add_ip_range(builder: Builder, ip_range: IPRange, instances: list) -> None:
+    """One range; one that overlaps another range of the files in the same VRF is left out with
+    both locations (NetBox refuses overlapping ranges in a VRF)."""
+    first, last = (int(ipaddress.ip_interface(a).ip) for a in (ip_range.start_address, ip_range.end_address))
+    family = ipaddress.ip_interface(ip_range.start_address).version
+    label = f"IP range {ip_range.start_address}-{ip_range.end_address}"
+    taken = builder.ip_ranges.setdefault((ip_range.vrf or "", family), [])
+    clash = next((other for lo, hi, other in taken if lo <= last and first <= hi), None)
+    if clash is not None:
+        table = f"VRF {ip_range.vrf}" if ip_range.vrf else "the global table"
+        builder.problem("ip_range_overlap", "ip_ranges", ip_range.key,
+                        f"{label} overlaps {clash} in {table}; NetBox refuses overlapping ranges, not synced",
+                        provenance=next(iter(ip_range.provenance.values()), None))
+        return
+    taken.append((first, last, _located(label, ip_range.provenance)))
+    fields = {"start_address": ip_range.start_address, "end_address": ip_range.end_address,
+              "vrf": builder.add("vrfs", {"name": ip_range.vrf}, instances) if ip_range.vrf else None,
+              "status": ip_range.status, "tenant": builder.named("tenants", ip_range.tenant, instances),
+              "role": builder.named("ipam_roles", ip_range.role, instances), "description": ip_range.description}
+    builder.add("ip_ranges", fields, instances, tags=ip_range.tags, provenance=renamed(ip_range.provenance, {}))
+
+
+def _located(label: str, provenance: Mapping[str, Any]) -> str:
+    found = next((p.location for p in provenance.values() if p.location), None)
+    return f"{label} ({found})" if found else label
 
 
 def resolve_vlan(builder: Builder, vid: int, group: str | None, site: str | None, owner: str,

@@ -135,7 +135,8 @@ class Builder:
         self.pending: dict[str, dict[Key, _Pending]] = {name: {} for name in TYPES}
         self.tag_names: dict[str, str] = {}
         self.problems: list[Problem] = []
-        self.ip_owner: dict[str, str] = {}
+        self.ip_owner: dict[Key, str] = {}  # (VRF, host) -> the interface that carries it
+        self.ip_ranges: dict[tuple[str, int], list[tuple[int, int, str]]] = {}  # (VRF, family) -> (first, last, where)
         self.cable_ends: dict[Key, tuple[Key, str]] = {}  # interface -> (cable record key, where it is)
         # (type, slug identity) -> (the name that made it, the record that gave that name)
         self.slug_names: dict[tuple, tuple[str, Any]] = {

@@ -58,6 +58,7 @@ BUILDS: tuple[Build, ...] = (
     Build("vlan_groups", ("vlan_groups",), datacenter.add_vlan_group),
     Build("vlans", ("vlans", "ipam_roles"), datacenter.add_vlan),
     Build("prefixes", ("prefixes",), datacenter.add_prefix),
+    Build("ip_ranges", ("ip_ranges",), datacenter.add_ip_range),
     Build("clusters", ("clusters", "cluster_types"), compute.add_cluster),
     Build("devices", ("devices", "device_types", "device_roles", "interfaces", "mac_addresses", "ip_addresses"),
           compute.add_device),

@@ -24,6 +24,7 @@ is no longer desired. The live side is re-keyed as if the rename were written (i
 with it), so the rename is one update and nothing is duplicated or orphaned.
 """
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -187,6 +188,7 @@ def build_plan(
     live_objects = with_kept(live_objects, found)
     renames = match_renames(desired, live_objects, policy.stable_keys)
     renames.update(match_moved_ends(desired, live_objects))
+    renames.update(match_moved_ranges(desired, live_objects))
     moved: dict[tuple[str, Key], Key] = {}
     if renames:
         live_objects, moved = rekey_live(live_objects, renames)
@@ -305,6 +307,39 @@ def match_moved_ends(
             if old is not None:
                 renames[(t.name, old)] = key
                 del spare[old]
+    return renames
+
+
+def ip_span(fields: Mapping[str, Any]) -> tuple[Key, int, int, int] | None:
+    """An IP range's (VRF key, family, first, last) from its comparison-form fields."""
+    start, end = fields.get("start_address"), fields.get("end_address")
+    if not start or not end:
+        return None
+    first, last = ipaddress.ip_interface(start), ipaddress.ip_interface(end)
+    return tuple(fields.get("vrf") or ()), first.version, int(first.ip), int(last.ip)
+
+
+def _overlap(a: tuple[Key, int, int, int] | None, b: tuple[Key, int, int, int] | None) -> bool:
+    return a is not None and b is not None and a[:2] == b[:2] and a[2] <= b[3] and b[2] <= a[3]
+
+
+def match_moved_ranges(
+    desired: Mapping[str, Mapping[Key, DesiredObject]], live: Mapping[str, Mapping[Key, LiveObject]],
+) -> dict[tuple[str, Key], Key]:
+    """(ip_ranges, live key) -> desired key for a range whose start or end moved: our range no
+    longer desired that overlaps a desired one not in NetBox, in the same VRF, is that range,
+    one PATCH (NetBox refuses overlapping ranges, and the grace runs would hold the old one)."""
+    renames: dict[tuple[str, Key], Key] = {}
+    wanted, present = desired.get("ip_ranges", {}), live.get("ip_ranges", {})
+    spare = {key: ip_span(obj.fields) for key, obj in present.items() if key not in wanted and obj.owned}
+    for key, obj in wanted.items():
+        if key in present or not spare:
+            continue
+        span = ip_span(obj.fields)
+        old = next((k for k, other in spare.items() if _overlap(span, other)), None)
+        if old is not None:
+            renames[("ip_ranges", old)] = key
+            del spare[old]
     return renames
 
 
@@ -465,6 +500,7 @@ def validate_plan(plan: Plan, desired: DesiredObjects | Mapping[str, Any]) -> li
     problems += _primary_ip_on_own_interface(desired, active)
     problems += _mac_collisions(desired)
     problems += _cable_ends_taken(plan, desired)
+    problems += _ranges_overlapping_netbox(plan, desired)
     for finding in plan.duplicate_findings:
         problems.append(Problem("live_duplicate", "warning", finding.type, finding.key, finding.message))
     return problems
@@ -522,6 +558,32 @@ def _cable_ends_taken(plan: Plan, desired: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+def _ranges_overlapping_netbox(plan: Plan, desired: Mapping[str, Any]) -> list[Problem]:
+    """NetBox refuses a range that overlaps another of the same VRF: a range of the files to be
+    written over one NetBox holds (a person's, or ours still in its grace runs) is an error first."""
+    problems = []
+    live = plan.live.get("ip_ranges", {})
+    spans = {key: ip_span(obj.fields) for key, obj in live.items()}
+    for item in plan.items:
+        if item.type != "ip_ranges" or item.action not in ("create", "update"):
+            continue
+        wanted = desired.get("ip_ranges", {}).get(item.key)
+        span = ip_span(wanted.fields) if wanted else None
+        other = next((k for k, s in spans.items() if k != item.key and _overlap(span, s)), None)
+        if other is None:
+            continue
+        whose = "ours, absent from the files" if live[other].owned else "not ours"
+        where = next((p.location for p in wanted.provenance.values() if p.location), None)
+        table = f"VRF {other[0]}" if other[0] else "the global table"
+        problems.append(Problem(
+            "ip_range_overlap", "error", "ip_ranges", item.key,
+            f"IP range {item.key[1]}-{item.key[2]} overlaps NetBox's IP range id {live[other].id} "
+            f"({other[1]}-{other[2]}, {whose}) in {table}; NetBox refuses overlapping ranges",
+            where,
+        ))
+    return problems
+
+
 def _duplicate_device_names(plan: Plan, desired: Mapping[str, Any]) -> list[Problem]:
     """NetBox compares names per site with SQL LOWER(); keys fold with casefold()."""
     problems = []
@@ -559,7 +621,7 @@ def _primary_ip_on_own_interface(desired: Mapping[str, Any], active: set) -> lis
             if not on_own:
                 problems.append(Problem(
                     "primary_ip_not_on_device", "error", owner_type, key,
-                    f"primary_ip4 {key_text(primary)} is not on an interface of "
+                    f"primary_ip4 {primary[-1]}{f' in VRF {primary[0]}' if primary[0] else ''} is not on an interface of "
                     f"{key_text(key)}; NetBox rejects it"))
     return problems
 
@@ -585,7 +647,8 @@ def blocking(problems: Iterable[Problem]) -> list[Problem]:
 
 # Checks whose finding names objects the plan can leave out; every other error was already
 # handled while the desired objects were built (the object, or its second claim, left out).
-_EXCLUDE_NAMED = frozenset({"platform_manufacturer", "duplicate_device_name", "cable_end_taken", "slug_collision"})
+_EXCLUDE_NAMED = frozenset({"platform_manufacturer", "duplicate_device_name", "cable_end_taken", "slug_collision",
+                            "ip_range_overlap"})
 
 
 def exclude_rejected(plan: Plan, desired: Mapping[str, Any], problems: Iterable[Problem]) -> list[Problem]:

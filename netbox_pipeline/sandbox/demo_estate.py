@@ -116,6 +116,62 @@ def demo_records(
     return device_records, vm_records, clusters
 
 
+def demo_datacenter(device_records: Sequence[dict[str, Any]], sites: Sequence[str] = ("home", "lab")) -> dict[str, Any]:
+    """The skeleton around the demo's devices, as one inventory document: the sites in a region
+    tree, a VLAN group per site with its VLANs, the prefixes of the sites' networks, an
+    out-of-band VRF whose network reuses the first site's addresses (so one address is in NetBox
+    twice: in the global table and in the VRF), a DHCP range, and cables between the switches'
+    uplinks and between two servers' second ports (those that exist among `device_records`)."""
+    names = {record["name"] for record in device_records}
+    first = sites[0]
+    site_records = [{"name": site, "region": "Netherlands", "status": "active", "time_zone": "Europe/Amsterdam"}
+                    for site in sites]
+    vlan_groups = [{"name": f"{site} VLANs", "site": site} for site in sites]
+    vlans = [{"vid": 10, "name": f"{first}-lan", "group": f"{first} VLANs", "role": "LAN"},
+             {"vid": 20, "name": f"{first}-servers", "group": f"{first} VLANs", "role": "Servers"},  # the NAS's vlan20
+             {"vid": 30, "name": f"{first}-iot", "group": f"{first} VLANs", "role": "IoT"}]
+    prefixes = []
+    for site, network in zip(sites, SITE_NETWORKS):
+        prefixes.append({"prefix": network, "site": site, "status": "active", "role": "LAN",
+                         "vlan": 10, "vlan_group": f"{site} VLANs"})
+        if site != first:
+            vlans.append({"vid": 10, "name": f"{site}-lan", "group": f"{site} VLANs", "role": "LAN"})
+    if len(sites) > 1:  # the Proxmox sandbox's guests (VLAN 20 at the second site)
+        vlans.append({"vid": 20, "name": f"{sites[1]}-servers", "group": f"{sites[1]} VLANs", "role": "Servers"})
+        prefixes.append({"prefix": "10.0.20.0/24", "site": sites[1], "vlan": 20, "vlan_group": f"{sites[1]} VLANs",
+                         "role": "Servers", "description": "Proxmox guests"})
+    prefixes.append({"prefix": VM_NETWORK, "site": first, "role": "Servers", "description": "demo VMs"})
+    oob_network = SITE_NETWORKS[0]
+    prefixes.append({"prefix": oob_network, "vrf": "oob", "site": first, "description": "out-of-band management"})
+    pool = ipaddress.ip_network(oob_network)
+    document: dict[str, Any] = {
+        "regions": [{"name": "Europe"}, {"name": "Netherlands", "parent": "Europe"}],
+        "tenants": [{"name": "Home IT"}],
+        "sites": site_records,
+        "vrfs": [{"name": "oob", "rd": "65000:99", "enforce_unique": True, "tenant": "Home IT",
+                  "description": "out-of-band management"}],
+        "vlan_groups": vlan_groups,
+        "vlans": vlans,
+        "prefixes": prefixes,
+        "ip_ranges": [{"start_address": f"{pool[200]}/{pool.prefixlen}", "end_address": f"{pool[249]}/{pool.prefixlen}",
+                       "status": "active", "role": "DHCP", "description": f"{first} DHCP pool"}],
+    }
+    switch = f"sw-{first}-01"
+    if switch in names:  # its mgmt0 address, again in the OOB VRF: two objects, one per table
+        mgmt0 = next(r for r in device_records if r["name"] == switch)["interfaces"][0]["ip_addresses"][0]
+        document["ip_addresses"] = [{"address": mgmt0, "vrf": "oob", "tenant": "Home IT",
+                                     "description": f"{switch} out-of-band controller"}]
+    links = [(f"sw-{site}-01", "sfp1", f"sw-{site}-02", "sfp1", "DAC uplink") for site in sites]
+    links.append((f"srv-{first}-01", "eno2", f"srv-{first}-02", "eno2", "replication link"))
+    cables = [{"a": {"device": a, "interface": a_port}, "b": {"device": b, "interface": b_port},
+               "type": "dac-passive" if a_port == "sfp1" else "cat6", "status": "connected",
+               "label": f"C{index + 1}", "length": 1, "length_unit": "m", "description": what}
+              for index, (a, a_port, b, b_port, what) in enumerate(l for l in links if {l[0], l[2]} <= names)]
+    if cables:
+        document["cables"] = cables
+    return document
+
+
 def write_demo_inventory(
     directory: Path,
     *,
@@ -124,10 +180,12 @@ def write_demo_inventory(
     vms: int = 10,
     seed: int = 0,
     formats: Sequence[str] = ("yaml", "json", "csv"),
+    datacenter: bool = True,
 ) -> list[Path]:
     """Write the demo estate split over one file per format; returns the paths written.
 
     Devices are dealt round-robin over the files; the cluster and the VMs go in the first file.
+    With `datacenter`, a YAML file of the skeleton around them follows (`demo_datacenter`).
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -141,6 +199,10 @@ def write_demo_inventory(
             document["virtual_machines"] = vm_records
         path = directory / f"demo-{position + 1}-{fmt}.{fmt}"
         _write(path, fmt, document)
+        paths.append(path)
+    if datacenter:
+        path = directory / f"demo-{len(formats) + 1}-datacenter.yaml"
+        _write(path, "yaml", demo_datacenter(device_records, sites))
         paths.append(path)
     return paths
 

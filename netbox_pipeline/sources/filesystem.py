@@ -60,6 +60,7 @@ SECTIONS = {
     "vlan_groups": "vlan_group",
     "vlans": "vlan",
     "prefixes": "prefix",
+    "ip_ranges": "ip_range",
     "cables": "cable",
 }
 
@@ -276,6 +277,8 @@ def _record_label(record_type: str, payload: Any) -> str | None:
         value = payload.get("address")
     elif record_type == "prefix":
         value = payload.get("prefix")
+    elif record_type == "ip_range":
+        value = f"{payload.get('start_address', '?')}-{payload.get('end_address', '?')}"
     elif record_type == "vlan":
         value = payload.get("vid") if payload.get("name") is None else payload.get("name")
     elif record_type == "cable":
@@ -677,7 +680,8 @@ def parse_interfaces_cell(cell: str) -> list[dict[str, Any]]:
 
     Interfaces are separated by `;`; each starts with its name, followed by `key=value`
     attributes (`type`, `mac`, `ip` (repeatable, comma-separated), `mtu`, `enabled`,
-    `description`, `vlan`, `mode`, `untagged_vlan`, `tagged_vlans` (comma-separated), `vlan_group`). Values with spaces are quoted: `description="to core"`.
+    `description`, `vlan`, `mode`, `untagged_vlan`, `tagged_vlans` (comma-separated), `vlan_group`, `vrf`).
+    Values with spaces are quoted: `description="to core"`.
     """
     lexer = shlex.shlex(cell, posix=True, punctuation_chars=";")
     lexer.whitespace_split = True

@@ -61,6 +61,7 @@ class NmapSourceConfig(InstanceConfig):
         "spaces or commas"
     )
     site: str | None = Field(None, description="Site of discovered devices; default: defaults.site")
+    vrf: str | None = Field(None, description="VRF (by name) the scanned addresses are in; none: the global table")
     role: str | None = Field(None, description="Device role of discovered devices; default: defaults.device_role")
     tags: list[str] = Field(default_factory=list, description="Tags put on every record this target produces")
     arguments: str = Field("-T4", description="Extra nmap arguments for the discovery pass (-sn and -n are added)")
@@ -534,7 +535,7 @@ def normalise_scan(
             result.errors.append(RecordError(instance.name, location, ip, None, str(exc)))
             continue
         records: list[Record] = []
-        address = _build(IPAddress, dict(address=facts.ip, status="active", dns_name=facts.dns_name,
+        address = _build(IPAddress, dict(address=facts.ip, vrf=instance.vrf, status="active", dns_name=facts.dns_name,
                                           tags=list(instance.tags)), result, location)
         if address is not None:
             records.append(address)
@@ -644,7 +645,7 @@ def _device_records(name: str, facts: HostFacts, host: Mapping[str, Any], site: 
     device = _build(Device, dict(
         name=name, site=site, role=role, status=instance.device_status, manufacturer=facts.vendor,
         platform=facts.platform, tags=list(instance.tags), primary_ip4=facts.ip,
-        interfaces=[{"name": INTERFACE_NAME, "mac": facts.mac, "ip_addresses": [facts.ip]}],
+        interfaces=[{"name": INTERFACE_NAME, "mac": facts.mac, "ip_addresses": [facts.ip], "vrf": instance.vrf}],
     ), result, location)
     if device is None:
         return []

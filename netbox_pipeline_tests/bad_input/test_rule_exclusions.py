@@ -50,7 +50,7 @@ def test_primary_ip_not_on_the_device_leaves_out_only_that_field(tmp_path):
     bad = plan.item("devices", ("home", "bad-1"))
     assert bad.action == "create" and "primary_ip4" not in bad.payload_fields
     assert "primary_ip4 left out" in bad.reason
-    assert plan.item("devices", ("home", "good-1")).payload_fields["primary_ip4"] == ("192.0.2.1",)
+    assert plan.item("devices", ("home", "good-1")).payload_fields["primary_ip4"] == ("", "192.0.2.1")
 
 
 def test_shared_ip_is_kept_on_the_first_claim_and_nothing_blocks(tmp_path):
@@ -62,10 +62,10 @@ def test_shared_ip_is_kept_on_the_first_claim_and_nothing_blocks(tmp_path):
     assert blocking(problems) == []
     assert [(p.check, p.severity, p.message) for p in problems] == [
         ("identity_collision", "excluded",
-         f"{path}:6: IP 192.0.2.1 is claimed by good-1 eth0 and by web-9 eth0; kept on the first")]
+         f"{path}:6: IP 192.0.2.1 in the global table is claimed by good-1 eth0 and by web-9 eth0; kept on the first")]
     assert actions(plan, "devices") == {"home/good-1": "create", "home/web-9": "create"}
-    assert actions(plan, "ip_addresses") == {"192.0.2.1": "create"}
-    assert plan.item("ip_addresses", ("192.0.2.1",)).payload_fields["assigned_object"][1][1] == "good-1"
+    assert actions(plan, "ip_addresses") == {"/192.0.2.1": "create"}
+    assert plan.item("ip_addresses", ("", "192.0.2.1")).payload_fields["assigned_object"][1][1] == "good-1"
 
 
 def test_shared_mac_leaves_out_every_claim_of_it_and_nothing_else(tmp_path):
@@ -102,6 +102,6 @@ platforms:
     assert problem.message.startswith(f"{path}:6: platform unifi-os belongs to manufacturer ubiquiti")
     assert actions(plan, "devices") == {"home/good-1": "create", "home/bad-1": "skip"}
     assert actions(plan, "interfaces") == {"home/good-1/eth0": "create", "home/bad-1/eth0": "skip"}
-    assert actions(plan, "ip_addresses") == {"192.0.2.1": "create", "192.0.2.7": "skip"}
+    assert actions(plan, "ip_addresses") == {"/192.0.2.1": "create", "/192.0.2.7": "skip"}
     assert plan.item("interfaces", ("home", "bad-1", "eth0")).reason == (
         "excluded: needs devices home/bad-1, which is excluded")

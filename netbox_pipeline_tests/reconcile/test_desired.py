@@ -40,7 +40,7 @@ def test_exact_objects_per_type():
                       "interfaces": 2, "virtual_machines": 1, "vm_interfaces": 1, "virtual_disks": 0,
                       "mac_addresses": 2, "ip_addresses": 3, "services": 1,
                       **dict.fromkeys(("tenant_groups", "tenants", "regions", "site_groups", "rack_roles", "racks",
-                                       "ipam_roles", "vrfs", "vlan_groups", "prefixes",
+                                       "ipam_roles", "vrfs", "vlan_groups", "prefixes", "ip_ranges",
                                        "inventory_item_roles", "inventory_items", "cables"), 0)}
     assert desired.count() == 22 and desired.problems == []
 
@@ -53,7 +53,7 @@ def test_references_use_slugs_and_natural_keys():
     device = desired["devices"][("home", "sw-01")]
     assert device.fields["device_type"] == ("ubiquiti", "usw-24")
     assert device.fields["platform"] == ("unifi-os",)
-    assert device.fields["primary_ip4"] == ("192.0.2.2",)
+    assert device.fields["primary_ip4"] == ("", "192.0.2.2")
     assert device.fields["tags"] == ("core", "netbox-pipeline", "source-filesystem")
     assert device.fields["status"] is None  # no opinion: create_only fills "active"
     cluster = desired["clusters"][("pve",)]
@@ -71,13 +71,13 @@ def test_interfaces_macs_and_ips():
     assert desired["interfaces"][("home", "sw-01", "sfp1")].fields["primary_mac_address"] is None
     mac = desired["mac_addresses"][("interfaces", "home", "sw-01", "mgmt0", "AA:BB:CC:00:00:01")]
     assert mac.fields["assigned_object"] == ("interfaces", ("home", "sw-01", "mgmt0"))
-    ip = desired["ip_addresses"][("192.0.2.2",)]
+    ip = desired["ip_addresses"][("", "192.0.2.2")]
     assert ip.fields["address"] == "192.0.2.2/24"  # the interface knows the prefix length
     assert ip.fields["dns_name"] == "sw-01.lan"  # the standalone record adds the DNS name
     assert ip.fields["assigned_object"] == ("interfaces", ("home", "sw-01", "mgmt0"))
-    assert desired["ip_addresses"][("203.0.113.10",)].fields["assigned_object"] == (
+    assert desired["ip_addresses"][("", "203.0.113.10")].fields["assigned_object"] == (
         "vm_interfaces", ("pve", "vm-01", "net0"))
-    lone = desired["ip_addresses"][("203.0.113.99",)]
+    lone = desired["ip_addresses"][("", "203.0.113.99")]
     assert (lone.fields["assigned_object"], lone.fields["status"]) == (None, "reserved")
 
 
@@ -127,9 +127,9 @@ def test_ip_claimed_twice_is_reported_and_kept_on_the_first():
         Device(name="a", site="home", interfaces=[{"name": "eth0", "ip_addresses": ["192.0.2.7/24"]}]),
         Device(name="b", site="home", interfaces=[{"name": "eth0", "ip_addresses": ["192.0.2.7/25"]}]),
     ))
-    assert desired["ip_addresses"][("192.0.2.7",)].fields["assigned_object"] == ("interfaces", ("home", "a", "eth0"))
+    assert desired["ip_addresses"][("", "192.0.2.7")].fields["assigned_object"] == ("interfaces", ("home", "a", "eth0"))
     (problem,) = desired.problems
-    assert problem.check == "identity_collision" and problem.to_dict()["key"] == "192.0.2.7"
+    assert problem.check == "identity_collision" and problem.to_dict()["key"] == "/192.0.2.7"
 
 
 def test_provenance_is_mapped_to_netbox_field_names():
@@ -138,7 +138,7 @@ def test_provenance_is_mapped_to_netbox_field_names():
     assert device.provenance["device_type"].location == "f:1"  # from the inventory's "model"
     assert "model" not in device.provenance
     assert desired["interfaces"][("home", "sw-01", "mgmt0")].provenance["mac"].source_kind == "filesystem"
-    assert desired["ip_addresses"][("192.0.2.2",)].provenance["address"].instance == "rack"
+    assert desired["ip_addresses"][("", "192.0.2.2")].provenance["address"].instance == "rack"
 
 
 def test_a_declared_spelling_wins_over_an_earlier_mention_and_locations_collide_within_their_site():

@@ -263,7 +263,7 @@ def test_empty_netbox_gets_everything_created(tmp_path):
     assert {a for a in plan.totals() if plan.totals()[a]} == {"create"}
     device = plan.item("devices", ("home", "sw-01"))
     assert device.payload_fields["status"] == "active"  # create_only: NetBox needs a status
-    assert device.second_pass() == {"primary_ip4": ("192.0.2.2",)}
+    assert device.second_pass() == {"primary_ip4": ("", "192.0.2.2")}
     assert "primary_ip4" not in device.first_pass()
     role = plan.item("device_roles", ("switch",))
     assert role.payload_fields == {"slug": "switch", "name": "Switch", "color": "9e9e9e", "vm_role": True,
@@ -292,7 +292,7 @@ def test_round_trip_plans_nothing(tmp_path, version):
 
 @pytest.mark.parametrize("version", ["4.4", "4.6"])
 def test_round_trip_of_the_demo_estate(tmp_path, version):
-    paths = write_demo_inventory(tmp_path / "demo")
+    paths = write_demo_inventory(tmp_path / "demo", datacenter=False)  # the fake renders no skeleton types
     results = [read_inventory_file(p, p.stem, observed_at=NOW) for p in paths]
     desired = desired_objects(merge(results))
     netbox = FakeNetBox(version)
@@ -411,7 +411,7 @@ def test_unowned_device_is_skipped_with_its_children(tmp_path):
     assert device.action == "skip"
     assert "without the owner tag 'netbox-pipeline'" in device.reason
     assert plan.item("interfaces", ("home", "sw-01", "mgmt0")).action == "skip"
-    assert plan.item("ip_addresses", ("192.0.2.2",)).action == "skip"
+    assert plan.item("ip_addresses", ("", "192.0.2.2")).action == "skip"
     assert plan.item("services", ("devices", "home", "sw-01", "tcp", "ssh")).action == "skip"
     assert plan.item("sites", ("home",)).reason == "exists, not owned"
     assert plan.item("devices", ("home", "nas")).action == "create"
@@ -473,7 +473,7 @@ WITHOUT_NAS = ESTATE.replace("""  - name: nas
 NAS_OBJECTS = {
     ("devices", ("home", "nas")), ("interfaces", ("home", "nas", "eth0")),
     ("mac_addresses", ("interfaces", "home", "nas", "eth0", "AA:BB:CC:00:00:02")),
-    ("ip_addresses", ("2001:db8::2",)), ("ip_addresses", ("192.0.2.3",)),
+    ("ip_addresses", ("", "2001:db8::2")), ("ip_addresses", ("", "192.0.2.3")),
 }
 
 
@@ -529,7 +529,7 @@ def test_offline_mode_retires_instead_of_deleting(tmp_path):
     assert device.action == "update" and device.removal
     assert device.payload_fields == {"status": "offline"}
     assert device.changes == {"status": ("active", "offline")}
-    assert plan.item("ip_addresses", ("192.0.2.3",)).payload_fields == {"status": "deprecated"}
+    assert plan.item("ip_addresses", ("", "192.0.2.3")).payload_fields == {"status": "deprecated"}
     # children without a status stay with their retired parent (deleting the interface
     # would make NetBox delete its addresses too)
     interface = plan.item("interfaces", ("home", "nas", "eth0"))
@@ -645,7 +645,7 @@ def test_same_ip_on_two_devices_is_an_identity_collision(tmp_path):
     problems = validate_plan(build_plan(desired, {}), desired)
     # kept on the first device in key order, so SW-01's primary IP is no longer its own
     assert _checks(problems) == [("identity_collision", "error"), ("primary_ip_not_on_device", "error")]
-    assert "IP 192.0.2.2 is claimed by nas eth0 and by SW-01 mgmt0; kept on the first" in [
+    assert "IP 192.0.2.2 in the global table is claimed by nas eth0 and by SW-01 mgmt0; kept on the first" in [
         p.message for p in problems]
 
 

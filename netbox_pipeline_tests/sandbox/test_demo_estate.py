@@ -24,13 +24,33 @@ def load(paths):
 
 def test_demo_files_load_without_errors(tmp_path):
     paths = write_demo_inventory(tmp_path)
-    assert [p.suffix for p in paths] == [".yaml", ".json", ".csv"]
+    assert [p.name for p in paths] == ["demo-1-yaml.yaml", "demo-2-json.json", "demo-3-csv.csv", "demo-4-datacenter.yaml"]
     results = load(paths)
-    assert [(r.status, r.errors) for r in results] == [("ok", [])] * 3
+    assert [(r.status, r.errors) for r in results] == [("ok", [])] * 4
     inventory = merge(results)
     assert inventory.counts() == {"devices": 36, "virtual_machines": 10, "clusters": 1, "services": 0,
-                                  "ip_addresses": 0, "inventory_items": 0}
+                                  "ip_addresses": 1, "inventory_items": 0, "regions": 2, "tenants": 1, "sites": 2,
+                                  "vrfs": 1, "vlan_groups": 2, "vlans": 5, "prefixes": 5, "ip_ranges": 1, "cables": 3}
     assert inventory.conflicts == []
+
+
+def test_demo_datacenter_puts_one_address_in_two_tables_and_cables_existing_ports(tmp_path):
+    desired = desired_objects(merge(load(write_demo_inventory(tmp_path))))
+    switch = next(d for d in desired["devices"].values() if d.fields["name"] == "sw-home-01")
+    mgmt0 = ("", "192.0.2.50")
+    assert switch.fields["primary_ip4"] == mgmt0
+    assert desired["ip_addresses"][mgmt0].fields["assigned_object"] == ("interfaces", ("home", "sw-home-01", "mgmt0"))
+    oob = desired["ip_addresses"][("oob", "192.0.2.50")]
+    assert (oob.fields["vrf"], oob.fields["tenant"], oob.fields["assigned_object"]) == (("oob",), ("home-it",), None)
+    (pool,) = desired["ip_ranges"].values()
+    assert (pool.key, pool.fields["role"]) == (("", "192.0.2.200", "192.0.2.249"), ("dhcp",))
+    assert {key[0] for key in desired["prefixes"]} == {"", "oob"}
+    ends = {tuple(sorted((c.fields["a_terminations"][0][1], c.fields["b_terminations"][0][1])))
+            for c in desired["cables"].values()}
+    assert ends == {(("home", "sw-home-01", "sfp1"), ("home", "sw-home-02", "sfp1")),
+                    (("lab", "sw-lab-01", "sfp1"), ("lab", "sw-lab-02", "sfp1")),
+                    (("home", "srv-home-01", "eno2"), ("home", "srv-home-02", "eno2"))}
+    assert desired.problems == []
 
 
 def test_demo_estate_is_realistic(tmp_path):
@@ -66,6 +86,7 @@ def test_demo_sizes_and_formats_are_parameters(tmp_path):
     paths = write_demo_inventory(tmp_path, devices=8, sites=("dc1",), vms=0, formats=("json", "yaml"))
     inventory = merge(load(paths))
     assert len(inventory.devices) == 8 and inventory.virtual_machines == [] and inventory.clusters == []
+    assert len(inventory.cables) == 2 and len(inventory.prefixes) == 3  # one site: one uplink, no guest network
     with pytest.raises(ValueError, match="at most 2 sites"):
         demo_records(sites=("a", "b", "c"))
 

@@ -357,15 +357,24 @@ def inventory_file(tmp_path: Path) -> SourceResult:
 def test_recorded_scan_plans_the_expected_netbox_objects():
     desired, plan = plan_for(recorded())
     created = {(i.type, i.key) for i in plan.by_action("create")}
-    assert {("ip_addresses", (ip,)) for ip in ("10.77.0.1", "10.77.0.11", "10.77.0.12")} <= created
+    assert {("ip_addresses", ("", ip)) for ip in ("10.77.0.1", "10.77.0.11", "10.77.0.12")} <= created
     assert {("manufacturers", ("qemu-virtual-nic",)), ("manufacturers", ("vmware",)),
             ("platforms", ("linux-5-3-5-4",))} <= created
     mac = next(o for o in desired["mac_addresses"].values() if o.fields["mac_address"] == "00:50:56:77:00:12")
     assert mac.fields["assigned_object"] == ("interfaces", ("lab", "host-10-77-0-12", "nmap0"))
-    address = desired["ip_addresses"][("10.77.0.12",)]
+    address = desired["ip_addresses"][("", "10.77.0.12")]
     assert (address.fields["status"], address.fields["assigned_object"][0]) == ("active", "interfaces")
     ssh = desired["services"][("devices", "lab", "host-10-77-0-11", "tcp", "ssh")]
     assert ssh.fields["ports"] == (22,) and ssh.fields["tags"] == ("netbox-pipeline", "source-nmap")
+    assert [p for p in validate_plan(plan, desired) if p.severity == "error"] == []
+
+
+def test_a_target_in_a_vrf_puts_its_addresses_there():
+    desired, plan = plan_for(recorded(vrf="mgmt"))
+    assert {key for key in desired["ip_addresses"]} == {("mgmt", ip) for ip in ("10.77.0.1", "10.77.0.11", "10.77.0.12")}
+    assert set(desired["vrfs"]) == {("mgmt",)}
+    device = desired["devices"][("lab", "host-10-77-0-12")]
+    assert device.fields["primary_ip4"] == ("mgmt", "10.77.0.12")
     assert [p for p in validate_plan(plan, desired) if p.severity == "error"] == []
 
 
@@ -375,7 +384,7 @@ def test_a_mac_known_from_an_inventory_file_attaches_to_that_device(tmp_path):
     assert "mail" in names and "host-10-77-0-12" not in names
     interface = desired["interfaces"][("lab", "mail", "eth0")]
     assert interface.fields["type"] == "1000base-t"
-    address = desired["ip_addresses"][("10.77.0.12",)]
+    address = desired["ip_addresses"][("", "10.77.0.12")]
     assert address.fields["assigned_object"] == ("interfaces", ("lab", "mail", "eth0"))
     device = desired["devices"][("lab", "mail")]
     assert device.fields["device_type"] == ("vmware", "esxi-guest")  # vendor from the MAC
@@ -497,8 +506,8 @@ def test_lab_scan_returns_every_host_with_mac_vendor_and_services(lab_scan):
 def test_lab_os_guesses_become_platforms_only_when_accurate(lab_scan, lab_instance):
     raw = {r["record_key"]: r["payload"] for r in lab_scan.raw_records if r["record_type"] == "ip_address"}
     for host in HOSTS:
-        assert "osmatch" in raw[host.ip], "the OS pass ran"
-        matches = raw[host.ip]["osmatch"]
+        assert "osmatch" in raw[f"/{host.ip}"], "the OS pass ran"  # the global table's key
+        matches = raw[f"/{host.ip}"]["osmatch"]
         top = max((int(m["accuracy"]) for m in matches), default=None)
         # nmap lists matches most likely first; among equally accurate ones the first wins
         best = next((m["name"] for m in matches if int(m["accuracy"]) == top), None)
@@ -512,8 +521,8 @@ def test_lab_scan_through_the_pipeline_plans_the_netbox_objects_and_round_trips(
     desired, plan = plan_for(lab_scan)
     created = {(i.type, i.key): i for i in plan.by_action("create")}
     for host in HOSTS:
-        assert ("ip_addresses", (host.ip,)) in created
-        assert created[("ip_addresses", (host.ip,))].payload_fields["status"] == "active"
+        assert ("ip_addresses", ("", host.ip)) in created
+        assert created[("ip_addresses", ("", host.ip))].payload_fields["status"] == "active"
     macs = {o.fields["mac_address"] for o in desired["mac_addresses"].values()}
     assert macs == {h.mac.upper() for h in HOSTS}
     manufacturers = {o.fields["name"] for o in desired["manufacturers"].values()}
@@ -533,7 +542,7 @@ def test_lab_mac_known_from_an_inventory_file_attaches_to_that_device(lab_scan, 
     desired, _ = plan_for(lab_scan, inventory_file(tmp_path))
     names = {key[1] for key in desired["devices"]}
     assert "mail" in names and "host-10-77-0-12" not in names
-    assert desired["ip_addresses"][("10.77.0.12",)].fields["assigned_object"] == (
+    assert desired["ip_addresses"][("", "10.77.0.12")].fields["assigned_object"] == (
         "interfaces", ("lab", "mail", "eth0"))
     assert len(desired["devices"]) == 1 + len(HOSTS)  # the scanner, two lab hosts, and mail
 

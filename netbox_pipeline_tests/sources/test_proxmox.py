@@ -494,7 +494,7 @@ def test_removed_vm_is_an_orphan_then_deleted_after_grace(synced):
     assert writes(plan) == []
     orphans = {(i.type, i.key) for i in plan.by_action("orphan")}
     assert {("virtual_machines", ("lab", "legacy01")), ("vm_interfaces", ("lab", "legacy01", "net0")),
-            ("virtual_disks", ("lab", "legacy01", "virtio0")), ("ip_addresses", ("10.0.20.40",))} <= orphans
+            ("virtual_disks", ("lab", "legacy01", "virtio0")), ("ip_addresses", ("", "10.0.20.40"))} <= orphans
     netbox.apply_and_follow(plan)
     for _ in range(2):
         _, plan = plan_for(collect(pve), netbox)
@@ -525,7 +525,7 @@ def test_agent_error_on_one_vm_leaves_the_rest_intact(synced):
     _, plan = plan_for(collect(pve), netbox)
     assert writes(plan) == []
     orphans = {(i.type, i.key) for i in plan.by_action("orphan")}
-    assert orphans == {("ip_addresses", ("10.0.20.10",))}  # the address only the agent knew
+    assert orphans == {("ip_addresses", ("", "10.0.20.10"))}  # the address only the agent knew
     assert plan.item("virtual_machines", ("lab", "web01")).action == "unchanged"
 
 
@@ -581,7 +581,7 @@ def test_rename_moves_children_and_references_in_the_plan():
              ("mac_addresses", ("vm_interfaces", "solo-cluster", "app", "net0", "BC:24:11:00:03:00")):
                  ("vm_interfaces", "solo-cluster", "app-renamed", "net0", "BC:24:11:00:03:00")}
     assert moved.items() <= plan.renamed.items()
-    address = plan.live["ip_addresses"][("192.0.2.30",)]
+    address = plan.live["ip_addresses"][("", "192.0.2.30")]
     assert address.fields["assigned_object"] == ("vm_interfaces", ("solo-cluster", "app-renamed", "net0"))
 
 

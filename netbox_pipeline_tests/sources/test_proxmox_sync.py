@@ -186,7 +186,7 @@ def test_removed_vm_is_an_orphan_then_deleted_with_its_children_after_the_grace_
         orphans = {(r["object_type"], r["natural_key"]) for r in latest_plan(estate) if r["action"] == "orphan"}
         assert orphans == {
             ("virtual_machines", "lab/legacy01"), ("vm_interfaces", "lab/legacy01/net0"),
-            ("virtual_disks", "lab/legacy01/virtio0"), ("ip_addresses", "10.0.20.40"),
+            ("virtual_disks", "lab/legacy01/virtio0"), ("ip_addresses", "/10.0.20.40"),
             ("mac_addresses", "vm_interfaces/lab/legacy01/net0/BC:24:11:00:68:00"),
             ("tags", "legacy")}, orphans  # the Proxmox tag only legacy01 carried
     outcome = estate.sync()
@@ -250,7 +250,7 @@ def test_agent_error_on_one_vm_is_a_warning_and_leaves_everything_intact(pve_est
     assert ips_on(estate, "virtualization.vminterface", [net0]) == ["10.0.20.10/24"]
     # the address only the agent reported is absent this run: an orphan in grace, not a deletion
     assert [(r["object_type"], r["natural_key"]) for r in latest_plan(estate) if r["action"] == "orphan"] == [
-        ("ip_addresses", "10.0.20.10")]
+        ("ip_addresses", "/10.0.20.10")]
 
     with estate.staging().session() as session:
         source_runs = [r for r in store.list_runs(session) if r["kind"] == "source"]

@@ -1,5 +1,7 @@
 """Migrations both ways on both backends, and no drift between models and migrations."""
 
+import json
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -107,7 +109,7 @@ def test_migration_chain_is_linear_and_located_next_to_the_package():
     revisions = list(script.walk_revisions())
     assert revisions[-1].down_revision is None
     assert revisions[-1].revision == "0001"
-    assert [r.revision for r in reversed(revisions)] == ["0001", "0002", "0003", "0004"]
+    assert [r.revision for r in reversed(revisions)] == ["0001", "0002", "0003", "0004", "0005"]
 
 
 def test_0002_moves_apply_run_markers_into_columns_and_back(staging_url):
@@ -148,5 +150,35 @@ def test_0004_keeps_identity_links_seen_by_the_run_that_wrote_them(staging_url):
         db.downgrade(staging_url, "0003")
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT reason FROM identity_links")).scalar() == long_reason[:64]
+    finally:
+        engine.dispose()
+
+
+def test_0005_puts_the_global_table_into_ip_address_keys_and_primary_ips_and_back(staging_url):
+    db.upgrade(staging_url, "0004")
+    engine = db.create_engine_for(staging_url)
+    insert = sa.text("INSERT INTO object_map (object_type, natural_key, netbox_id, last_written, owned, missing_runs, "
+                     "updated_at) VALUES (:type, :key, 1, :written, true, 2, '2026-11-01 00:00:00')")
+    rows = sa.text("SELECT object_type, natural_key, last_written FROM object_map ORDER BY id")
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert, {"type": "ip_addresses", "key": "192.0.2.10", "written": '{"address": "192.0.2.10/24"}'})
+            conn.execute(insert, {"type": "ip_addresses", "key": "2001:db8::1", "written": None})
+            conn.execute(insert, {"type": "devices", "key": "home/sw-1",
+                                  "written": '{"name": "sw-1", "primary_ip4": ["192.0.2.10"]}'})
+            conn.execute(insert, {"type": "sites", "key": "home", "written": '{"name": "home"}'})
+        db.upgrade(staging_url)
+
+        def state():
+            with engine.connect() as conn:
+                return [(t, k, json.loads(w) if isinstance(w, str) else w) for t, k, w in conn.execute(rows)]
+
+        assert state() == [
+            ("ip_addresses", "/192.0.2.10", {"address": "192.0.2.10/24"}), ("ip_addresses", "/2001:db8::1", None),
+            ("devices", "home/sw-1", {"name": "sw-1", "primary_ip4": ["", "192.0.2.10"]}),
+            ("sites", "home", {"name": "home"})]
+        db.downgrade(staging_url, "0004")
+        assert [(t, k) for t, k, _ in state()][:2] == [("ip_addresses", "192.0.2.10"), ("ip_addresses", "2001:db8::1")]
+        assert state()[2][2]["primary_ip4"] == ["192.0.2.10"]
     finally:
         engine.dispose()

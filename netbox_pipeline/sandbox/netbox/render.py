@@ -111,6 +111,8 @@ def display_of(ctx: Context, res: Resource, rec: Record) -> str:
         return rec.get("label") or rec.get("name") or ""
     if endpoint == "dcim/cables":
         return rec.get("label") or f"#{rec['id']}"
+    if endpoint == "ipam/ip-ranges":
+        return ip_range_name(rec)
     if endpoint == "users/tokens":
         if rec.get("version") == 1:
             return "*" * 34 + str(rec.get("last_six", ""))
@@ -202,8 +204,8 @@ def _special(ctx: Context, res: Resource, rec: Record, name: str) -> Any:
         return {}
     if name == "connected_endpoints_reachable":
         return False if ctx.version != "4.4" else None
-    if name == "family" and ("address" in rec or "prefix" in rec):
-        text = rec.get("address") or rec.get("prefix") or ""
+    if name == "family" and ("address" in rec or "prefix" in rec or "start_address" in rec):
+        text = rec.get("address") or rec.get("prefix") or rec.get("start_address") or ""
         try:
             family = ipaddress.ip_interface(text).version
         except ValueError:
@@ -224,6 +226,19 @@ def _special(ctx: Context, res: Resource, rec: Record, name: str) -> Any:
     if name == "tagged_items":
         return _tagged_items(ctx, rec)
     return _NONE
+
+
+def ip_range_name(rec: Record) -> str:
+    """IPRange.name: the shared leading part once, `192.0.2.100-200/24` (4.7: both hosts of a
+    one-address range, `192.0.2.5-192.0.2.5/24`)."""
+    start, end = ipaddress.ip_interface(rec["start_address"]), ipaddress.ip_interface(rec["end_address"])
+    if start.ip == end.ip:
+        return f"{start.ip}-{end.ip}/{start.network.prefixlen}"
+    separator = ":" if start.version == 6 else "."
+    first, last = str(start.ip).split(separator), str(end.ip).split(separator)
+    base = [a for a, b in zip(first, last) if a == b]  # as NetBox: every equal chunk, wherever it is
+    return (f"{separator.join(base)}{separator}{separator.join(first[len(base):])}-"
+            f"{separator.join(last[len(base):])}/{start.network.prefixlen}")
 
 
 def _termination(ctx: Context, term: dict[str, Any]) -> dict[str, Any]:

@@ -149,6 +149,13 @@ RESOURCES: tuple[Resource, ...] = (
         via={"device": ("dcim/devices", "assigned_object", "device"),
              "virtual_machine": ("virtualization/virtual-machines", "assigned_object", "virtual_machine")},
         cascade=frozenset({"assigned_object"}),
+        protect=frozenset({"vrf", "tenant"}),  # on_delete=PROTECT in NetBox's models
+    ),
+    Resource(
+        "ipam/ip-ranges", "IPRange", "IP range", "ipam.iprange",
+        ordering=("start_address", "id"), defaults={"status": "active"},
+        protect=frozenset({"vrf", "tenant"}),  # on_delete=PROTECT; role is SET_NULL
+        brief=("id", "url", "display", "family", "start_address", "end_address", "description"),
     ),
     Resource(
         "ipam/prefixes", "Prefix", "prefix", "ipam.prefix", display="prefix",

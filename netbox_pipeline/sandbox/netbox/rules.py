@@ -104,6 +104,57 @@ def _ip_address(ctx: Context, rec: Record, existing: Record | None, errors: dict
         errors["address"] = [f"Invalid IP address format: {rec.get('address')}"]
         return
     writes.generic_target(ctx, _res("ipam/ip-addresses"), rec, "assigned_object", errors)
+    if not errors:
+        _unique_address(ctx, rec, errors)
+
+
+def _unique_address(ctx: Context, rec: Record, errors: dict[str, Any]) -> None:
+    """IPAddress.clean: one host per VRF that enforces it, and in the global table (NetBox's
+    ENFORCE_GLOBAL_UNIQUE, on by default). Only what is stored counts: a bulk request's items are
+    validated before any is saved."""
+    vrf = ctx.store.get("ipam/vrfs", rec.get("vrf"))
+    if vrf is not None and not vrf.get("enforce_unique", True):
+        return
+    host = ipaddress.ip_interface(rec["address"]).ip
+    duplicate = next((o for o in ctx.store.all("ipam/ip-addresses") if o["id"] != rec.get("id")
+                      and o.get("vrf") == rec.get("vrf") and ipaddress.ip_interface(o["address"]).ip == host), None)
+    if duplicate is not None:
+        table = f"VRF {vrf.get('name')}" if vrf is not None else "global table"
+        errors["address"] = [f"Duplicate IP address found in {table}: {duplicate['address']}"]
+
+
+def _ip_range(ctx: Context, rec: Record, existing: Record | None, errors: dict[str, Any]) -> None:
+    """IPRange.clean (NetBox 4.7.3 ipam/models/ip.py; before 4.7 a one-address range is refused)."""
+    try:
+        start, end = (ipaddress.ip_interface(rec.get(name)) for name in ("start_address", "end_address"))
+    except ValueError as exc:
+        errors["start_address"] = [str(exc)]
+        return
+    rec["start_address"], rec["end_address"] = str(start), str(end)
+    if start.version != end.version:
+        errors["end_address"] = ["Starting and ending IP address versions must match"]
+    elif start.network.prefixlen != end.network.prefixlen:
+        errors["end_address"] = ["Starting and ending IP address masks must match"]
+    elif end.ip < start.ip and ctx.version == "4.7":
+        errors["end_address"] = [f"Ending address must be greater than or equal to the starting address ({start})"]
+    elif end.ip <= start.ip and ctx.version != "4.7":
+        errors["end_address"] = [f"Ending address must be greater than the starting address ({start})"]
+    if errors:
+        return
+    for other in ctx.store.all("ipam/ip-ranges"):
+        if other["id"] == rec.get("id") or other.get("vrf") != rec.get("vrf"):
+            continue
+        low, high = (ipaddress.ip_interface(other[n]).ip for n in ("start_address", "end_address"))
+        if low.version == start.version and low <= end.ip and start.ip <= high:
+            vrf = ctx.store.get("ipam/vrfs", rec.get("vrf"))
+            errors["__all__"] = [f"Defined addresses overlap with range {render.ip_range_name(other)} in VRF "
+                                 f"{vrf.get('name') if vrf else None}"]
+            return
+    size = int(end.ip) - int(start.ip) + 1
+    if size > 2**32 - 1:
+        errors["__all__"] = [f"Defined range exceeds maximum supported size ({2**32 - 1})"]
+        return
+    rec["size"] = size
 
 
 def _prefix(ctx: Context, rec: Record, existing: Record | None, errors: dict[str, Any]) -> None:
@@ -170,6 +221,7 @@ _CLEANERS = {
     "dcim/interfaces": _interface,
     "virtualization/interfaces": _vm_interface,
     "ipam/ip-addresses": _ip_address,
+    "ipam/ip-ranges": _ip_range,
     "ipam/prefixes": _prefix,
     "dcim/mac-addresses": _mac,
     "virtualization/clusters": _cluster,
