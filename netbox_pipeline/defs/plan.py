@@ -75,6 +75,8 @@ def build_planning_assets(source_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
                                 + float(context.run.tags.get(LEASE_WAIT_TAG, 0)))
             for problem in planned.excluded[:100]:
                 context.log.warning("left out of the plan: %s", problem.message)
+            for problem in [p for p in planned.problems if p.check == "near_name"][:100]:
+                context.log.warning("%s", problem.message)
             for finding in planned.plan.duplicate_findings[:100]:
                 context.log.warning("duplicate left for a person to resolve: %s", finding.message)
             for item in duplicate_removals(planned.plan)[:100]:

@@ -44,6 +44,7 @@ from netbox_pipeline.netbox.schema import (
     rekey_live,
     stable_key_of,
 )
+from netbox_pipeline.reconcile.building import SLUGGED
 from netbox_pipeline.reconcile.desired import DesiredObject, DesiredObjects, Problem
 from netbox_pipeline.reconcile.duplicates import DuplicateFinding, DuplicateRemoval, sort_duplicates, with_kept
 from netbox_pipeline.values import jsonable
@@ -503,7 +504,96 @@ def validate_plan(plan: Plan, desired: DesiredObjects | Mapping[str, Any]) -> li
     problems += _ranges_overlapping_netbox(plan, desired)
     for finding in plan.duplicate_findings:
         problems.append(Problem("live_duplicate", "warning", finding.type, finding.key, finding.message))
+    problems += near_names(plan, desired)
     return problems
+
+
+def near_names(plan: Plan, desired: Mapping[str, Any]) -> list[Problem]:
+    """A warning for each new site, role, manufacturer... whose name is one typo away from one that
+    exists (in NetBox or in the inventory): it is still created as written, but a person is told.
+    Of two new names close to each other, the one fewer records name is taken for the typo."""
+    problems = []
+    uses: dict[tuple[str, Key], int] | None = None
+    for item in plan.items:
+        name_field = SLUGGED.get(item.type)
+        if item.action != "create" or name_field is None:
+            continue
+        objects = desired.get(item.type, {})
+        obj = objects.get(item.key)
+        name = obj.fields.get(name_field) if obj is not None else None
+        if not isinstance(name, str) or len(name) < 4:
+            continue
+        close = {o.fields.get(name_field): None for o in plan.live.get(item.type, {}).values()
+                 if isinstance(o.fields.get(name_field), str) and _one_typo_apart(name, o.fields[name_field])}
+        new_close = {k: o.fields.get(name_field) for k, o in objects.items() if k != item.key
+                     and k not in plan.live.get(item.type, {}) and isinstance(o.fields.get(name_field), str)
+                     and _one_typo_apart(name, o.fields[name_field])}
+        if new_close:
+            uses = uses if uses is not None else _reference_counts(desired)
+            mine = (uses.get((item.type, item.key), 0), name)
+            close.update({n: None for k, n in new_close.items() if (uses.get((item.type, k), 0), n) > mine})
+        if close:
+            where = _first_location(obj, item.key, desired)
+            problems.append(Problem(
+                "near_name", "warning", item.type, item.key,
+                (f"{where}: " if where else "") + f"new {item.type.rstrip('s').replace('_', ' ')} {name!r} is close "
+                f"to {' and '.join(repr(c) for c in sorted(close))}; it is created as written: check the spelling",
+                where))
+    return problems
+
+
+def _reference_counts(desired: Mapping[str, Any]) -> dict[tuple[str, Key], int]:
+    """(type, key) -> how many desired objects name it in a field (for slugged types, keys are 1-tuples)."""
+    counts: dict[tuple[str, Key], int] = {}
+    for objects in desired.values():
+        for obj in objects.values():
+            for field_name, value in obj.fields.items():
+                if isinstance(value, tuple) and len(value) == 1 and field_name in _NAMED_BY_FIELD:
+                    counts[(_NAMED_BY_FIELD[field_name], value)] = counts.get((_NAMED_BY_FIELD[field_name], value), 0) + 1
+    return counts
+
+
+# A reference field -> the slugged type it names (the fields a record names a site, role... by).
+_NAMED_BY_FIELD = {"site": "sites", "role": "device_roles", "manufacturer": "manufacturers", "platform": "platforms",
+                   "region": "regions", "tenant": "tenants", "group": "site_groups", "type": "cluster_types"}
+
+
+def _one_typo_apart(name: str, other: str) -> bool:
+    """Within one edit (two for names of 8+ characters): a letter left out, added, changed or two swapped."""
+    a, b = name.casefold(), other.casefold()
+    if a == b or a.rstrip("0123456789") == b.rstrip("0123456789"):
+        return False  # the same name, or numbered siblings (rack-1, rack-2): not typos of each other
+    return _edit_distance(a, b) <= (2 if min(len(a), len(b)) >= 8 else 1)
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (Levenshtein plus adjacent swaps)."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    rows = [list(range(len(b) + 1))]
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, rows[-2][j - 2] + 1)
+            row.append(cost)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def _first_location(obj: DesiredObject, key: Key, desired: Mapping[str, Any]) -> str | None:
+    """Where the name came from: the object's own record, else the first record naming it."""
+    for entry in obj.provenance.values():
+        if entry.location:
+            return entry.location
+    for objects in desired.values():
+        for other in objects.values():
+            for field_name, value in other.fields.items():
+                entry = other.provenance.get(field_name)
+                if value == key and entry is not None and entry.location:
+                    return entry.location
+    return None
 
 
 def _platform_manufacturer(plan: Plan, desired: Mapping[str, Any], active: set) -> list[Problem]:
