@@ -62,11 +62,8 @@ class Request:
 
 
 class Api:
-    def __init__(
-        self, version: str, schema: ModuleType, store: Store, status: dict[str, Any], bulk_errors: str | None = None
-    ) -> None:
+    def __init__(self, version: str, schema: ModuleType, store: Store, status: dict[str, Any]) -> None:
         self.version = version
-        self.bulk_errors = bulk_errors or version  # the release whose refused-bulk-write body to answer
         self.schema = schema
         self.store = store
         self.status = status

@@ -5,10 +5,10 @@ import string
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from . import auth, render
+from . import auth, bulk_errors, render
 from .resources import BY_ENDPOINT, GENERIC, RESOURCES, Resource, endpoint_for_schema
 from .store import Record
-from .writes import REQUIRED, Invalid, bulk_error_body, indexed_bulk_errors, now_stamp, validate
+from .writes import NON_FIELD, REQUIRED, Invalid, now_stamp, validate
 
 if TYPE_CHECKING:
     from .api import Api, Reply, Request
@@ -24,43 +24,32 @@ def list_write(api: "Api", request: "Request", res: Resource, body: Any) -> "Rep
     method = request.method
     if method == "POST":
         return _create(api, request, res, body)
-    if not isinstance(body, list):
-        if method == "DELETE":
-            return _reply(405, {"detail": 'Method "DELETE" not allowed.'})
-        raise Invalid({"non_field_errors": [f"Expected a list of items but got type \"{type(body).__name__}\"."]})
-    missing = [{} if isinstance(item, dict) and "id" in item else {"id": [REQUIRED]} for item in body]
-    if any(missing):
-        raise Invalid(bulk_errors(api, missing, body, "failed validation") if api.version == "4.7"
-                      else bulk_error_body(api.bulk_errors, method, missing))
     if api.version == "4.7":
-        _check_all_exist_47(api, res, [int(item["id"]) for item in body])
+        ids = bulk_errors.identified(body)
+        bulk_errors.all_found(api.store, res.endpoint, ids)
+    elif method == "DELETE" and not isinstance(body, list):
+        return _reply(405, {"detail": 'Method "DELETE" not allowed.'})
+    else:
+        ids = _identified_before_47(body)
     if method == "DELETE":
         with api.store.lock:
-            ids = [int(item["id"]) for item in body]
-            targets = [i for i in ids if api.store.get(res.endpoint, i) is not None]
+            targets = [i for i in ids if api.store.get(res.endpoint, i) is not None]  # 4.4 / 4.6 skip the absent
             if api.version == "4.7":
                 _check_deletable_47(api, res, targets)
             plan = _delete_plan(api, res, targets)
             _execute_delete(api, plan)
         return _reply(204)
-    return _bulk_update(api, request, res, body, partial=method == "PATCH")
+    return _bulk_update(api, request, res, dict(zip(ids, body)), partial=method == "PATCH")
 
 
-def bulk_errors(api: "Api", errors: list[Any], items: list[Any], verb: str, key: str = "index") -> Any:
-    """4.7 answers a failed bulk write with one object naming each failed item (by index, or by id for
-    updates and deletes); 4.4 / 4.6 with a list aligned to the request (`{}` for a valid item)."""
-    if api.version != "4.7":
-        return errors
-    failed = [{key: (i if key == "index" else items[i]["id"]), "errors": e} for i, e in enumerate(errors) if e]
-    return {"detail": f"{len(failed)} of {len(items)} objects {verb}.", "errors": failed}
-
-
-def _check_all_exist_47(api: "Api", res: Resource, ids: list[int]) -> None:
-    """4.7 refuses a bulk PATCH / DELETE naming an id that does not exist (4.4 / 4.6 skip it silently)."""
-    absent = [i for i in ids if api.store.get(res.endpoint, i) is None]
-    if absent:
-        raise Invalid({"detail": f"{len(absent)} of {len(ids)} objects could not be found.", "errors": [
-            {"id": i, "errors": {"id": [f"Object with ID {i} does not exist"]}} for i in absent]})
+def _identified_before_47(body: Any) -> list[int]:
+    """4.4 / 4.6: a list whose every entry has an `id`, else a 400 aligned with the request."""
+    if not isinstance(body, list):
+        raise Invalid({"non_field_errors": [f"Expected a list of items but got type \"{type(body).__name__}\"."]})
+    missing = [{} if isinstance(item, dict) and "id" in item else {"id": [REQUIRED]} for item in body]
+    if any(missing):
+        raise Invalid(missing)
+    return [int(item["id"]) for item in body]
 
 
 def _check_deletable_47(api: "Api", res: Resource, ids: list[int]) -> None:
@@ -71,10 +60,10 @@ def _check_deletable_47(api: "Api", res: Resource, ids: list[int]) -> None:
             _delete_plan(api, res, [object_id])
         except Invalid as exc:
             count = getattr(exc, "dependents", 0)
-            failed.append({"id": object_id, "errors": {"__all__": [
+            failed.append({"id": object_id, "errors": {NON_FIELD: [
                 f"Unable to delete: {count} dependent object(s) prevent deletion."]}})
     if failed:
-        raise Invalid({"detail": f"{len(failed)} of {len(ids)} objects could not be deleted.", "errors": failed}, 409)
+        raise bulk_errors.refusal(failed, len(ids), "could not be deleted", 409)
 
 
 def _create(api: "Api", request: "Request", res: Resource, body: Any) -> "Reply":
@@ -92,8 +81,11 @@ def _create(api: "Api", request: "Request", res: Resource, body: Any) -> "Reply"
             except Invalid as exc:
                 errors.append(exc.errors)
         if any(errors):
-            raise Invalid((bulk_errors(api, errors, items, "could not be created") if api.version == "4.7"
-                           else bulk_error_body(api.bulk_errors, "POST", errors)) if isinstance(body, list) else errors[0])
+            if not isinstance(body, list):
+                raise Invalid(errors[0])
+            if api.version == "4.7":
+                raise bulk_errors.refusal(bulk_errors.by_index(errors), len(items), "could not be created")
+            raise Invalid(errors)
         plaintexts = {}
         for record in created:
             record["id"] = api.store.new_id(res.endpoint)
@@ -115,27 +107,18 @@ def _with_plaintext(record: Record, plaintexts: dict[int, Any]) -> Record:
     return {**record, "plaintext": value} if value else record
 
 
-def _bulk_update(api: "Api", request: "Request", res: Resource, body: list, partial: bool) -> "Reply":
+def _bulk_update(api: "Api", request: "Request", res: Resource, updates: dict[int, Any], partial: bool) -> "Reply":
     ctx = api.context(request, "update")
-    updates = {int(item["id"]): {k: v for k, v in item.items() if k != "id"} for item in body}
+    updates = {object_id: {k: v for k, v in item.items() if k != "id"} for object_id, item in updates.items()}
     with api.store.lock:
-        existing = [api.store.get(res.endpoint, i) for i in updates]
         from .filters import order
 
+        existing = [api.store.get(res.endpoint, object_id) for object_id in updates]
         targets = order(res, [r for r in existing if r is not None], None)
-        if api.version == "4.7":  # every item is validated and each failure named by id
-            results: list[Any] = []
-            for r in targets:
-                try:
-                    results.append(validate(ctx, res, updates[r["id"]], r, partial=partial))
-                except Invalid as exc:
-                    results.append(exc)
-            failed = [{"id": r["id"], "errors": x.errors} for r, x in zip(targets, results) if isinstance(x, Invalid)]
-            if failed:
-                raise Invalid({"detail": f"{len(failed)} of {len(targets)} objects could not be updated.", "errors": failed})
-            new_records = results
-        else:
-            new_records = _validate_updates(api, ctx, res, request.method, body, targets, updates, partial)
+        if api.version == "4.7":
+            new_records = _update_each_47(api, ctx, res, targets, updates, partial)
+        else:  # 4.4 / 4.6 stop at the first refused object (in model order) and answer its errors alone
+            new_records = [validate(ctx, res, updates[target["id"]], target, partial=partial) for target in targets]
         for record in new_records:
             record["last_updated"] = now_stamp() if res.timestamps else record.get("last_updated")
             api.store.put(res.endpoint, record)
@@ -143,21 +126,25 @@ def _bulk_update(api: "Api", request: "Request", res: Resource, body: list, part
         return _reply(200, [render.full(ctx, res, r) for r in new_records])
 
 
-def _validate_updates(api: "Api", ctx: render.Context, res: Resource, method: str, body: list, targets: list[Record], updates: dict, partial: bool) -> list[Record]:
-    """4.3–4.6 stop at the first refused object (in model order) and answer its errors alone;
-    4.7 validates every object and names the refused ones by their index in the request."""
-    indexed = indexed_bulk_errors(api.bulk_errors)
-    records, refused = [], {}
-    for target in targets:
+def _update_each_47(api: "Api", ctx: render.Context, res: Resource, targets: list[Record], updates: dict, partial: bool) -> list[Record]:
+    """4.7 validates and saves each object in model order, so a later one sees the earlier ones' new
+    values (two renamed alike: the second is refused); any refusal names each refused object by id
+    and undoes the batch."""
+    saved: list[tuple[Record, Record]] = []
+    failed = []
+    for current in targets:
         try:
-            records.append(validate(ctx, res, updates[target["id"]], target, partial=partial))
+            record = validate(ctx, res, updates[current["id"]], current, partial=partial)
         except Invalid as exc:
-            if not indexed:
-                raise
-            refused[target["id"]] = exc.errors
-    if refused:
-        raise Invalid(bulk_error_body(api.bulk_errors, method, [refused.get(int(item["id"]), {}) for item in body]))
-    return records
+            failed.append({"id": current["id"], "errors": exc.errors})
+            continue
+        api.store.put(res.endpoint, record)
+        saved.append((current, record))
+    if failed:
+        for current, _ in saved:
+            api.store.put(res.endpoint, current)
+        raise bulk_errors.refusal(failed, len(targets), "could not be updated")
+    return [record for _, record in saved]
 
 
 def detail_write(api: "Api", request: "Request", res: Resource, object_id: int, body: Any) -> "Reply":

@@ -133,7 +133,6 @@ class NetBoxSandbox(LoopbackHTTPSandbox):
         state_file: str | Path | None = None,
         tokens: Iterable[str] | None = None,
         read_only_tokens: Iterable[str] = (),
-        bulk_errors: str | None = None,
     ) -> None:
         if version not in VERSIONS:
             raise ValueError(f"NetBox sandbox version must be one of {VERSIONS}, not {version!r}")
@@ -151,7 +150,7 @@ class NetBoxSandbox(LoopbackHTTPSandbox):
         self._tokens = [(t, True) for t in write_tokens] + [(t, False) for t in read_only_tokens]
         self.store = Store(state_file)
         schema = import_module(f".schema_{version.replace('.', '')}", __package__)
-        self.api = Api(version, schema, self.store, _STATUS[version], bulk_errors)  # "4.7": 4.7's refused-bulk body
+        self.api = Api(version, schema, self.store, _STATUS[version])
         operations.seed(self.api, self._tokens)
         self.faults = Faults()
         self.request_log_store = RequestLog()

@@ -22,7 +22,7 @@ from .store import Record
 REQUIRED = "This field is required."
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
 CHANGELOG_MESSAGE_MAX = 200
-BULK_VERBS = {"POST": "created", "PUT": "updated", "PATCH": "updated", "DELETE": "deleted"}
+NON_FIELD = "__all__"  # NetBox's NON_FIELD_ERRORS_KEY: errors of an object or entry as a whole
 
 
 # Messages 4.7 words differently from 4.4 / 4.6 (recordings-4.7, 52 and 63).
@@ -30,26 +30,12 @@ MESSAGES_47 = {"Device name must be unique per site.": "Device name must be uniq
 
 
 class Invalid(Exception):
-    """A 400 with NetBox's error body (a dict keyed by field, or a list for bulk requests)."""
+    """A 400 (or `status`) with NetBox's error body (a dict keyed by field; for bulk requests see bulk_errors.py)."""
 
     def __init__(self, errors: Any, status: int = 400) -> None:
         super().__init__(str(errors))
         self.errors = errors
         self.status = status
-
-
-def indexed_bulk_errors(release: str) -> bool:
-    """4.7 names the refused items of a bulk write by index; 4.3–4.6 answer a list aligned with the request."""
-    return tuple(int(n) for n in release.split(".")[:2]) >= (4, 7)
-
-
-def bulk_error_body(release: str, method: str, errors: list[Any]) -> Any:
-    """The 400 body of a refused bulk write, given one entry per request item (`{}` when valid)."""
-    if not indexed_bulk_errors(release):
-        return errors
-    refused = [{"index": i, "errors": e} for i, e in enumerate(errors) if e]
-    verb = BULK_VERBS.get(method, "written")  # only the create text was observed (on 4.7.3)
-    return {"detail": f"{len(refused)} of {len(errors)} objects could not be {verb}.", "errors": refused}
 
 
 def now_stamp() -> str:
@@ -175,7 +161,7 @@ def validate(
 ) -> Record:
     """The record `data` produces (create when `existing` is None), or `Invalid`."""
     if not isinstance(data, dict):
-        raise Invalid({"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(data).__name__}."]})
+        raise Invalid({NON_FIELD: [f"Invalid data. Expected a dictionary, but got {type(data).__name__}."]})
     schema = request_schema(ctx, res)
     errors: dict[str, Any] = {}
     record: Record = dict(existing) if existing else {}
