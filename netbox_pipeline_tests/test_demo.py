@@ -9,7 +9,6 @@ against what the demo printed.
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,14 +21,10 @@ import yaml
 
 from netbox_pipeline.sandbox.demo_estate import demo_records
 from netbox_pipeline_tests.conftest import REPO_ROOT
+from netbox_pipeline_tests.processes import dagster_ui_answers, free_port, stop_group, wait_until
 
 FOLLOW_UP_HEADER = "Try it on the demo's data while the sandboxes run"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Demo:
@@ -72,21 +67,13 @@ class Demo:
         return block
 
     def stop(self) -> int:
-        if self.process.poll() is not None:
-            return self.process.returncode
-        os.killpg(self.process.pid, signal.SIGINT)  # Ctrl-C, as the demo says
-        try:
-            return self.process.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-            raise
+        return stop_group(self.process, signal.SIGINT, timeout=90)  # Ctrl-C, as the demo says
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("first-ten-minutes") / ".demo"
-    running = Demo(workdir, _free_port())
+    running = Demo(workdir, free_port())
     try:
         running.wait_for("Dagster UI: ", 300)
         yield running
@@ -134,15 +121,7 @@ def test_the_printed_commands_work_on_the_demo_data(demo):
 
 def test_the_ui_listens_on_dagster_port_and_the_terminal_is_not_flooded(demo):
     assert demo.wait_for("Dagster UI: ", 1).startswith(f"Dagster UI: http://127.0.0.1:{demo.port} ")
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if requests.get(f"http://127.0.0.1:{demo.port}/server_info", timeout=5).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        assert time.monotonic() < deadline, "the Dagster UI does not answer on DAGSTER_PORT"
-        time.sleep(2)
+    wait_until(lambda: dagster_ui_answers(demo.port), 120, "the Dagster UI on DAGSTER_PORT")
     time.sleep(10)  # the daemon's first sensor ticks launch runs; their logs would be the flood
     assert not [line for line in demo.lines if " - DEBUG - " in line], "\n".join(demo.lines[-40:])
     assert not [line for line in demo.lines if "SupersessionWarning" in line or "Launching Dagster services" in line]

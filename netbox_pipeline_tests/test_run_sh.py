@@ -2,22 +2,15 @@
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import requests
 
 from netbox_pipeline_tests.conftest import REPO_ROOT
+from netbox_pipeline_tests.processes import dagster_ui_answers, free_port, stop_group, wait_until
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _checkout_with_a_ready_venv(root: Path) -> Path:
@@ -35,7 +28,7 @@ def _checkout_with_a_ready_venv(root: Path) -> Path:
 
 def test_ui_listens_on_dagster_port_and_prints_it(tmp_path):
     root = _checkout_with_a_ready_venv(tmp_path)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "NETBOX_PIPELINE_CONFIG")}
     env.update(DAGSTER_PORT=str(port), PYTHONPATH=str(REPO_ROOT))
     log = tmp_path / "ui.log"
@@ -43,23 +36,12 @@ def test_ui_listens_on_dagster_port_and_prints_it(tmp_path):
         process = subprocess.Popen(["bash", str(root / "run.sh"), "ui"], cwd=root, env=env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=5).ok:
-                    break
-            except requests.ConnectionError:
-                pass
+        def alive():
             assert process.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(2)
+
+        wait_until(lambda: dagster_ui_answers(port), 120, "the Dagster UI of ./run.sh ui", alive)
         said = log.read_text()
         assert f"[run.sh] Dagster UI on http://127.0.0.1:{port} (Ctrl-C to stop); DAGSTER_HOME={root}/.dagster_home" in said
         assert "127.0.0.1:3000" not in said
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_group(process)

@@ -6,16 +6,14 @@ automation sensor then runs inventory → plan → NetBox, so the estate lands i
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
 from netbox_pipeline_tests.conftest import REPO_ROOT, require_real
+from netbox_pipeline_tests.processes import free_port, stop_group, wait_until
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -25,28 +23,13 @@ QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes { locatio
   assetNodes { assetKey { path } } sensors { name sensorState { status } } schedules { name scheduleState { status } } } } } }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
 
 def test_dagster_dev_serves_the_location_and_sensors_sync_the_estate(make_estate, tmp_path):
     estate = make_estate()
     home = tmp_path / "ui_home"
     home.mkdir()
     (home / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "NETBOX_PIPELINE_CONFIG": str(estate.config_path)}
     dagster = str(Path(sys.executable).parent / "dagster")
     log = open(tmp_path / "dagster-dev.log", "w")
@@ -63,7 +46,7 @@ def test_dagster_dev_serves_the_location_and_sensors_sync_the_estate(make_estate
             except (requests.ConnectionError, ValueError, KeyError):
                 return None
 
-        (location,) = _wait(graphql, 120, "the webserver to serve the code location")
+        (location,) = wait_until(graphql, 120, "the webserver to serve the code location")
         assert location["location"]["name"] == "netbox_pipeline"
         assets = {"/".join(a["assetKey"]["path"]) for a in location["assetNodes"]}
         assert {"filesystem_inventory", "inventory", "sync_plan", "netbox_devices", "netbox_prune"} <= assets
@@ -71,7 +54,7 @@ def test_dagster_dev_serves_the_location_and_sensors_sync_the_estate(make_estate
         assert sensors == {"inventory_files_sensor": "RUNNING", "netbox_pipeline_automation": "RUNNING"}
         assert {s["name"]: s["scheduleState"]["status"] for s in location["schedules"]} == {"filesystem_schedule": "STOPPED"}
 
-        _wait(lambda: len(estate.objects("devices")) == 3 and len(estate.objects("virtual_machines")) == 2, 300,
+        wait_until(lambda: len(estate.objects("devices")) == 3 and len(estate.objects("virtual_machines")) == 2, 300,
               "the sensors and automation to sync the estate into NetBox")
         assert sorted(estate.by_name("devices")) == ["db-01", "web-01", "web-02"]
         # The runs the sensors launched log at the instance's INFO (dagster.yaml): no DEBUG flood on the terminal.
@@ -80,16 +63,11 @@ def test_dagster_dev_serves_the_location_and_sensors_sync_the_estate(make_estate
         # What a person sees: the pages rendered by a real headless browser.
         lineage = _render(f"{url}/asset-groups", tmp_path / "lineage")
         assert all(group in lineage for group in ("sources", "inventory", "plan", "netbox"))
-        plan_page = _wait(lambda: _plan_page_when_synced(url, tmp_path), 120, "the plan page to show the synced plan")
+        plan_page = wait_until(lambda: _plan_page_when_synced(url, tmp_path), 120, "the plan page to show the synced plan")
         assert "Create / update / unchanged / orphan / delete per object" in plan_page
         assert "netbox_pipeline_automation" in plan_page
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_group(process)
         log.close()
 
 

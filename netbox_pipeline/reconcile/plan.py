@@ -47,7 +47,7 @@ from netbox_pipeline.netbox.schema import (
 from netbox_pipeline.reconcile.building import SLUGGED
 from netbox_pipeline.reconcile.desired import DesiredObject, DesiredObjects, Problem
 from netbox_pipeline.reconcile.duplicates import DuplicateFinding, DuplicateRemoval, sort_duplicates, with_kept
-from netbox_pipeline.values import jsonable
+from netbox_pipeline.values import jsonable, slugify
 from netbox_pipeline.reconcile.diff import (
     DriftPolicy,
     diff_fields,
@@ -523,9 +523,10 @@ def near_names(plan: Plan, desired: Mapping[str, Any]) -> list[Problem]:
         name = obj.fields.get(name_field) if obj is not None else None
         if not isinstance(name, str) or len(name) < 4:
             continue
-        close = {o.fields.get(name_field): None for o in plan.live.get(item.type, {}).values()
-                 if isinstance(o.fields.get(name_field), str) and _one_typo_apart(name, o.fields[name_field])}
-        new_close = {k: o.fields.get(name_field) for k, o in objects.items() if k != item.key
+        scope = item.key[:-1]  # a location is compared with the locations of its own site only
+        close = {o.fields.get(name_field): None for k, o in plan.live.get(item.type, {}).items() if k[:-1] == scope
+                 and isinstance(o.fields.get(name_field), str) and _one_typo_apart(name, o.fields[name_field])}
+        new_close = {k: o.fields.get(name_field) for k, o in objects.items() if k != item.key and k[:-1] == scope
                      and k not in plan.live.get(item.type, {}) and isinstance(o.fields.get(name_field), str)
                      and _one_typo_apart(name, o.fields[name_field])}
         if new_close:
@@ -543,26 +544,26 @@ def near_names(plan: Plan, desired: Mapping[str, Any]) -> list[Problem]:
 
 
 def _reference_counts(desired: Mapping[str, Any]) -> dict[tuple[str, Key], int]:
-    """(type, key) -> how many desired objects name it in a field (for slugged types, keys are 1-tuples)."""
+    """(type, key) -> how many desired objects name it in a reference field."""
     counts: dict[tuple[str, Key], int] = {}
     for objects in desired.values():
         for obj in objects.values():
             for field_name, value in obj.fields.items():
-                if isinstance(value, tuple) and len(value) == 1 and field_name in _NAMED_BY_FIELD:
+                if isinstance(value, tuple) and field_name in _NAMED_BY_FIELD:
                     counts[(_NAMED_BY_FIELD[field_name], value)] = counts.get((_NAMED_BY_FIELD[field_name], value), 0) + 1
     return counts
 
 
 # A reference field -> the slugged type it names (the fields a record names a site, role... by).
-_NAMED_BY_FIELD = {"site": "sites", "role": "device_roles", "manufacturer": "manufacturers", "platform": "platforms",
+_NAMED_BY_FIELD = {"site": "sites", "location": "locations", "role": "device_roles", "manufacturer": "manufacturers", "platform": "platforms",
                    "region": "regions", "tenant": "tenants", "group": "site_groups", "type": "cluster_types"}
 
 
 def _one_typo_apart(name: str, other: str) -> bool:
     """Within one edit (two for names of 8+ characters): a letter left out, added, changed or two swapped."""
     a, b = name.casefold(), other.casefold()
-    if a == b or a.rstrip("0123456789") == b.rstrip("0123456789"):
-        return False  # the same name, or numbered siblings (rack-1, rack-2): not typos of each other
+    if slugify(a) == slugify(b) or a.rstrip("0123456789") == b.rstrip("0123456789"):
+        return False  # one slug (the slug check's business), or numbered siblings (rack-1, rack-2)
     return _edit_distance(a, b) <= (2 if min(len(a), len(b)) >= 8 else 1)
 
 

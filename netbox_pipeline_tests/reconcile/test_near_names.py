@@ -28,7 +28,7 @@ def test_edit_distance_counts_a_swap_as_one(a, b, distance):
 
 @pytest.mark.parametrize(("a", "b", "close"), [("home", "hoem", True), ("Home", "HOME", False), ("rack-1", "rack-2", False),
                                                ("datacenter", "datacentre", True), ("home", "office", False),
-                                               ("core", "edge", False)])
+                                               ("core", "edge", False), ("home lab", "home.lab", False)])
 def test_one_typo_apart(a, b, close):
     assert _one_typo_apart(a, b) is close
 
@@ -56,3 +56,12 @@ def test_distinct_names_give_no_warning(tmp_path):
                                          "  - {name: b, site: office, role: switch}\n  - {name: c, site: lab-1}\n"
                                          "  - {name: d, site: lab-2}\n")
     assert near_names(plan, desired) == []
+
+
+def test_locations_are_compared_within_their_site(tmp_path):
+    plan, desired, _ = plan_of(tmp_path, "devices:\n  - {name: a, site: home, location: Basement}\n"
+                                         "  - {name: b, site: lab, location: Basemnt}\n"
+                                         "  - {name: c, site: lab, location: Basement}\n"
+                                         "  - {name: d, site: lab, location: Basement}\n")
+    [warning] = near_names(plan, desired)
+    assert warning.key == ("lab", "basemnt") and "'Basemnt' is close to 'Basement'" in warning.message
