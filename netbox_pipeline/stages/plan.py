@@ -27,6 +27,7 @@ from netbox_pipeline.reconcile.plan import (
     validate_plan,
 )
 from netbox_pipeline.sources import stable_keys
+from netbox_pipeline.stages.gc_pause import gc_paused
 from netbox_pipeline.stages.inventory import InventoryBuild
 from netbox_pipeline.staging import store
 from netbox_pipeline.values import jsonable
@@ -51,6 +52,7 @@ def netbox_client(config: PipelineConfig, changelog_message: str | None = None) 
     )
 
 
+@gc_paused()
 def read_netbox(client: NetBoxClient, *, owner_tag: str) -> tuple[LiveState, dict[str, int]]:
     """One paginated read per managed type of only the fields the plan compares.
 
@@ -129,6 +131,7 @@ def desired_for(config: PipelineConfig, inventory: Inventory) -> DesiredObjects:
     )
 
 
+@gc_paused()
 def make_plan(
     config: PipelineConfig, staging, inventory: InventoryBuild, live: LiveState, *, dagster_run_id: str | None = None,
     expected_hash: str | None = None,
@@ -160,7 +163,7 @@ def make_plan(
         if expected_hash is not None:
             outcome.plan_hash = plan_hash(store.plan_for_run(session, outcome.run_id))
         if not dry_run and not outcome.blocked:
-            _record_absences(session, plan)
+            _record_absences(session, plan, staged)
         store.finish_run(session, outcome.run_id, "success", counts=plan.totals())
     return outcome
 
@@ -176,9 +179,20 @@ def plan_hash(rows: list[dict[str, Any]]) -> str:
     return store.content_hash(decisions)
 
 
-def _record_absences(session, plan: Plan) -> None:
+def _record_absences(session, plan: Plan, staged: dict) -> None:
+    """Renames, and the absence counts that change (`staged`: the object map the plan was made from).
+
+    A count equal to the stored one is not written: on a no-op every owned object would be
+    rewritten with the 0 it already holds. A renamed entry is compared under its new key, where
+    `staged` holds it only if an entry already sat there, and that one stays.
+    """
     renames = {(type_name, key_text(old)): key_text(new) for (type_name, old), new in plan.renamed.items()}
-    updates = {(type_name, key_text(key)): runs for (type_name, key), runs in plan.next_missing_runs.items()}
+    updates = {}
+    for (type_name, key), runs in plan.next_missing_runs.items():
+        text = key_text(key)
+        entry = staged.get((type_name, text))
+        if entry is None or (entry.get("missing_runs") or 0) != runs:
+            updates[(type_name, text)] = runs
     store.rename_object_map(session, renames)  # a renamed VM's entries (and its children's) follow it
     store.set_missing_runs(session, updates)
 
