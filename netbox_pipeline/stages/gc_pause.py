@@ -9,20 +9,32 @@ everything else at once, so the collector is simply held off until the stage is 
 """
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+_lock = threading.Lock()
+_holders = 0  # pauses in force, in any thread (NetBox is read in one while the inventory is merged in another)
+_resume = False  # whether the collector was on when the first of them began
 
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """No automatic cyclic collection inside; the previous setting comes back on exit, errors included.
+    """No automatic cyclic collection inside; the setting found comes back once the last pause ends.
 
-    Nested or overlapping uses are fine: only the one that found the collector on turns it back on.
+    Pauses may nest and overlap across threads: the collector stays off until every one has ended,
+    errors included, and a collector someone else had turned off stays off.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    global _holders, _resume
+    with _lock:
+        if _holders == 0:
+            _resume = gc.isenabled()
+            gc.disable()
+        _holders += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _lock:
+            _holders -= 1
+            if _holders == 0 and _resume:
+                gc.enable()

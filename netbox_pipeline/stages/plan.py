@@ -6,7 +6,7 @@ also records each owned object's consecutive-absence count and follows renames i
 here, so a sync in which NetBox rejects an object still counts absences toward grace deletion.
 """
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +68,40 @@ def read_netbox(client: NetBoxClient, *, owner_tag: str) -> tuple[LiveState, dic
     return live, {name: len(objects) for name, objects in raw.items()}
 
 
+class NetBoxReading:
+    """`read_netbox` started in a thread of its own, so the inventory is merged while NetBox answers.
+
+    Reading is mostly waiting for NetBox and merging is CPU work, so on a no-op rerun the merge
+    (and the desired state) costs next to nothing beside the reads. Nothing is raised here: a
+    configuration without a NetBox URL raises from `client()`, a failed read from `result()`,
+    where the caller would have made the client and read NetBox itself. A read nobody waits for
+    (the merge failed) runs to its end in the background and is dropped.
+    """
+
+    def __init__(self, config: PipelineConfig):
+        self._client: NetBoxClient | None = None
+        self._client_error: ValueError | None = None
+        self._read: Future | None = None
+        try:
+            self._client = netbox_client(config)
+        except ValueError as exc:
+            self._client_error = exc
+            return
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netbox-read")
+        self._read = pool.submit(read_netbox, self._client, owner_tag=config.netbox.owner_tag)
+        pool.shutdown(wait=False)
+
+    def client(self) -> NetBoxClient:
+        if self._client is None:
+            raise self._client_error or ValueError("no NetBox client")
+        return self._client
+
+    def result(self) -> tuple[LiveState, dict[str, int]]:
+        """The live state and the objects read per type, once the read is done."""
+        self.client()
+        return self._read.result()
+
+
 def sync_policy(config: PipelineConfig) -> SyncPolicy:
     adopt = config.netbox.adopt
     return SyncPolicy(
@@ -120,6 +154,7 @@ class PlanOutcome:
                     or not self.confirmation_ok)
 
 
+@gc_paused()
 def desired_for(config: PipelineConfig, inventory: Inventory) -> DesiredObjects:
     """The NetBox objects an inventory implies, with the configuration's owner tag and defaults."""
     defaults = config.defaults
@@ -136,9 +171,13 @@ def make_plan(
     config: PipelineConfig, staging, inventory: InventoryBuild, live: LiveState, *, dagster_run_id: str | None = None,
     expected_hash: str | None = None,
     lease_wait_s: float = 0.0,
+    desired: DesiredObjects | None = None,
 ) -> PlanOutcome:
+    """`desired`: `desired_for(config, inventory.inventory)` when the caller made it already
+    (the planning step does, while NetBox is being read)."""
     policy = sync_policy(config)
-    desired = desired_for(config, inventory.inventory)
+    if desired is None:
+        desired = desired_for(config, inventory.inventory)
     with staging.session() as session:
         staged = store.load_object_map(session)
     plan = build_plan(desired, live, object_map=_object_map_for_plan(staged, desired, live),

@@ -51,3 +51,26 @@ def test_as_a_decorator_each_call_pauses_and_resumes():
     stage()
     stage()
     assert seen == [False, False] and gc.isenabled()
+
+
+def test_pauses_overlapping_in_two_threads_keep_it_off_until_both_end():
+    import threading
+
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def reader():  # begins first, ends first: the collector must stay off for the other
+        with gc_paused():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    first_in.wait(5)
+    with gc_paused():
+        second_in.set()
+        first_out.wait(5)
+        seen["after the reader ended"] = gc.isenabled()
+    thread.join(5)
+    assert seen == {"after the reader ended": False} and gc.isenabled()
