@@ -122,6 +122,10 @@ def ip_equal(desired: str | None, live: str | None) -> bool:
     return with_prefix_length(desired_n) == with_prefix_length(live_n)
 
 
+# Values every normaliser and encoder returns as they are; checked by exact type, which is cheap.
+_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def normalise_text(value: Any) -> Any:
     """Strings stripped; empty string and None are the same (NetBox returns "" for blank text)."""
     if isinstance(value, str):
@@ -139,6 +143,8 @@ def normalise_number(value: Any) -> Any:
 
 def normalise_choice(value: Any) -> Any:
     """`{"value": "active", "label": "Active"}` -> `"active"`."""
+    if type(value) in _PLAIN_SCALARS:
+        return value
     if isinstance(value, Mapping) and "value" in value:
         return value["value"]
     return value
@@ -146,6 +152,13 @@ def normalise_choice(value: Any) -> Any:
 
 def normalise_scalar(value: Any) -> Any:
     """The default normaliser: choices, numbers, text, and lists (as tuples) recursively."""
+    # The common cases first, by exact type: a plan normalises every field of every object on
+    # both sides, and the abstract-class checks below cost more than the normalising itself.
+    cls = type(value)
+    if cls is str:
+        return value.strip() or None
+    if cls is int or cls is bool or value is None:
+        return value
     value = normalise_choice(value)
     if isinstance(value, bool) or value is None:
         return value
@@ -201,6 +214,8 @@ def _slug_rules(ascii_text: str) -> str:
 
 def tag_slug(tag: Any) -> str:
     """A tag given as a name, a slug, or a NetBox nested tag object -> its slug."""
+    if type(tag) is str:
+        return _slugify_text(tag)
     if isinstance(tag, Mapping):
         if tag.get("slug"):
             return str(tag["slug"])
@@ -229,6 +244,8 @@ def fold_name(value: str) -> str:
 
 def jsonable(value: Any) -> Any:
     """Comparison form -> plain JSON (tuples as lists), stable for hashing and storage."""
+    if type(value) in _PLAIN_SCALARS:
+        return value
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, (list, tuple)):
@@ -240,6 +257,13 @@ def jsonable(value: Any) -> Any:
 
 def encode_exact(value: Any) -> Any:
     """JSON that keeps tuples and sets apart from lists, so `decode_exact` restores equal values."""
+    cls = type(value)  # exact types first: a stored plan is mostly plain dicts, lists and scalars
+    if cls in _PLAIN_SCALARS:
+        return value
+    if cls is dict:
+        return {k if type(k) is str else str(k): encode_exact(v) for k, v in value.items()}
+    if cls is list:
+        return [encode_exact(v) for v in value]
     if isinstance(value, tuple):
         return {"$tuple": [encode_exact(v) for v in value]}
     if isinstance(value, (set, frozenset)):

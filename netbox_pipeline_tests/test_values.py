@@ -1,9 +1,12 @@
 import pytest
 
 from netbox_pipeline.values import (
+    decode_exact,
+    encode_exact,
     MIN_SECRET_LENGTH,
     fold_name,
     host_port,
+    jsonable,
     ip_equal,
     ip_host,
     mask_secrets,
@@ -158,6 +161,24 @@ def test_tags_from_names_slugs_and_nested_objects():
     assert normalise_tags(["B", "a", "b"]) == ("a", "b")
     assert normalise_tags(None) == ()
     assert tag_slug({"slug": "x"}) == "x"
+
+
+def test_stored_form_keeps_tuples_sets_and_lists_apart_and_plain_json_as_it_is():
+    value = {"key": ("site", "host", ("eth0",)), "tags": frozenset({"b", "a"}), "ids": [1, 2.5, None, True],
+             3: {"nested": [("x",), {"y"}]}, "text": "", "choice": {"value": "active", "label": "Active"}}
+    stored = encode_exact(value)
+    assert stored["key"] == {"$tuple": ["site", "host", {"$tuple": ["eth0"]}]}
+    assert stored["tags"] == {"$set": ["a", "b"]} and "3" in stored
+    restored = decode_exact(stored)
+    assert restored == {**{k: v for k, v in value.items() if k != 3}, "3": value[3]}  # keys become text
+    assert type(restored["key"]) is tuple and type(restored["3"]["nested"][1]) is set
+    plain = {"a": [1, {"b": None, "c": 2.5}], "d": True}
+    assert encode_exact(plain) == plain and encode_exact(plain) is not plain
+
+
+def test_jsonable_sorts_keys_and_sets_and_lists_tuples():
+    assert jsonable({"b": (1, 2), "a": {"z", "y"}, "c": "x"}) == {"a": ["y", "z"], "b": [1, 2], "c": "x"}
+    assert list(jsonable({"b": 1, "a": 2})) == ["a", "b"]
 
 
 def test_custom_fields_and_int_sets():

@@ -12,7 +12,7 @@ from netbox_pipeline.defs.resources import PipelineResource
 from netbox_pipeline.model import key_text
 from netbox_pipeline.stages.inventory import InventoryBuild, build_inventory
 from netbox_pipeline.reconcile.plan import duplicate_removals
-from netbox_pipeline.stages.plan import PlanOutcome, make_plan, netbox_client, read_netbox
+from netbox_pipeline.stages.plan import NetBoxReading, PlanOutcome, desired_for, make_plan
 
 DELETION_GUARD = "deletion_ratio"
 RULES_CHECK = "netbox_rules"
@@ -58,11 +58,13 @@ def build_planning_assets(source_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
         # A run that writes holds the lease from before it reads NetBox until its last write, so no
         # other run plans from a NetBox state this one is about to change.
         with run_write_lease(context, config, staging, dry_run=config.netbox.dry_run) as lease:
+            reading = NetBoxReading(config)  # NetBox answers while the inventory is merged
             built = build_inventory(config, staging, dagster_run_id=context.run.run_id)
             yield dg.MaterializeResult(asset_key="inventory", metadata=_inventory_metadata(context, built))
-            client = netbox_client(config)
+            desired = desired_for(config, built.inventory)
+            client = reading.client()
             try:
-                live, counts = read_netbox(client, owner_tag=config.netbox.owner_tag)
+                live, counts = reading.result()
             except Exception as exc:  # the asset that failed, in the words of the innermost cause
                 raise dg.Failure(description=f"netbox_snapshot: reading NetBox failed: {_innermost(exc)}") from exc
             metadata = {f"objects_{name}": dg.MetadataValue.int(n) for name, n in counts.items()}
@@ -72,7 +74,7 @@ def build_planning_assets(source_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
             planned = make_plan(config, staging, built, live, dagster_run_id=context.run.run_id,
                                 expected_hash=context.run.tags.get(CONFIRMED_PLAN_TAG),
                                 lease_wait_s=(lease.waited_s if lease is not None else 0.0)
-                                + float(context.run.tags.get(LEASE_WAIT_TAG, 0)))
+                                + float(context.run.tags.get(LEASE_WAIT_TAG, 0)), desired=desired)
             for problem in planned.excluded[:100]:
                 context.log.warning("left out of the plan: %s", problem.message)
             for problem in [p for p in planned.problems if p.check == "near_name"][:100]:

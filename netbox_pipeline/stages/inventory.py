@@ -7,6 +7,7 @@ from netbox_pipeline.config import PipelineConfig
 from netbox_pipeline.model import Inventory, key_text
 from netbox_pipeline.reconcile.merge import merge
 from netbox_pipeline.stages.collect import latest_results
+from netbox_pipeline.stages.gc_pause import gc_paused
 from netbox_pipeline.staging import store
 
 
@@ -24,6 +25,7 @@ class InventoryBuild:
 MAX_STORED_CONFLICTS = 5000
 
 
+@gc_paused()
 def build_inventory(config: PipelineConfig, staging, *, dagster_run_id: str | None = None) -> InventoryBuild:
     """Merge the latest good snapshot of every instance; keep the versioned result."""
     results, status = latest_results(staging, config)

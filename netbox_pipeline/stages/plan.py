@@ -6,7 +6,7 @@ also records each owned object's consecutive-absence count and follows renames i
 here, so a sync in which NetBox rejects an object still counts absences toward grace deletion.
 """
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from netbox_pipeline.reconcile.plan import (
     validate_plan,
 )
 from netbox_pipeline.sources import stable_keys
+from netbox_pipeline.stages.gc_pause import gc_paused
 from netbox_pipeline.stages.inventory import InventoryBuild
 from netbox_pipeline.staging import store
 from netbox_pipeline.values import jsonable
@@ -51,6 +52,7 @@ def netbox_client(config: PipelineConfig, changelog_message: str | None = None) 
     )
 
 
+@gc_paused()
 def read_netbox(client: NetBoxClient, *, owner_tag: str) -> tuple[LiveState, dict[str, int]]:
     """One paginated read per managed type of only the fields the plan compares.
 
@@ -64,6 +66,40 @@ def read_netbox(client: NetBoxClient, *, owner_tag: str) -> tuple[LiveState, dic
     if live.duplicates:  # who points at each copy, from this same read: whether one may go
         live.referrers = duplicate_referrers(raw, live)
     return live, {name: len(objects) for name, objects in raw.items()}
+
+
+class NetBoxReading:
+    """`read_netbox` started in a thread of its own, so the inventory is merged while NetBox answers.
+
+    Reading is mostly waiting for NetBox and merging is CPU work, so on a no-op rerun the merge
+    (and the desired state) costs next to nothing beside the reads. Nothing is raised here: a
+    configuration without a NetBox URL raises from `client()`, a failed read from `result()`,
+    where the caller would have made the client and read NetBox itself. A read nobody waits for
+    (the merge failed) runs to its end in the background and is dropped.
+    """
+
+    def __init__(self, config: PipelineConfig):
+        self._client: NetBoxClient | None = None
+        self._client_error: ValueError | None = None
+        self._read: Future | None = None
+        try:
+            self._client = netbox_client(config)
+        except ValueError as exc:
+            self._client_error = exc
+            return
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netbox-read")
+        self._read = pool.submit(read_netbox, self._client, owner_tag=config.netbox.owner_tag)
+        pool.shutdown(wait=False)
+
+    def client(self) -> NetBoxClient:
+        if self._client is None:
+            raise self._client_error or ValueError("no NetBox client")
+        return self._client
+
+    def result(self) -> tuple[LiveState, dict[str, int]]:
+        """The live state and the objects read per type, once the read is done."""
+        self.client()
+        return self._read.result()
 
 
 def sync_policy(config: PipelineConfig) -> SyncPolicy:
@@ -118,6 +154,7 @@ class PlanOutcome:
                     or not self.confirmation_ok)
 
 
+@gc_paused()
 def desired_for(config: PipelineConfig, inventory: Inventory) -> DesiredObjects:
     """The NetBox objects an inventory implies, with the configuration's owner tag and defaults."""
     defaults = config.defaults
@@ -129,13 +166,18 @@ def desired_for(config: PipelineConfig, inventory: Inventory) -> DesiredObjects:
     )
 
 
+@gc_paused()
 def make_plan(
     config: PipelineConfig, staging, inventory: InventoryBuild, live: LiveState, *, dagster_run_id: str | None = None,
     expected_hash: str | None = None,
     lease_wait_s: float = 0.0,
+    desired: DesiredObjects | None = None,
 ) -> PlanOutcome:
+    """`desired`: `desired_for(config, inventory.inventory)` when the caller made it already
+    (the planning step does, while NetBox is being read)."""
     policy = sync_policy(config)
-    desired = desired_for(config, inventory.inventory)
+    if desired is None:
+        desired = desired_for(config, inventory.inventory)
     with staging.session() as session:
         staged = store.load_object_map(session)
     plan = build_plan(desired, live, object_map=_object_map_for_plan(staged, desired, live),
@@ -160,7 +202,7 @@ def make_plan(
         if expected_hash is not None:
             outcome.plan_hash = plan_hash(store.plan_for_run(session, outcome.run_id))
         if not dry_run and not outcome.blocked:
-            _record_absences(session, plan)
+            _record_absences(session, plan, staged)
         store.finish_run(session, outcome.run_id, "success", counts=plan.totals())
     return outcome
 
@@ -176,9 +218,20 @@ def plan_hash(rows: list[dict[str, Any]]) -> str:
     return store.content_hash(decisions)
 
 
-def _record_absences(session, plan: Plan) -> None:
+def _record_absences(session, plan: Plan, staged: dict) -> None:
+    """Renames, and the absence counts that change (`staged`: the object map the plan was made from).
+
+    A count equal to the stored one is not written: on a no-op every owned object would be
+    rewritten with the 0 it already holds. A renamed entry is compared under its new key, where
+    `staged` holds it only if an entry already sat there, and that one stays.
+    """
     renames = {(type_name, key_text(old)): key_text(new) for (type_name, old), new in plan.renamed.items()}
-    updates = {(type_name, key_text(key)): runs for (type_name, key), runs in plan.next_missing_runs.items()}
+    updates = {}
+    for (type_name, key), runs in plan.next_missing_runs.items():
+        text = key_text(key)
+        entry = staged.get((type_name, text))
+        if entry is None or (entry.get("missing_runs") or 0) != runs:
+            updates[(type_name, text)] = runs
     store.rename_object_map(session, renames)  # a renamed VM's entries (and its children's) follow it
     store.set_missing_runs(session, updates)
 

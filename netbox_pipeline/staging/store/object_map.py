@@ -17,7 +17,6 @@ from netbox_pipeline.staging.store._common import (
     StagingDataError,
     _chunks,
     _require,
-    _row_dict,
 )
 
 
@@ -37,10 +36,14 @@ _OBJECT_MAP_DEFAULTS: dict[str, Any] = {"owned": True, "missing_runs": 0, "sourc
 
 
 def load_object_map(session: Session, object_type: str | None = None) -> dict[Key, dict[str, Any]]:
-    query = select(ObjectMapEntry)
+    # Plain rows, not ORM objects: every plan reads the whole map, and building (and tracking)
+    # an instance per entry cost more than the query.
+    table = ObjectMapEntry.__table__
+    query = select(table)
     if object_type is not None:
-        query = query.where(ObjectMapEntry.object_type == object_type)
-    return {(e.object_type, e.natural_key): _row_dict(e) for e in session.scalars(query)}
+        query = query.where(table.c.object_type == object_type)
+    rows = session.execute(query).mappings()
+    return {(row["object_type"], row["natural_key"]): dict(row) for row in rows}
 
 
 def netbox_ids(session: Session, object_types: Iterable[str]) -> dict[Key, int]:

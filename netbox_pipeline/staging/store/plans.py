@@ -46,8 +46,8 @@ def save_plan(session: Session, run_id: str, items: Sequence[Mapping[str, Any]])
                 "writes_second": bool(item.get("writes_second")),
             }
         )
-    if rows:
-        session.execute(insert(PlanItem), rows)
+    if rows:  # a Core executemany: no ORM bookkeeping per row (a plan holds every object, unchanged too)
+        session.execute(insert(PlanItem.__table__), rows)
     return len(rows)
 
 
