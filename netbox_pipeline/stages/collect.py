@@ -13,7 +13,6 @@ from netbox_pipeline.config import PipelineConfig
 from netbox_pipeline.model import RECORD_TYPES, RecordError, SourceResult, key_text, record_id_of, record_type_of
 from netbox_pipeline.sources import SOURCES
 from netbox_pipeline.sources.contract import CollectContext
-from netbox_pipeline.stages.gc_pause import gc_paused
 from netbox_pipeline.staging import store
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,6 @@ def collect_context(config: PipelineConfig, observed_at: datetime) -> CollectCon
     return CollectContext(observed_at, config.defaults.model_dump(), config.resolve_path, config.custom_field_types())
 
 
-@gc_paused()
 def collect_source(config: PipelineConfig, staging, kind: str, instance_name: str, *, dagster_run_id: str | None = None) -> CollectSummary:
     """Pull one source instance and keep its snapshot; a failure is recorded, never raised here."""
     instance = find_instance(config, kind, instance_name)
