@@ -544,19 +544,16 @@ def near_names(plan: Plan, desired: Mapping[str, Any]) -> list[Problem]:
 
 
 def _reference_counts(desired: Mapping[str, Any]) -> dict[tuple[str, Key], int]:
-    """(type, key) -> how many desired objects name it in a reference field."""
+    """(type, key) -> how many desired objects name it in a reference field (as each type declares them)."""
     counts: dict[tuple[str, Key], int] = {}
-    for objects in desired.values():
+    for type_name, objects in desired.items():
+        named = {name: target for name, target in TYPES[type_name].refs.items() if target in SLUGGED}
         for obj in objects.values():
-            for field_name, value in obj.fields.items():
-                if isinstance(value, tuple) and field_name in _NAMED_BY_FIELD:
-                    counts[(_NAMED_BY_FIELD[field_name], value)] = counts.get((_NAMED_BY_FIELD[field_name], value), 0) + 1
+            for field_name, target in named.items():
+                value = obj.fields.get(field_name)
+                if isinstance(value, tuple):
+                    counts[(target, value)] = counts.get((target, value), 0) + 1
     return counts
-
-
-# A reference field -> the slugged type it names (the fields a record names a site, role... by).
-_NAMED_BY_FIELD = {"site": "sites", "location": "locations", "role": "device_roles", "manufacturer": "manufacturers", "platform": "platforms",
-                   "region": "regions", "tenant": "tenants", "group": "site_groups", "type": "cluster_types"}
 
 
 def _one_typo_apart(name: str, other: str) -> bool:
