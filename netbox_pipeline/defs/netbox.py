@@ -105,10 +105,14 @@ def netbox_bootstrap(context: dg.AssetExecutionContext, pipeline: PipelineResour
     plan = _Slice(context, pipeline)
     with plan.lease():
         result = plan.apply("tags", "first")
-        created_fields = ensure_custom_fields(plan.config, plan.staging, plan.client, plan.plan_run_id, dry_run=plan.dry_run)
+        fields = ensure_custom_fields(plan.config, plan.staging, plan.client, plan.plan_run_id, dry_run=plan.dry_run)
     _log(context, result, plan.dry_run)
+    for conflict in fields.type_conflicts:
+        context.log.warning(conflict)
     metadata = _metadata(result, plan.dry_run)
-    metadata["custom_fields_created"] = dg.MetadataValue.int(len(created_fields))
+    metadata["custom_fields_created"] = dg.MetadataValue.int(len(fields.created))
+    if fields.type_conflicts:
+        metadata["custom_field_type_conflicts"] = dg.MetadataValue.md("\n".join(f"- {c}" for c in fields.type_conflicts))
     return dg.MaterializeResult(metadata=metadata, check_results=[_check("netbox_bootstrap", result)])
 
 

@@ -544,19 +544,16 @@ def near_names(plan: Plan, desired: Mapping[str, Any]) -> list[Problem]:
 
 
 def _reference_counts(desired: Mapping[str, Any]) -> dict[tuple[str, Key], int]:
-    """(type, key) -> how many desired objects name it in a reference field."""
+    """(type, key) -> how many desired objects name it in a reference field (as each type declares them)."""
     counts: dict[tuple[str, Key], int] = {}
-    for objects in desired.values():
+    for type_name, objects in desired.items():
+        named = {name: target for name, target in TYPES[type_name].refs.items() if target in SLUGGED}
         for obj in objects.values():
-            for field_name, value in obj.fields.items():
-                if isinstance(value, tuple) and field_name in _NAMED_BY_FIELD:
-                    counts[(_NAMED_BY_FIELD[field_name], value)] = counts.get((_NAMED_BY_FIELD[field_name], value), 0) + 1
+            for field_name, target in named.items():
+                value = obj.fields.get(field_name)
+                if isinstance(value, tuple):
+                    counts[(target, value)] = counts.get((target, value), 0) + 1
     return counts
-
-
-# A reference field -> the slugged type it names (the fields a record names a site, role... by).
-_NAMED_BY_FIELD = {"site": "sites", "location": "locations", "role": "device_roles", "manufacturer": "manufacturers", "platform": "platforms",
-                   "region": "regions", "tenant": "tenants", "group": "site_groups", "type": "cluster_types"}
 
 
 def _one_typo_apart(name: str, other: str) -> bool:
@@ -767,6 +764,8 @@ def exclude_rejected(plan: Plan, desired: Mapping[str, Any], problems: Iterable[
                 excluded.setdefault(target, message)
         out.append(replace(problem, severity="excluded", message=message, location=where))
     _skip_with_dependents(plan, excluded)
+    if excluded:
+        _skip_named_only_by_skipped(plan, desired)
     return out
 
 
@@ -837,6 +836,32 @@ def _skip_with_dependents(plan: Plan, excluded: Mapping[tuple[str, Key], str]) -
         for name, ref in list(_references(item)):
             if ref in missing and name in TYPES[item.type].second_pass:
                 _leave_out_field(item, name, f"{ref[0]} {key_text(ref[1])} is excluded")
+
+
+def _skip_named_only_by_skipped(plan: Plan, desired: Mapping[str, Any]) -> None:
+    """A new site, role, manufacturer... that no record declares and that only excluded records name
+    is not created either: a bad record must not leave a stray object in NetBox. Walked against the
+    write order, so a device type's manufacturer follows the device type."""
+    uses: dict[tuple[str, Key], int] = {}
+    named_by_skipped: dict[tuple[str, Key], PlanItem] = {}
+    for item in plan.items:
+        for _, ref in _references(item):
+            if item.action in ("create", "update", "unchanged"):
+                uses[ref] = uses.get(ref, 0) + 1
+            elif item.action == "skip" and item.reason.startswith("excluded:"):
+                named_by_skipped.setdefault(ref, item)
+    for item in reversed(plan.items):
+        target = (item.type, item.key)
+        if item.action != "create" or uses.get(target) or target not in named_by_skipped:
+            continue
+        obj = desired.get(item.type, {}).get(item.key)
+        if obj is None or obj.provenance:  # declared by a record of its own: written as declared
+            continue
+        by = named_by_skipped[target]
+        item.action, item.reason = "skip", f"excluded: named only by excluded {by.type} {key_text(by.key)}"
+        for _, ref in _references(item):
+            uses[ref] = uses.get(ref, 0) - 1
+            named_by_skipped.setdefault(ref, item)
 
 
 def _references(item: PlanItem) -> Iterable[tuple[str, tuple[str, Key]]]:

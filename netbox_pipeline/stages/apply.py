@@ -6,6 +6,7 @@ nor the staging DB beyond one indexed query.
 """
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from netbox_pipeline.config import PipelineConfig
@@ -144,8 +145,35 @@ def _remember_written(session, run_id: str, result: TypeResult) -> None:
         store.repoint_object_map(session, repointed)
 
 
+@dataclass
+class CustomFieldSetup:
+    """What bootstrapping the plan's custom fields did, and what a person should know about it."""
+
+    created: list[str] = field(default_factory=list)
+    type_conflicts: list[str] = field(default_factory=list)  # one sentence per field NetBox types differently
+
+
+def type_conflicts(declared: dict[str, Any], existing: dict[str, dict], names) -> list[str]:
+    """Fields the pipeline writes that NetBox already has with another type than they are declared with.
+
+    The pipeline never changes the type of a field it did not create (that would convert or drop a
+    person's data); it says so, because NetBox will refuse values of the declared type.
+    """
+    conflicts = []
+    for name in sorted(names):
+        if name not in existing or name not in declared:
+            continue
+        have = existing[name].get("type")
+        have = have.get("value") if isinstance(have, dict) else have
+        if have and have != declared[name].type:
+            conflicts.append(
+                f"custom field {name!r} is declared as {declared[name].type} but NetBox has it as {have}: NetBox may "
+                f"refuse its values; change the field's type in NetBox or the declaration under custom_fields")
+    return conflicts
+
+
 def ensure_custom_fields(config: PipelineConfig, staging, client: NetBoxClient | None, plan_run_id: str,
-                         *, dry_run: bool = False) -> list[str]:
+                         *, dry_run: bool = False) -> CustomFieldSetup:
     """Create the custom fields the plan writes and NetBox lacks (4.6 rejects unknown keys).
 
     Each gets the type it is declared with: by its source (`SourceKind.custom_fields`, e.g. the
@@ -154,10 +182,11 @@ def ensure_custom_fields(config: PipelineConfig, staging, client: NetBoxClient |
     with staging.session() as session:
         wanted = (store.get_run(session, plan_run_id).get("details") or {}).get("custom_fields") or {}
     if not wanted or client is None or dry_run or config.netbox.dry_run:
-        return []
+        return CustomFieldSetup()
     declared_fields = config.custom_field_specs()
     existing = {cf["name"]: cf for cf in client.list_all("extras/custom-fields")}
-    created = []
+    setup = CustomFieldSetup(type_conflicts=type_conflicts(declared_fields, existing, wanted))
+    created = setup.created
     for name, types in sorted(wanted.items()):
         declared = declared_fields.get(name)
         content_types = set(types) | (set(declared.object_types) if declared else set())
@@ -174,4 +203,4 @@ def ensure_custom_fields(config: PipelineConfig, staging, client: NetBoxClient |
             "description": declared.description if declared else f"Set by {config.netbox.owner_tag}",
         }, content_type="extras.customfield")
         created.append(name)
-    return created
+    return setup

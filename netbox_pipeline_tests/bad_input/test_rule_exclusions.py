@@ -105,3 +105,25 @@ platforms:
     assert actions(plan, "ip_addresses") == {"/192.0.2.1": "create", "/192.0.2.7": "skip"}
     assert plan.item("interfaces", ("home", "bad-1", "eth0")).reason == (
         "excluded: needs devices home/bad-1, which is excluded")
+
+
+def test_what_only_an_excluded_record_names_is_not_created(tmp_path):
+    plan, problems, _ = plan_of(tmp_path, """\
+  - name: bad-1
+    site: stray-site
+    role: Oddball
+    manufacturer: Bad Co
+    model: Z-1
+    platform: UniFi OS
+platforms:
+  - {name: UniFi OS, manufacturer: Ubiquiti}
+""")
+    assert [p.check for p in problems] == ["platform_manufacturer"]
+    assert actions(plan, "devices") == {"home/good-1": "create", "stray-site/bad-1": "skip"}
+    assert actions(plan, "sites") == {"home": "create", "stray-site": "skip"}
+    assert actions(plan, "device_roles")["oddball"] == "skip"
+    assert actions(plan, "device_types")["bad-co/z-1"] == "skip"
+    assert (actions(plan, "manufacturers")["bad-co"], actions(plan, "manufacturers")["ubiquiti"]) == ("skip", "create")
+    assert plan.item("sites", ("stray-site",)).reason == "excluded: named only by excluded devices stray-site/bad-1"
+    # a record of its own is written as declared, even when only an excluded record uses it
+    assert actions(plan, "platforms") == {"unifi-os": "create"}

@@ -65,3 +65,15 @@ def test_locations_are_compared_within_their_site(tmp_path):
                                          "  - {name: d, site: lab, location: Basement}\n")
     [warning] = near_names(plan, desired)
     assert warning.key == ("lab", "basemnt") and "'Basemnt' is close to 'Basement'" in warning.message
+
+
+def test_of_two_close_new_roles_the_one_fewer_devices_name_is_the_typo_whatever_prefixes_name(tmp_path):
+    # Prefixes name IPAM roles in their `role` field: they must not count as uses of a device role.
+    plan, desired, _ = plan_of(tmp_path, "devices:\n  - {name: a, site: home, role: Webserver}\n"
+                                         "  - {name: b, site: home, role: Webserver}\n"
+                                         "  - {name: c, site: home, role: Webservr}\n"
+                                         "prefixes:\n  - {prefix: 10.0.1.0/24, role: Webservr}\n"
+                                         "  - {prefix: 10.0.2.0/24, role: Webservr}\n")
+    warned = {(w.type, w.key) for w in near_names(plan, desired)}
+    assert ("device_roles", ("webservr",)) in warned
+    assert ("device_roles", ("webserver",)) not in warned

@@ -15,6 +15,7 @@ from .resources import (
     GENERIC,
     GENERIC_TARGETS,
     Resource,
+    Unique,
     endpoint_for_schema,
 )
 from .store import Record
@@ -235,11 +236,28 @@ def _unique(ctx: Context, res: Resource, record: Record, pending: tuple[Record, 
         if any([norm(o.get(f)) for f in rule.fields] == wanted for o in others):
             if rule.key is None:
                 errors[rule.fields[0]] = [f"{res.verbose} with this {rule.fields[0].replace('_', ' ')} already exists."]
+            elif ctx.version == "4.7":
+                key, message = _unique_together_47(res, rule)
+                errors.setdefault(key, []).append(message)
+                break
             else:
-                errors.setdefault(rule.key, []).append(MESSAGES_47.get(rule.message, rule.message) if ctx.version == "4.7" else rule.message or "")
+                errors.setdefault(rule.key, []).append(rule.message or "")
                 break
     if errors:
         raise Invalid(errors)
+
+
+def _unique_together_47(res: Resource, rule: Unique) -> tuple[str, str]:
+    """4.7 reports a unique-together clash from the model's constraint, in Django's words, as a whole-object error.
+
+    4.4 / 4.6 answer DRF's `{"non_field_errors": ["The fields device, name must make a unique set."]}`;
+    the real 4.7.3 answers `{"__all__": ["Interface with this Device and Name already exists."]}`.
+    """
+    if rule.key != "non_field_errors":
+        return rule.key or NON_FIELD, MESSAGES_47.get(rule.message or "", rule.message or "")
+    labels = [name.replace("_", " ").capitalize() for name in rule.fields]
+    listed = f"{', '.join(labels[:-1])} and {labels[-1]}"
+    return NON_FIELD, f"{res.verbose[0].upper()}{res.verbose[1:]} with this {listed} already exists."
 
 
 def _custom_fields(ctx: Context, res: Resource, given: Any, record: Record, errors: dict[str, Any]) -> None:
