@@ -60,8 +60,16 @@ def normalise_ip(value: str | None) -> str | None:
 
 # A plan meets each address several times (natural key, managed view, live side); parsing with
 # `ipaddress` is the costly part, so the text -> canonical text answers are kept (bounded).
-@lru_cache(maxsize=1 << 17)
+# IPv4 written the way `ipaddress` prints it (no leading zeros, a prefix length of 0-32): most addresses
+# are, and a match costs a fraction of parsing them.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_V4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}(?:/(?:3[0-2]|[12]?[0-9]))?")
+
+
+@lru_cache(maxsize=1 << 20)
 def _normalise_ip_text(text: str) -> str:
+    if _CANONICAL_V4.fullmatch(text):
+        return text
     try:
         if "/" in text:
             return str(ipaddress.ip_interface(text))
@@ -75,8 +83,10 @@ def ip_host(value: str) -> str:
     return _ip_host_text(str(value).strip())
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 20)
 def _ip_host_text(text: str) -> str:
+    if _CANONICAL_V4.fullmatch(text):
+        return text.partition("/")[0]
     return str(ipaddress.ip_interface(text).ip)
 
 

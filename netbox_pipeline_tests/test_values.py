@@ -65,7 +65,27 @@ def test_ip_forms(raw, expected):
     assert normalise_ip(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["10.0.0.256", "10.0.0.1/33", "host", "2001:db8::g"])
+def test_the_canonical_ipv4_shortcut_agrees_with_ipaddress():
+    import ipaddress
+    import random
+
+    rng = random.Random(7)
+    texts = [f"{rng.choice([0, 1, 9, 10, 99, 100, 199, 200, 249, 250, 255, 256, 300])}.{rng.randrange(256)}."
+             f"{rng.randrange(256)}.{rng.choice(['0', '00', '7', '07', '255'])}"
+             + rng.choice(["", "/0", "/8", "/24", "/32", "/33", "/024"]) for _ in range(2000)]
+    for text in texts:
+        try:
+            expected = str(ipaddress.ip_interface(text) if "/" in text else ipaddress.ip_address(text))
+        except ValueError:
+            expected = None
+        try:
+            got = normalise_ip(text)
+        except ValueError:
+            got = None
+        assert (got, ip_host(text) if got else None) == (expected, expected and expected.split("/")[0]), text
+
+
+@pytest.mark.parametrize("raw", ["10.0.0.256", "10.0.0.1/33", "host", "2001:db8::g", "10.0.0.01"])
 def test_bad_ips_are_rejected(raw):
     with pytest.raises(ValueError, match="invalid IP address"):
         normalise_ip(raw)

@@ -26,6 +26,7 @@ Adding a type: one `NetBoxType(...)` declaration and one line in `_REGISTRATION`
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from netbox_pipeline.values import (
@@ -104,17 +105,18 @@ class NetBoxType:
         return tuple(dict.fromkeys(self.natural_key + self.managed))
 
     def kind(self, name: str) -> str:
-        if name in ("tags", "custom_fields"):
-            return name
-        if name in self.refs:
-            return "ref"
-        if name in self.ref_lists:
-            return "ref_list"
-        if name in self.generic_refs:
-            return "generic_ref"
-        if name in self.generic_ref_lists:
-            return "generic_ref_list"
-        return self.kinds.get(name, "scalar")
+        return self._kind_of.get(name, "scalar")
+
+    @cached_property
+    def _kind_of(self) -> dict[str, str]:
+        # Asked for every field of every object a plan compares: one lookup, built once per type.
+        kind_of = dict(self.kinds)
+        kind_of.update(dict.fromkeys(self.generic_ref_lists, "generic_ref_list"))
+        kind_of.update(dict.fromkeys(self.generic_refs, "generic_ref"))
+        kind_of.update(dict.fromkeys(self.ref_lists, "ref_list"))
+        kind_of.update(dict.fromkeys(self.refs, "ref"))
+        kind_of.update(tags="tags", custom_fields="custom_fields")
+        return kind_of
 
     def dependencies(self) -> set[str]:
         """Types that must be written first (second-pass references excluded)."""

@@ -229,18 +229,24 @@ class Builder:
     def finish(self) -> DesiredObjects:
         result = DesiredObjects()
         all_kinds: set[str] = set()
+        # Most objects carry the same few (source kinds, record tags) pairs: each tag tuple is made once.
+        tag_tuples: dict[tuple[frozenset, frozenset], tuple[str, ...]] = {}
         for type_name, objects in self.pending.items():
             nbtype = TYPES[type_name]
+            tagged = "tags" in nbtype.managed
             for key, pending in objects.items():
-                kinds = {kind for kind, _ in pending.instances}
+                kinds = frozenset(kind for kind, _ in pending.instances)
                 all_kinds |= kinds
                 fields = dict(pending.fields)
-                if "tags" in nbtype.managed:
-                    fields["tags"] = tuple(sorted(
-                        {self.owner_tag, *(source_tag(k) for k in kinds), *pending.record_tags}
-                    ))
+                if tagged:
+                    tag_key = (kinds, frozenset(pending.record_tags))
+                    tags = tag_tuples.get(tag_key)
+                    if tags is None:
+                        tags = tag_tuples[tag_key] = tuple(sorted(
+                            {self.owner_tag, *(source_tag(k) for k in kinds), *pending.record_tags}))
+                    fields["tags"] = tags
                 result[type_name][key] = DesiredObject(
-                    type=type_name, key=key, fields=fields, source_kinds=frozenset(kinds),
+                    type=type_name, key=key, fields=fields, source_kinds=kinds,
                     instances=frozenset(pending.instances), provenance=pending.provenance,
                 )
         self._add_tag_objects(result, all_kinds)

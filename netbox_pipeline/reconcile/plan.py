@@ -27,6 +27,7 @@ with it), so the rename is one update and nothing is duplicated or orphaned.
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Literal
 
 from netbox_pipeline.model import key_text
@@ -420,7 +421,16 @@ def _plan_desired(
 
 
 def _provenance_json(provenance: Any) -> Any:
-    return provenance.model_dump(mode="json") if hasattr(provenance, "model_dump") else jsonable(provenance)
+    if hasattr(provenance, "model_dump"):
+        return _provenance_model_json(provenance)
+    return jsonable(provenance)
+
+
+@lru_cache(maxsize=1 << 14)
+def _provenance_model_json(provenance: Any) -> dict[str, Any]:
+    # A record's fields share one immutable entry (see sources.base.stamp_provenance): dumped once.
+    # Read-only from here on: the plan stores it and never changes it.
+    return provenance.model_dump(mode="json")
 
 
 def _plan_orphan(
