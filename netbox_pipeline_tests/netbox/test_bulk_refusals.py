@@ -4,8 +4,8 @@ NetBox bulk writes are atomic (a 400 writes nothing of the request). A refused b
 answered by 4.3–4.6 with a list aligned with the request, by 4.7 with an object naming the refused
 items by index; a refused bulk PATCH by 4.3–4.6 with only the first refused object's errors, which
 cannot be paired with the items (then the client halves the chunk until each refused object stands
-alone), by 4.7 with an object naming them by id. The 4.7 cases run against the stand-in answering as
-4.7 and against the real NetBox 4.7.3.
+alone), by 4.7 with an object naming them by id. The poisoned bulk creates and the 4.7 cases run
+against the stand-in and against the real NetBox 4.7.3.
 """
 
 import math
