@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--ui", action="store_true", help="afterwards, open the Dagster UI on the demo's data (the sandboxes stay up while it runs)")
     demo.add_argument("--keep", action="store_true", help="afterwards, keep the sandboxes up until Ctrl-C, to try plan, history and explain on them")
     demo.add_argument("--workdir", default=".demo", help="where the demo keeps its config, files and state (default: .demo)")
+    demo.add_argument("--netbox-url", help="sync the demo's sources into this NetBox instead of the stand-in "
+                      "(its API token, with write access, in $NETBOX_TOKEN); it creates the demo estate there")
 
     sandbox = command("sandbox", "run a local API sandbox (for demos and tests)", _sandbox)
     sandbox_kinds = sandbox.add_subparsers(title="sandboxes", metavar="SANDBOX")
@@ -197,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _demo(args: argparse.Namespace) -> int:
     from netbox_pipeline.demo import run_demo
 
-    return run_demo(args.workdir, ui=args.ui, keep=args.keep, verbose=args.verbose)
+    return run_demo(args.workdir, ui=args.ui, keep=args.keep, verbose=args.verbose, netbox_url=args.netbox_url)
 
 
 def _sync(args: argparse.Namespace) -> int:

@@ -12,6 +12,11 @@ it and `plan`, `history` and `explain` work on the demo's data from any director
 sandboxes, which stop when the demo ends, unless `--keep` (until Ctrl-C) or `--ui` (while the
 Dagster UI runs) keeps them up. The sandboxes' CA certificates are copied into the work directory,
 so the config never names a deleted file.
+
+`--netbox-url URL` syncs the same sources into a NetBox of your own (the token in $NETBOX_TOKEN)
+instead of the NetBox stand-in. That NetBox keeps no request log, so the demo then reports the
+objects the staging DB recorded as written and the objects NetBox counts per type; the env file
+leaves your token out (it is already in your environment).
 """
 
 import os
@@ -41,10 +46,12 @@ TRUENAS_KEY_ENV = "TRUENAS_API_KEY"
 
 
 def write_demo_config(workdir: Path, netbox_url: str, inventory_files: list[Path], proxmox: ProxmoxSandbox | None = None,
-                      home_assistant: HomeAssistantSandbox | None = None, truenas: TrueNASSandbox | None = None) -> Path:
+                      home_assistant: HomeAssistantSandbox | None = None, truenas: TrueNASSandbox | None = None,
+                      netbox_is_sandbox: bool = True) -> Path:
     """The demo's config; the sandboxes' CA certificates are copied beside it (they outlive the sandboxes)."""
     lines = [
-        "# Written by `netbox-pipeline demo`; points at the local NetBox sandbox.",
+        "# Written by `netbox-pipeline demo`; points at "
+        + ("the local NetBox sandbox." if netbox_is_sandbox else "the NetBox named by --netbox-url."),
         "netbox:",
         f"  url: {netbox_url}",
         f"  token: ${{{DEMO_TOKEN_ENV}}}",
@@ -90,40 +97,63 @@ def _keep_ca(workdir: Path, ca_cert: Path | None, name: str) -> str:
     return str(target.relative_to(workdir))
 
 
+class ExternalNetBox:
+    """A NetBox named by `--netbox-url`: what the demo reports of a sync, without a request log."""
+
+    def __init__(self, url: str, token: str):
+        from netbox_pipeline.netbox.client import NetBoxClient
+
+        self.url = url.rstrip("/")
+        self.client = NetBoxClient(self.url, token)
+
+    def counts(self) -> list[tuple[str, int]]:
+        """Objects per pipeline type, as NetBox counts them (one request each)."""
+        return [(name, int(self.client.request("GET", t.endpoint, params={"limit": 1})["count"]))
+                for name, t in TYPES.items()]
+
+
 def run_demo(workdir: str = ".demo", *, ui: bool = False, keep: bool = False, port: int = 0, verbose: bool = False,
-             out=print) -> int:
+             netbox_url: str | None = None, out=print) -> int:
+    if netbox_url and not os.environ.get(DEMO_TOKEN_ENV):
+        print(f"error: --netbox-url needs that NetBox's API token (write access) in ${DEMO_TOKEN_ENV}", file=sys.stderr)
+        return 2
     root = Path(workdir).resolve()
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     files = write_demo_inventory(root / "inventory")
-    sandbox = NetBoxSandbox(version="4.4", port=port, state_file=str(root / "netbox-sandbox.json")).start()
+    if netbox_url:
+        netbox: NetBoxSandbox | ExternalNetBox = ExternalNetBox(netbox_url, os.environ[DEMO_TOKEN_ENV])
+    else:
+        netbox = NetBoxSandbox(version="4.4", port=port, state_file=str(root / "netbox-sandbox.json")).start()
     proxmox = ProxmoxSandbox(cluster_name="lab").start()
     home_assistant = HomeAssistantSandbox(version=NEWER_HA_VERSION).start()
     truenas = TrueNASSandbox("25.04").start()
     try:
-        os.environ[DEMO_TOKEN_ENV] = sandbox.token
+        if isinstance(netbox, NetBoxSandbox):
+            os.environ[DEMO_TOKEN_ENV] = netbox.token
         os.environ[PROXMOX_TOKEN_ENV] = proxmox.secret
         os.environ[HA_TOKEN_ENV] = home_assistant.token
         os.environ[TRUENAS_KEY_ENV] = truenas.api_key
-        config_path = write_demo_config(root, sandbox.url, files, proxmox, home_assistant, truenas)
+        config_path = write_demo_config(root, netbox.url, files, proxmox, home_assistant, truenas,
+                                        netbox_is_sandbox=isinstance(netbox, NetBoxSandbox))
         os.environ["NETBOX_PIPELINE_CONFIG"] = str(config_path)
-        out(f"NetBox sandbox (4.4) on {sandbox.url}; Proxmox VE sandbox on {proxmox.url}; "
+        where = f"NetBox sandbox (4.4) on {netbox.url}" if isinstance(netbox, NetBoxSandbox) else f"NetBox at {netbox.url}"
+        out(f"{where}; Proxmox VE sandbox on {proxmox.url}; "
             f"Home Assistant stand-in on {home_assistant.url}; TrueNAS stand-in on {truenas.url}; "
             f"demo estate in {root / 'inventory'} ({len(files)} files)")
 
-        status = _sync_and_report(sandbox, str(config_path), "first sync", out, verbose)
+        status, _ = _sync_and_report(netbox, str(config_path), "first sync", out, verbose)
         if status:
             return status
-        status = _sync_and_report(sandbox, str(config_path), "second sync (nothing changed)", out, verbose)
+        status, writes = _sync_and_report(netbox, str(config_path), "second sync (nothing changed)", out, verbose)
         if status:
             return status
-        writes = len(sandbox.writes())
         out(f"second sync wrote {writes} object(s): " + ("NetBox was already in sync." if writes == 0 else "UNEXPECTED"))
         from netbox_pipeline.config import load_config
 
         home = dagster_home(load_config(config_path))
-        env_file = write_demo_env(root, config_path, home)
+        env_file = write_demo_env(root, config_path, home, include_netbox_token=isinstance(netbox, NetBoxSandbox))
         if not (ui or keep):
             out("")
             out("The sandboxes stop with the demo. To try plan, history and explain on the demo's data, run it with them kept up:")
@@ -134,7 +164,7 @@ def run_demo(workdir: str = ".demo", *, ui: bool = False, keep: bool = False, po
         for line in follow_up_commands(env_file, _first_device(files[0])):
             out(f"  {line}")
         if ui:
-            return _serve_ui(config_path, home, sandbox, out)
+            return _serve_ui(config_path, home, netbox.url, out)
         out("The sandboxes stay up until Ctrl-C.")
         sys.stdout.flush()
         _wait_for_interrupt()
@@ -143,21 +173,25 @@ def run_demo(workdir: str = ".demo", *, ui: bool = False, keep: bool = False, po
         truenas.stop()
         home_assistant.stop()
         proxmox.stop()
-        sandbox.stop()
+        if isinstance(netbox, NetBoxSandbox):
+            netbox.stop()
 
 
-def write_demo_env(root: Path, config_path: Path, home: Path) -> Path:
-    """`<workdir>/env`: what the demo's config needs from the environment, for `source`."""
+def write_demo_env(root: Path, config_path: Path, home: Path, include_netbox_token: bool = True) -> Path:
+    """`<workdir>/env`: what the demo's config needs from the environment, for `source`.
+
+    A token of your own NetBox (`--netbox-url`) is not written: it is yours, and already set."""
     cli_dir = str(Path(sys.executable).parent)
     values = {
         "NETBOX_PIPELINE_CONFIG": str(config_path),
         "DAGSTER_HOME": str(home),
-        DEMO_TOKEN_ENV: os.environ[DEMO_TOKEN_ENV],
+        **({DEMO_TOKEN_ENV: os.environ[DEMO_TOKEN_ENV]} if include_netbox_token else {}),
         PROXMOX_TOKEN_ENV: os.environ[PROXMOX_TOKEN_ENV],
         HA_TOKEN_ENV: os.environ[HA_TOKEN_ENV],
         TRUENAS_KEY_ENV: os.environ[TRUENAS_KEY_ENV],
     }
     lines = ["# Written by `netbox-pipeline demo`: the demo's sandbox tokens and where its config and runs live.",
+             *([] if include_netbox_token else [f"# {DEMO_TOKEN_ENV}: your NetBox's token, from your own environment"]),
              *(f"export {name}={shlex.quote(value)}" for name, value in values.items()),
              f'export PATH={shlex.quote(cli_dir)}:"$PATH"  # netbox-pipeline of the demo\'s virtual environment', ""]
     env_file = root / "env"
@@ -194,24 +228,50 @@ def _wait_for_interrupt() -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _sync_and_report(sandbox: NetBoxSandbox, config_path: str, label: str, out, verbose: bool = False) -> int:
-    sandbox.reset_log()
+def _sync_and_report(netbox: "NetBoxSandbox | ExternalNetBox", config_path: str, label: str, out,
+                     verbose: bool = False) -> tuple[int, int]:
+    """Run one sync and print what it did; (exit status, writes: requests, or objects without a request log)."""
+    if isinstance(netbox, NetBoxSandbox):
+        netbox.reset_log()
     outcome = run_sync(config_path, verbose=verbose)
     for run in outcome.runs:
-        failed = "" if run.success else f": {run.error} — next: {next_step(run.label, str(run.error), sandbox.url)}"
+        failed = "" if run.success else f": {run.error} — next: {next_step(run.label, str(run.error), netbox.url)}"
         out(f"  {'ok    ' if run.success else 'FAILED'} {run.label} (run {run.run_id[:8]}){failed}")
     if not outcome.success:
         out(f"{label} failed")
-        return 1
-    writes = {m: sandbox.count(method=m) for m in ("POST", "PATCH", "PUT", "DELETE")}
-    reads = sandbox.count(method="GET")
-    out(f"{label}: {reads} read request(s), {sum(writes.values())} write request(s) " + ", ".join(f"{m}={n}" for m, n in writes.items() if n))
-    counts = [(name, len(sandbox.objects(t.endpoint))) for name, t in TYPES.items()]
+        return 1, 0
+    if isinstance(netbox, NetBoxSandbox):
+        writes = {m: netbox.count(method=m) for m in ("POST", "PATCH", "PUT", "DELETE")}
+        reads = netbox.count(method="GET")
+        out(f"{label}: {reads} read request(s), {sum(writes.values())} write request(s) "
+            + ", ".join(f"{m}={n}" for m, n in writes.items() if n))
+        counts = [(name, len(netbox.objects(t.endpoint))) for name, t in TYPES.items()]
+        written = len(netbox.writes())
+    else:
+        by_action = _written_objects(config_path, [run.run_id for run in outcome.runs])
+        written = sum(by_action.values())
+        out(f"{label}: {written} object(s) written " + ", ".join(f"{a}={n}" for a, n in sorted(by_action.items())))
+        counts = netbox.counts()
     out("  NetBox now holds: " + ", ".join(f"{name}={n}" for name, n in counts if n))
-    return 0
+    return 0, written
 
 
-def _serve_ui(config_path: Path, home: Path, sandbox: NetBoxSandbox, out) -> int:
+def _written_objects(config_path: str, dagster_run_ids: list[str]) -> dict[str, int]:
+    """Objects the sync's apply runs wrote, by action, as the staging DB recorded them."""
+    from netbox_pipeline.config import load_config
+    from netbox_pipeline.staging import store
+    from netbox_pipeline.staging.db import open_staging
+
+    counts: dict[str, int] = {}
+    with open_staging(load_config(config_path).staging_url).session() as session:
+        applies = store.runs_of_dagster_runs(session, "apply", dagster_run_ids)
+        for change in store.applied_for_runs(session, [r["id"] for r in applies]):
+            if change["status"] == "applied":
+                counts[change["action"]] = counts.get(change["action"], 0) + 1
+    return counts
+
+
+def _serve_ui(config_path: Path, home: Path, netbox_url: str, out) -> int:
     # `dagster dev` says it is superseded by `dg dev` on every start; the demo's terminal needs not.
     env = {**os.environ, "DAGSTER_HOME": str(home), "NETBOX_PIPELINE_CONFIG": str(config_path),
            "PYTHONWARNINGS": "ignore:Function `dev_command` is superseded"}
@@ -221,7 +281,7 @@ def _serve_ui(config_path: Path, home: Path, sandbox: NetBoxSandbox, out) -> int
     # Services log warnings only; runs log at the instance's INFO (dagster.yaml), not every DEBUG event.
     args = [str(dagster), "dev", "-h", "127.0.0.1", "-p", port, "--log-level", "warning"]
     args += ["-w", str(workspace)] if workspace.exists() else ["-m", "netbox_pipeline.definitions"]
-    out(f"Dagster UI: http://127.0.0.1:{port}  (the sandboxes, NetBox at {sandbox.url}, stay up while it runs; "
+    out(f"Dagster UI: http://127.0.0.1:{port}  (the sandboxes, NetBox at {netbox_url}, stay up while it runs; "
         "Ctrl-C stops them all)")
     sys.stdout.flush()
     process = subprocess.Popen(args, env=env, cwd=str(config_path.parent))

@@ -92,9 +92,10 @@ class Estate:
 
 @pytest.fixture
 def make_estate(tmp_path, monkeypatch, request):
-    """make_estate(version="4.4", staging_url=None, files={"rack": data}, extra_config="") -> Estate
+    """make_estate(version="4.4", staging_url=None, files={"rack": data}, extra_config="", netbox_options="") -> Estate
 
-    `extra_config` is appended after the filesystem entries (under `sources:` when indented).
+    `extra_config` is appended after the filesystem entries (under `sources:` when indented);
+    `netbox_options` inside the `netbox:` mapping (e.g. "drift_policy: keep").
     """
     started: list[NetBoxSandbox] = []
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
@@ -103,7 +104,8 @@ def make_estate(tmp_path, monkeypatch, request):
     monkeypatch.setenv("NETBOX_PIPELINE_CONFIG", "unset")  # recorded, so that teardown restores it
     resources._load_cached.cache_clear()
 
-    def make(version: str = "4.4", staging_url: str | None = None, files: dict | None = None, extra_config: str = "", token: str | None = None) -> Estate:
+    def make(version: str = "4.4", staging_url: str | None = None, files: dict | None = None, extra_config: str = "", token: str | None = None,
+             netbox_options: str = "") -> Estate:
         if version == REAL:
             sandbox = request.getfixturevalue("real_netbox")
         else:
@@ -117,7 +119,8 @@ def make_estate(tmp_path, monkeypatch, request):
             estate.write_inventory(data, name)
         monkeypatch.setenv("TEST_NETBOX_TOKEN", token or sandbox.token)
         lines = [
-            f"netbox: {{url: '{sandbox.url}', token: '${{TEST_NETBOX_TOKEN}}', chunk_size: 2}}",
+            f"netbox: {{url: '{sandbox.url}', token: '${{TEST_NETBOX_TOKEN}}', chunk_size: 2"
+            + (f", {netbox_options}}}" if netbox_options else "}"),
             f"staging: {{url: '{staging_url or 'sqlite:///state/staging.sqlite'}'}}",
             "sources:",
             *(["  filesystem:"] if files else []),  # files={}: no filesystem instance (extra_config adds others)

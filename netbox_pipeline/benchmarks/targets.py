@@ -49,8 +49,8 @@ class RealTarget:
     def __init__(self, version: str) -> None:
         from netbox_pipeline.sandbox.real_netbox import RealNetBox
 
-        # Redis databases of its own, apart from the test fixture's (12, 13) that may run at the same time.
-        self.server = RealNetBox(version=version, redis_dbs=(14, 15)).start()
+        # RealNetBox claims Redis databases no other running instance (e.g. the tests') holds.
+        self.server = RealNetBox(version=version).start()
         self.version = version
         self._proxy = LoggedNetBox(self.server.url, self.server.token, version=version)
 

@@ -111,6 +111,58 @@ def test_a_persons_edit_to_an_unmanaged_field_survives(make_estate, version):
     assert estate.by_name("devices")["web-01"]["comments"] == "racked by Sam"
 
 
+def _drift_on_devices(estate) -> dict[str, tuple[dict, str]]:
+    """The newest plan's drifted devices: key -> (field -> (last written, live), the plan's reason)."""
+    from netbox_pipeline.netbox.items import PlanItem
+
+    with estate.staging().session() as session:
+        plan = store.plan_for_run(session, store.latest_plan_run_id(session))
+    drifted = {}
+    for row in plan:
+        item = PlanItem.from_stored(row["item"])
+        if row["object_type"] == "devices" and item.drift:
+            drifted[row["natural_key"]] = (item.drift, item.reason)
+    return drifted
+
+
+@pytest.mark.parametrize("version", ["4.4", REAL])
+def test_a_persons_edit_to_a_managed_field_is_overwritten_by_default(make_estate, version):
+    estate = make_estate(version=version)
+    assert estate.sync().success
+    web = estate.by_name("devices")["web-01"]
+    _client(estate).request("PATCH", f"dcim/devices/{web['id']}", json={"serial": "SN-BY-HAND"})
+
+    assert estate.sync().success
+    assert [(e.method, e.path) for e in estate.writes()] == [("PATCH", "/api/dcim/devices/")]
+    assert estate.by_name("devices")["web-01"]["serial"] == "SN-web-01"
+    assert _drift_on_devices(estate) == {"home/web-01": (
+        {"serial": ("SN-web-01", "SN-BY-HAND")}, "changed: serial; drift in NetBox (overwritten): serial")}
+    assert estate.sync().success
+    assert estate.writes() == []
+
+
+@pytest.mark.parametrize("version", ["4.4", REAL])
+def test_with_drift_policy_keep_a_persons_edit_to_a_managed_field_stays(make_estate, version):
+    estate = make_estate(version=version, netbox_options="drift_policy: keep")
+    assert estate.sync().success
+    web = estate.by_name("devices")["web-01"]
+    _client(estate).request("PATCH", f"dcim/devices/{web['id']}", json={"serial": "SN-BY-HAND"})
+
+    for _ in range(2):  # kept, and still reported, run after run
+        assert estate.sync().success
+        assert estate.writes() == [], [f"{e.method} {e.path}" for e in estate.writes()]
+        assert estate.by_name("devices")["web-01"]["serial"] == "SN-BY-HAND"
+        assert _drift_on_devices(estate) == {"home/web-01": (
+            {"serial": ("SN-web-01", "SN-BY-HAND")}, "drift in NetBox (kept): serial")}
+
+    data = small_estate()  # when the source changes the field too, the source wins
+    data["devices"][0]["serial"] = "SN-NEW"
+    estate.write_inventory(data)
+    assert estate.sync().success
+    assert [(e.method, e.path) for e in estate.writes()] == [("PATCH", "/api/dcim/devices/")]
+    assert estate.by_name("devices")["web-01"]["serial"] == "SN-NEW"
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_removed_record_is_an_orphan_then_deleted_after_the_grace_runs(make_estate, request, mode):
     estate = _estate_in_mode(request, make_estate, mode, files={"rack": small_estate(), "edge": {"devices": [

@@ -4,8 +4,8 @@ NetBox bulk writes are atomic (a 400 writes nothing of the request). A refused b
 answered by 4.3–4.6 with a list aligned with the request, by 4.7 with an object naming the refused
 items by index; a refused bulk PATCH by 4.3–4.6 with only the first refused object's errors, which
 cannot be paired with the items (then the client halves the chunk until each refused object stands
-alone), by 4.7 with an object naming them by id. The 4.7 cases run against the stand-in answering as
-4.7 and against the real NetBox 4.7.3.
+alone), by 4.7 with an object naming them by id. The poisoned bulk creates and the 4.7 cases run
+against the stand-in and against the real NetBox 4.7.3.
 """
 
 import math
@@ -66,9 +66,10 @@ def make_client(sb: NetBoxSandbox) -> NetBoxClient:
     return NetBoxClient(sb.url, sb.token, backoff_s=0.01, server_timeout_s=STANDIN_SERVER_TIMEOUT_S)
 
 
-def addresses(count: int, bad_at: int) -> list[dict]:
+def addresses(count: int, bad_at: int | None) -> list[dict]:
     items = [{"address": f"10.{i // 250}.{i % 250}.1/24", "status": "active"} for i in range(count)]
-    items[bad_at] = {"address": BAD_ADDRESS, "status": "active"}
+    if bad_at is not None:
+        items[bad_at] = {"address": BAD_ADDRESS, "status": "active"}
     return items
 
 
@@ -84,37 +85,65 @@ def created_manufacturers(sb: NetBoxSandbox, count: int) -> list[dict]:
     return [returned for _, returned in made.done]
 
 
-# --- the poisoned chunk, against the stand-in -----------------------------------------------------
+# --- the poisoned chunk, against the stand-in and the real NetBox ----------------------------------
 
 
-def test_one_bad_ip_among_150_keeps_none_of_its_neighbours_out(sandbox):
+def test_one_bad_ip_among_150_keeps_none_of_its_neighbours_out(netbox):
     items = addresses(150, bad_at=57)
 
-    outcome = make_client(sandbox).bulk_create("ipam/ip-addresses", items, chunk_size=100)
+    outcome = make_client(netbox).bulk_create("ipam/ip-addresses", items, chunk_size=100)
 
     [(sent, reason)] = outcome.failed
     assert sent is items[57]
     assert reason == {"address": [f"Invalid IP address format: {BAD_ADDRESS}"]}
     good = {i["address"] for i in items} - {BAD_ADDRESS}
-    assert {o["address"] for o in sandbox.objects("ipam/ip-addresses")} == good
+    assert {o["address"] for o in netbox.objects("ipam/ip-addresses")} == good
     assert {s["address"] for s, _ in outcome.done} == good and not outcome.uncertain
     # the refusal names the item, so the rest of its chunk is resent once: one extra request
-    assert sorted(statuses(sandbox, "POST", IPS)) == [201, 201, 400]
+    assert sorted(statuses(netbox, "POST", IPS)) == [201, 201, 400]
 
 
-def test_bad_items_in_several_chunks_are_each_named(sandbox):
+def test_bad_items_in_several_chunks_are_each_named(netbox):
     items = addresses(250, bad_at=3)
     items[180] = {"address": "10.0.0.1/24", "status": "not-a-status"}
 
-    outcome = make_client(sandbox).bulk_create("ipam/ip-addresses", items, chunk_size=100)
+    outcome = make_client(netbox).bulk_create("ipam/ip-addresses", items, chunk_size=100)
 
     assert sorted((items.index(sent), str(reason)) for sent, reason in outcome.failed) == [
         (3, str({"address": [f"Invalid IP address format: {BAD_ADDRESS}"]})),
         (180, str({"status": ["not-a-status is not a valid choice."]})),
     ]
-    assert len(sandbox.objects("ipam/ip-addresses")) == len(outcome.done) == 248
+    assert len(netbox.objects("ipam/ip-addresses")) == len(outcome.done) == 248
     # three chunks; each poisoned one is refused once and resent once
-    assert sorted(statuses(sandbox, "POST", IPS)) == [201, 201, 201, 400, 400]
+    assert sorted(statuses(netbox, "POST", IPS)) == [201, 201, 201, 400, 400]
+
+
+def vm_interface(sb: NetBoxSandbox) -> dict:
+    """An interface of a VM (the least an address can be assigned to)."""
+    client = make_client(sb)
+    site = client.request("POST", "dcim/sites", json={"name": "Site A", "slug": "site-a"})
+    vm = client.request("POST", "virtualization/virtual-machines", json={"name": "vm-01", "site": site["id"]})
+    iface = client.request("POST", "virtualization/interfaces", json={"virtual_machine": vm["id"], "name": "eth0"})
+    sb.reset_log()
+    return iface
+
+
+def test_a_network_id_assigned_to_an_interface_is_refused_and_its_neighbours_written(netbox):
+    iface = vm_interface(netbox)
+    on_iface = {"assigned_object_type": "virtualization.vminterface", "assigned_object_id": iface["id"]}
+    items = [{**item, **on_iface} for item in addresses(120, bad_at=None)]
+    items[64] = {"address": "10.1.2.0/24", "status": "active", **on_iface}  # the network's own address
+
+    outcome = make_client(netbox).bulk_create("ipam/ip-addresses", items, chunk_size=120)
+
+    [(sent, reason)] = outcome.failed
+    assert sent is items[64]
+    assert reason == {"__all__": ["10.1.2.0 is a network ID, which may not be assigned to an interface."]}
+    good = {i["address"] for i in items} - {"10.1.2.0/24"}
+    stored = netbox.objects("ipam/ip-addresses")
+    assert {o["address"] for o in stored} == good == {s["address"] for s, _ in outcome.done}
+    assert {o["assigned_object_id"] for o in stored} == {iface["id"]} and not outcome.uncertain
+    assert sorted(statuses(netbox, "POST", IPS)) == [201, 400]  # refused by name once, the rest resent once
 
 
 def test_a_refused_bulk_create_is_answered_in_the_shape_of_its_release(netbox):

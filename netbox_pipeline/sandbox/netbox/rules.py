@@ -105,7 +105,24 @@ def _ip_address(ctx: Context, rec: Record, existing: Record | None, errors: dict
         return
     writes.generic_target(ctx, _res("ipam/ip-addresses"), rec, "assigned_object", errors)
     if not errors:
+        _interface_address(rec, errors)
+    if not errors:
         _unique_address(ctx, rec, errors)
+
+
+def _interface_address(rec: Record, errors: dict[str, Any]) -> None:
+    """IPAddress.clean: a network ID or (IPv4) broadcast address cannot be assigned to an interface,
+    except on point-to-point networks (/31, /32; /127, /128)."""
+    if rec.get("assigned_object_id") is None:
+        return
+    address = ipaddress.ip_interface(rec["address"])
+    point_to_point = address.network.prefixlen >= address.max_prefixlen - 1
+    if point_to_point:
+        return
+    if address.ip == address.network.network_address:
+        errors["__all__"] = [f"{address.ip} is a network ID, which may not be assigned to an interface."]
+    elif address.version == 4 and address.ip == address.network.broadcast_address:
+        errors["__all__"] = [f"{address.ip} is a broadcast address, which may not be assigned to an interface."]
 
 
 def _unique_address(ctx: Context, rec: Record, errors: dict[str, Any]) -> None:

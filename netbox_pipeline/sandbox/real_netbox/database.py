@@ -6,9 +6,12 @@ takes seconds. So each version is migrated once per machine into `netbox_pipelin
 as a check), and every instance or test gets its own clone.
 """
 
+import hashlib
 import logging
 import os
+import re
 import shutil
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,6 +68,68 @@ def drop_database(name: str) -> None:
 
 def clone_database(template: str, name: str) -> None:
     execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+
+
+# An instance database is named after the host and the process that made it, so a later start can tell
+# the databases of killed processes (dropped) from those of running ones (kept).
+INSTANCE_PREFIX = "netbox_pipeline_rn_"
+SEED_SUFFIX = "_seed"
+
+
+def host_tag() -> str:
+    """Six hex digits of this host's name: a PostgreSQL server shared with other hosts (other PID
+    spaces) sees their instances under other tags and leaves them alone."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+
+
+def instance_name(pid: int, unique: str) -> str:
+    return f"{INSTANCE_PREFIX}{host_tag()}_{pid}_{unique}"
+
+
+def leftover_databases(names: list[str], host: str, alive: Callable[[int], bool]) -> list[str]:
+    """The instance databases (and their seeds) made on `host` by processes that no longer run.
+    Names of other hosts, or from before names carried a PID, are not ours to judge."""
+    pattern = re.compile(rf"{re.escape(INSTANCE_PREFIX)}{re.escape(host)}_(\d+)_[0-9a-f]+(?:{SEED_SUFFIX})?")
+    leftovers = []
+    for name in names:
+        found = pattern.fullmatch(name)
+        if found and not alive(int(found.group(1))):
+            leftovers.append(name)
+    return leftovers
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def instance_databases() -> list[str]:
+    conn = admin_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database")
+            return [row[0] for row in cur.fetchall() if row[0].startswith(INSTANCE_PREFIX)]
+    finally:
+        conn.close()
+
+
+def sweep_leftovers() -> list[str]:
+    """Drop the instance databases that killed processes of this host left behind; their names."""
+    dropped = []
+    for name in leftover_databases(instance_databases(), host_tag(), process_alive):
+        try:
+            drop_database(name)
+        except Exception as exc:  # a sweep must not keep a new instance from starting
+            log.warning("could not drop leftover database %s: %s", name, exc)
+            continue
+        log.info("dropped leftover database %s (its process is gone)", name)
+        dropped.append(name)
+    return dropped
 
 
 def template_name(version: str) -> str:

@@ -19,12 +19,14 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import IO
 
 import requests
 
 from . import database
 from .configuration import ENV_DB_NAME, ENV_REDIS_CACHING, ENV_REDIS_TASKS, write_configuration
-from .install import DEFAULT_VERSION, RealNetBoxError, ensure_installed, run_logged
+from .install import DEFAULT_VERSION, RealNetBoxError, cache_root, ensure_installed, run_logged
+from .locking import claim_redis_pair
 
 log = logging.getLogger("netbox_pipeline.real_netbox")
 
@@ -43,15 +45,17 @@ def free_port() -> int:
 
 class RealNetBox:
     def __init__(self, version: str = DEFAULT_VERSION, port: int = 0, workers: int = 2, threads: int = 3,
-                 redis_dbs: tuple[int, int] = (12, 13), credentials: dict | None = None,
+                 redis_dbs: tuple[int, int] | None = None, credentials: dict | None = None,
                  extra_tokens: tuple[tuple[str, bool, bool], ...] = ()) -> None:
         """`credentials` fixes token / read_only_token / v1_token / admin_password (the recorder replays
-        exchanges made with known values); `extra_tokens` adds (value, write_enabled, enabled) tokens."""
+        exchanges made with known values); `extra_tokens` adds (value, write_enabled, enabled) tokens.
+        `redis_dbs` (tasks, caching): by default `start()` claims a pair no other running instance holds."""
         self.version, self.workers, self.threads = version, workers, threads
         self.port = port or free_port()
         self.redis_dbs = redis_dbs
-        self.db_name = f"netbox_pipeline_rn_{uuid.uuid4().hex[:10]}"
-        self.seed_db = self.db_name + "_seed"
+        self._redis_claim: IO | None = None
+        self.db_name = database.instance_name(os.getpid(), uuid.uuid4().hex[:10])
+        self.seed_db = self.db_name + database.SEED_SUFFIX
         self.home: Path | None = None
         self.process: subprocess.Popen | None = None
         # Tokens: v2 write, v2 read-only, v1 write (v1 is deprecated but still served by 4.5–4.7).
@@ -108,8 +112,11 @@ class RealNetBox:
     def start(self, timeout_s: float = 180) -> "RealNetBox":
         self.home = ensure_installed(self.version)
         write_configuration(self.home / "root", database.PG_HOST, database.PG_PORT, database.PG_USER)
-        template = database.ensure_template(self.version, self._migrate)
+        if self.redis_dbs is None:
+            self.redis_dbs, self._redis_claim = claim_redis_pair(cache_root())
         try:
+            template = database.ensure_template(self.version, self._migrate)
+            database.sweep_leftovers()
             database.clone_database(template, self.db_name)
             self._seed(self.db_name)
             database.clone_database(self.db_name, self.seed_db)
@@ -166,6 +173,9 @@ class RealNetBox:
                 database.drop_database(name)
             except Exception as exc:  # stopping must not hide the error that made us stop
                 log.warning("could not drop database %s: %s", name, exc)
+        if self._redis_claim is not None:
+            self._redis_claim.close()  # releases the Redis pair for the next instance
+            self._redis_claim = None
 
     def __enter__(self) -> "RealNetBox":
         return self.start()
@@ -191,6 +201,7 @@ def serve_forever(version: str, port: int) -> None:
         print(f"  write token (v1):      {nb.v1_token}")
         print(f"  admin password:        {nb.admin_password}   (user admin; the web UI has no static files)")
         print(f"  database:              {nb.db_name} (a clone of {database.template_name(version)}; dropped on exit)")
+        print(f"  Redis databases:       {nb.redis_dbs[0]} (tasks), {nb.redis_dbs[1]} (caching)")
         print(f"  try: NETBOX_TOKEN={nb.token} netbox-pipeline sync   (with netbox.url: {nb.url})", flush=True)
         while not stop.wait(1):
             if nb.process is None or nb.process.poll() is not None:

@@ -64,3 +64,22 @@ def test_an_address_is_unique_per_vrf_that_enforces_it(netbox):
         client.post("ipam/ip-addresses/", {"address": "192.0.2.10/24", "vrf": lab["id"]})
     vrfs = sorted((a["vrf"] or {}).get("name", "") for a in client("GET", "ipam/ip-addresses/").json()["results"])
     assert vrfs == ["", "blue", "lab", "lab"]
+
+
+def test_a_network_id_or_broadcast_address_cannot_be_assigned_to_an_interface(netbox):
+    client = Client(netbox)
+    site = client.post("dcim/sites/", {"name": "Site A", "slug": "site-a"})
+    vm = client.post("virtualization/virtual-machines/", {"name": "vm-01", "site": site["id"]})
+    iface = client.post("virtualization/interfaces/", {"virtual_machine": vm["id"], "name": "eth0"})
+    on_iface = {"assigned_object_type": "virtualization.vminterface", "assigned_object_id": iface["id"]}
+
+    assert refused(client, "ipam/ip-addresses/", {"address": "10.1.2.0/24", **on_iface}) == {
+        "__all__": ["10.1.2.0 is a network ID, which may not be assigned to an interface."]}
+    assert refused(client, "ipam/ip-addresses/", {"address": "10.1.2.255/24", **on_iface}) == {
+        "__all__": ["10.1.2.255 is a broadcast address, which may not be assigned to an interface."]}
+    assert refused(client, "ipam/ip-addresses/", {"address": "2001:db8::/64", **on_iface}) == {
+        "__all__": ["2001:db8:: is a network ID, which may not be assigned to an interface."]}
+    # unassigned, or on a point-to-point network, such addresses are fine (IPv6 has no broadcast)
+    for address, extra in (("10.1.2.0/24", {}), ("10.9.9.0/31", on_iface), ("10.9.9.1/31", on_iface),
+                           ("2001:db8:1::/127", on_iface), ("2001:db8:2:1:ffff:ffff:ffff:ffff/64", on_iface)):
+        assert client.post("ipam/ip-addresses/", {"address": address, **extra})["address"] == address
