@@ -4,6 +4,7 @@ real Home Assistant) into the NetBox sandbox. The pure-core scenarios are in tes
 import pytest
 
 from netbox_pipeline.cli import main
+from netbox_pipeline.defs import resources
 from netbox_pipeline.sandbox.home_assistant import NEWER_HA_VERSION, HomeAssistantSandbox
 from netbox_pipeline.sources.home_assistant import ID_FIELD, VIA_FIELD
 from netbox_pipeline.staging import store
@@ -311,6 +312,7 @@ def test_the_real_home_assistant_with_a_wrong_token_deletes_nothing_and_a_remove
     owned = {t: len(estate.objects(t)) for t in ("devices", "interfaces", "mac_addresses", "ip_addresses")}
 
     monkeypatch.setenv("HA_TOKEN", "wrong-token-0123456789")
+    resources._load_cached.cache_clear()  # the configuration as a new process reads it, with the new token
     for run in range(3):  # as many runs as the grace: a failed instance never counts as absent
         outcome = estate.sync()
         assert not [r for r in outcome.runs if r.label == SOURCE and r.success], f"run {run}"
@@ -321,6 +323,7 @@ def test_the_real_home_assistant_with_a_wrong_token_deletes_nothing_and_a_remove
     assert {t: len(estate.objects(t)) for t in owned} == owned
 
     monkeypatch.setenv("HA_TOKEN", real.token)
+    resources._load_cached.cache_clear()
     before = next(d for d in real.call("config/device_registry/list") if d["id"] == camera["custom_fields"][ID_FIELD])
     real.remove_device("rlc-810a")
     try:
