@@ -240,6 +240,8 @@ class Device(_Input):
     role: str | None = None
     manufacturer: str | None = None
     model: str | None = None
+    # The device type's part number (NetBox keeps at most 50 characters).
+    part_number: str | None = Field(default=None, max_length=50)
     platform: str | None = None
     serial: str | None = None
     asset_tag: str | None = None

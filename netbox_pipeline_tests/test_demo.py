@@ -108,6 +108,14 @@ def test_the_printed_commands_work_on_the_demo_data(demo):
     assert re.search(r"created=[1-9]\d*", first_sync) and "proxmox:pve-lab" in first_sync and "truenas:nas01" in first_sync
     assert not re.search(r":(first|second|delete)\b", listed.stdout)  # no staging keys, names a person knows
 
+    # the Home Assistant stand-in's instance ran in the demo's sync and its devices landed
+    assert demo.wait_for("  ok     home_assistant_devices[home] ", 1)
+    assert "home_assistant:home" in first_sync
+    from_ha = _run_as_printed(source, explain.replace(explain.split()[2], "'Closet Switch'", 1))
+    assert from_ha.returncode == 0, from_ha.stderr[-3000:]
+    assert from_ha.stdout.splitlines()[0].startswith("devices home/closet switch (NetBox id "), from_ha.stdout[:2000]
+    assert re.search(r"from home_assistant:home \S+ config/device_registry id=[0-9a-f]{32} ", from_ha.stdout)
+
     device = explain.split()[2]
     inventory = yaml.safe_load((demo.workdir / "inventory" / "demo-1-yaml.yaml").read_text())
     record = next(d for d in inventory["devices"] if d["name"] == device)

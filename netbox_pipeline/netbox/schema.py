@@ -201,7 +201,7 @@ DEVICE_ROLES = NetBoxType(
 )
 DEVICE_TYPES = NetBoxType(
     name="device_types", endpoint="dcim/device-types", content_type="dcim.devicetype",
-    natural_key=("manufacturer", "slug"), managed=("manufacturer", "model", "tags"),
+    natural_key=("manufacturer", "slug"), managed=("manufacturer", "model", "part_number", "tags"),
     refs={"manufacturer": "manufacturers"}, reference=True,
 )
 PLATFORMS = NetBoxType(

@@ -49,8 +49,9 @@ def add_device(builder: Builder, device: Device, instances: list) -> None:
     manufacturer = device.manufacturer or fallbacks.manufacturer
     model = device.model or fallbacks.device_type
     manufacturer_key = builder.named("manufacturers", manufacturer, instances)
-    type_key = builder.add("device_types", {"manufacturer": manufacturer_key,
-                                            "slug": slugify(model), "model": model}, instances)
+    # Devices of one type may disagree on its part number (or not know it): the first one given wins.
+    type_key = builder.add("device_types", {"manufacturer": manufacturer_key, "slug": slugify(model), "model": model,
+                                            "part_number": device.part_number}, instances)
     cluster_key = _cluster(builder, device.cluster, instances) if device.cluster else None
     site_key = builder.named("sites", site, instances)
     fields = {

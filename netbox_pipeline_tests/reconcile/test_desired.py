@@ -166,3 +166,39 @@ def test_a_declared_spelling_wins_over_an_earlier_mention_and_locations_collide_
     skipped = {(i.type, i.key) for i in plan.items if i.action == "skip"}
     assert skipped == {("regions", ("amsterdam",)), ("devices", ("home", "b"))}
     assert sorted(o.fields["name"] for o in desired["locations"].values()) == ["Rack Room", "rack.room"]
+
+
+def test_a_device_types_part_number_is_the_first_one_given():
+    def plug(name: str, part_number: str | None) -> Device:
+        return Device(name=name, site="Home", manufacturer="TP-Link", model="KP115", part_number=part_number)
+
+    # devices are built in key order: a-plug knows none, b-plug gives it, c-plug disagrees
+    desired = desired_objects(inventory_of(plug("c-plug", "KP115-OTHER"), plug("a-plug", None),
+                                           plug("b-plug", "KP115(EU)")))
+    assert desired["device_types"][("tp-link", "kp115")].fields["part_number"] == "KP115(EU)"
+    assert desired.problems == []
+
+    # a type no device gives a part number has no opinion on it: a part number set in NetBox stays
+    desired = desired_objects(inventory_of(plug("a-plug", None)))
+    assert desired["device_types"][("tp-link", "kp115")].fields["part_number"] is None
+
+
+def test_one_device_from_two_sources_takes_the_part_number_by_precedence():
+    def results(file_part: str | None) -> list[SourceResult]:
+        file_device = Device(name="plug", site="Home", manufacturer="TP-Link", model="KP115", part_number=file_part,
+                             interfaces=[{"name": "eth0", "mac": "50:91:e3:00:00:01"}])
+        ha_device = Device(name="Desk Plug", site="Home", manufacturer="TP-Link", model="KP115",
+                           part_number="KP115(EU)", interfaces=[{"name": "eth0", "mac": "50:91:e3:00:00:01"}])
+        stamp_provenance(file_device, source_kind="filesystem", instance="rack", record_id="r", location="f:1",
+                         observed_at=NOW)
+        stamp_provenance(ha_device, source_kind="home_assistant", instance="home", record_id="device/1",
+                         location="ha", observed_at=NOW)
+        return [SourceResult("filesystem", "rack", records=[file_device]),
+                SourceResult("home_assistant", "home", records=[ha_device])]
+
+    for file_part, expected in ((None, "KP115(EU)"), ("KP115-FILE", "KP115-FILE")):
+        inventory = merge(results(file_part))
+        [device] = inventory.devices
+        assert device.part_number == expected
+        desired = desired_objects(inventory)
+        assert desired["device_types"][("tp-link", "kp115")].fields["part_number"] == expected

@@ -204,3 +204,13 @@ def test_the_area_is_the_location_and_its_floor_the_parent():
     assert places == {"Device a1": ("Network Closet", "Basement"), "Device a2": ("Office", None),
                       "Device a3": (None, None), "Device a4": (None, None)}
     assert result.records[0].provenance["location"].record_id == "device/a1"
+
+
+def test_model_id_is_the_device_types_part_number():
+    result = run(snapshot(device("n1", model_id=" UAL6 "), device("o1"), device("n2", model_id=""),
+                          device("n3", model_id="X" * 51)))
+    parts = {d.name: d.part_number for d in result.records}
+    assert parts == {"Device n1": "UAL6", "Device o1": None, "Device n2": None, "Device n3": None}
+    assert by_name(result)["Device n1"].provenance["part_number"].record_id == "device/n1"
+    assert [w for w in result.warnings if "model_id" in w and "Device n3" in w], result.warnings
+    assert result.errors == []

@@ -2,12 +2,13 @@
 
 Mapping (docs/source-home-assistant.md has the table): the registry id is the stable identity
 (custom field `ha_device_id`), `name_by_user` or `name` the device name, manufacturer (through an
-alias map), model, serial, `sw_version`/`hw_version` as custom fields, `connections` MACs as
-interfaces (bluetooth as an ieee802.15.1 interface, zigbee's EUI-64 as an ieee802.15.4 interface
-with the address in its description), an IP literal in `configuration_url` as that interface's
-address and the primary IPv4, `via_device_id` as the parent's name in `ha_via_device`, the
-integration domain as role (through `role_map`) and a tag `ha:<domain>`, the area as the device's
-location and the area's floor as that location's parent.
+alias map), model, `model_id` (newer HA) as the device type's part number, serial,
+`sw_version`/`hw_version` as custom fields, `connections` MACs as interfaces (bluetooth as an
+ieee802.15.1 interface, zigbee's EUI-64 as an ieee802.15.4 interface with the address in its
+description), an IP literal in `configuration_url` as that interface's address and the primary
+IPv4, `via_device_id` as the parent's name in `ha_via_device`, the integration domain as role
+(through `role_map`) and a tag `ha:<domain>`, the area as the device's location and the area's
+floor as that location's parent.
 
 Skipped: service entries, devices of `skip_domains`, devices with nothing physical about them
 (no manufacturer, model or connections) unless `skip_virtual` is off, and disabled devices
@@ -35,6 +36,7 @@ HW_VERSION_FIELD = "hw_version"
 CUSTOM_FIELDS = (ID_FIELD, VIA_FIELD, SW_VERSION_FIELD, HW_VERSION_FIELD)
 BLUETOOTH_TYPE = "ieee802.15.1"
 ZIGBEE_TYPE = "ieee802.15.4"
+PART_NUMBER_MAX = 50  # NetBox's device type part_number length
 
 
 @dataclass(frozen=True)
@@ -119,11 +121,16 @@ def device_record(
         interfaces[0].ip_addresses.append(ip)
     manufacturer = _text(entry.get("manufacturer"))
     tags = [f"ha:{domain}"] if domain else []
+    part_number = _text(entry.get("model_id"))
+    if part_number and len(part_number) > PART_NUMBER_MAX:
+        warnings.append(f"home assistant device {name!r} ({entry.get('id')}): model_id {part_number!r} is longer "
+                        f"than NetBox's {PART_NUMBER_MAX}-character part number; not synced")
+        part_number = None
     return Device(
         name=name, site=site, location=location[0], location_parent=location[1] if location[0] else None,
         role=options.role_map.get(domain or "") or options.role,
         manufacturer=options.manufacturer_aliases.get(manufacturer or "", manufacturer),
-        model=_text(entry.get("model")), serial=_text(entry.get("serial_number")),
+        model=_text(entry.get("model")), part_number=part_number, serial=_text(entry.get("serial_number")),
         status="offline" if entry.get("disabled_by") else "active",
         tags=sorted({*tags, *options.tags}), custom_fields=custom_fields, interfaces=interfaces,
         primary_ip4=ip if ip and ":" not in ip else None,

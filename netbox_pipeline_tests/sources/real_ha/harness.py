@@ -129,6 +129,16 @@ class RealHomeAssistant:
         entry = self._entry_ids()[DOMAIN_PREFIX + spec.domain]
         self.call("config/device_registry/remove_config_entry", device_id=self.device_ids[key], config_entry_id=entry)
 
+    def restore_device(self, key: str) -> None:
+        """Undo `remove_device`: reloading its config entry re-creates the device (HA gives a deleted
+        device its old registry id back), so the session's later tests see the whole estate."""
+        entry = self._entry_ids()[DOMAIN_PREFIX + self.estate.devices[key].domain]
+        response = requests.post(f"{self.url}/api/config/config_entries/entry/{entry}/reload", timeout=60,
+                                 headers={"Authorization": f"Bearer {self.token}"})
+        response.raise_for_status()
+        self.device_ids.pop(key, None)
+        self._wait_devices()
+
     # ------------------------------------------------------------------ set-up steps
     def _write_config(self) -> None:
         devices = fixture_devices(self.estate, DOMAIN_PREFIX)
