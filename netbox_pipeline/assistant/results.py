@@ -67,6 +67,7 @@ class FieldExplanation(BaseModel):
     netbox: Any = None  # NetBox's value now
     desired: Any = None  # what the newest plan wants
     source: FieldSource | None
+    sources: dict[str, FieldSource] | None = None  # custom_fields: each custom field's own source
     precedence: list[str]  # source kinds, first wins
     disagree: list[Disagreement]
     last_write: LastWrite | None

@@ -114,6 +114,8 @@ def _field(type_name: str, name: str, item: dict, live: dict | None, writes: lis
         "desired": jsonable(desired),
         "source": _source((item.get("provenance") or {}).get(name)),
         "precedence": precedence_for(precedence, name),
+        # Custom fields are merged one by one, so each has its own source.
+        "sources": _custom_field_sources(item, desired) if name == "custom_fields" else None,
         "disagree": _disagreements(type_name, key, name, conflicts),
         "last_write": None,
         "changelog": None,
@@ -131,6 +133,18 @@ def _field(type_name: str, name: str, item: dict, live: dict | None, writes: lis
 def precedence_for(precedence: dict[str, list[str]], name: str) -> list[str]:
     """Source kinds in the order they win this field, as the merge ranks them (by the record's field name)."""
     return list(precedence.get(CANONICAL_NAMES.get(name, name)) or precedence.get(name) or precedence["default"])
+
+
+def _custom_field_sources(item: dict, desired: Any) -> dict[str, dict] | None:
+    provenance = item.get("provenance") or {}
+    sources = {cf: _source(provenance.get(f"custom_fields.{cf}")) for cf in sorted(desired or {})}
+    return {cf: source for cf, source in sources.items() if source} or None
+
+
+def _source_line(source: dict, label: str = "") -> str:
+    at = source.get("location") or source.get("record_id")
+    return (f"  {label:<20} from {source['source_kind']}:{source['instance']} {at}"
+            f" (last seen {source.get('observed_at')}){' [default]' if source.get('defaulted') else ''}")
 
 
 def _source(provenance: dict | None) -> dict | None:
@@ -206,11 +220,10 @@ def explain_text(explained: list[dict[str, Any]]) -> list[str]:
         for f in obj["fields"]:
             netbox = "(not read)" if obj.get("netbox_unread") else _short(f["netbox"])
             lines.append(f"  {f['field']:<20} NetBox: {netbox}   desired: {_short(f['desired'])}")
-            source = f.get("source")
-            if source:
-                at = source.get("location") or source.get("record_id")
-                lines.append(f"  {'':<20} from {source['source_kind']}:{source['instance']} {at}"
-                             f" (last seen {source.get('observed_at')}){' [default]' if source.get('defaulted') else ''}")
+            if f.get("source"):
+                lines.append(_source_line(f["source"]))
+            for cf, source in (f.get("sources") or {}).items():
+                lines.append(_source_line(source, f"  .{cf}"))
             for d in f.get("disagree") or []:
                 lines.append(f"  {'':<20} disagree: {d['values']} — {d['why']}")
             write = f.get("last_write")

@@ -124,6 +124,9 @@ def test_explain_names_the_home_assistant_registry_entry(ha_estate, ha, capsys):
     entry = f"from home_assistant:home {ha.url} config/device_registry id={ha.device_id('usw-lite-8')} "
     for field in ("name", "device_type", "role", "location", "primary_ip4"):
         assert sources.get(field, "").startswith(entry), (field, sources.get(field))
+    # custom fields are merged one by one: each names its own source under the custom_fields line
+    assert any(line.startswith(".ha_device_id ") and line.removeprefix(".ha_device_id").lstrip().startswith(entry)
+               for line in block), "\n".join(block)
     mac_at = next(i for i, line in enumerate(lines) if line.startswith("mac_addresses "))
     assert lines[mac_at + 2].strip().startswith(entry)  # the MAC names the same registry entry
 
