@@ -87,11 +87,12 @@ def test_first_sync_lands_the_nas_and_a_rerun_writes_nothing(nas_estate, nas, ve
         assert estate.sandbox.change_count() == changes_before
 
 
+@pytest.mark.parametrize("version", ["4.4", REAL])
 @pytest.mark.parametrize("fault", ["bad key", "refused", "tls"])
-def test_a_failing_nas_fails_its_instance_only_and_deletes_nothing(nas_estate, nas, fault):
+def test_a_failing_nas_fails_its_instance_only_and_deletes_nothing(nas_estate, nas, fault, version):
     rack = {"devices": [{"name": "sw-01", "site": "home", "role": "switch", "manufacturer": "Acme", "model": "S-1",
                          "serial": "SW-1"}]}
-    estate = nas_estate(files={"rack": rack})
+    estate = nas_estate(version=version, files={"rack": rack})
     assert estate.sync().success
     owned = {t: len(estate.objects(t)) for t in ("devices", "interfaces", "virtual_machines", "services", "ip_addresses")}
     port = nas.port
@@ -128,8 +129,9 @@ def writes_of(estate) -> list[str]:
     return [f"{e.method} {e.path}" for e in estate.writes()]
 
 
-def test_a_lag_member_change_is_one_patch(nas_estate, nas):
-    estate = nas_estate()
+@pytest.mark.parametrize("version", ["4.4", REAL])
+def test_a_lag_member_change_is_one_patch(nas_estate, nas, version):
+    estate = nas_estate(version=version)
     assert estate.sync().success
     nas.set_lag_members("bond0", ["enp1s0"])  # enp2s0 leaves the LAG
     outcome = estate.sync()
@@ -139,8 +141,9 @@ def test_a_lag_member_change_is_one_patch(nas_estate, nas):
     assert interfaces["enp2s0"]["lag"] is None and interfaces["enp1s0"]["lag"]["name"] == "bond0"
 
 
-def test_a_replaced_disk_is_one_create_then_one_delete_and_a_refused_disk_list_counts_nothing(nas_estate, nas):
-    estate = nas_estate(top_level="deletion: {grace_runs: 2}")
+@pytest.mark.parametrize("version", ["4.4", REAL])
+def test_a_replaced_disk_is_one_create_then_one_delete_and_a_refused_disk_list_counts_nothing(nas_estate, nas, version):
+    estate = nas_estate(version=version, top_level="deletion: {grace_runs: 2}")
     assert estate.sync().success
     nas.replace_disk("sda", "ZLNEW0001")
     assert estate.sync().success
