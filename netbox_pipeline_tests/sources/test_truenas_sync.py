@@ -1,9 +1,16 @@
 """The TrueNAS source end to end: real Dagster runs against the TLS TrueNAS sandbox into the NetBox
 sandbox (the pure mapping is in test_truenas.py, the client in test_truenas_client.py)."""
 
+import logging
+
+import dagster as dg
 import pytest
 
+from netbox_pipeline.assistant.answers import sources_view
+from netbox_pipeline.config import load_config
 from netbox_pipeline.sandbox.truenas import TrueNASSandbox
+from netbox_pipeline.sandbox.truenas.estate import nfs_share as nas_share
+from netbox_pipeline.staging import store
 from netbox_pipeline_tests.real_netbox import REAL
 
 SOURCE = "truenas_inventory[nas01]"
@@ -162,3 +169,58 @@ def test_a_replaced_disk_is_one_create_then_one_delete_and_a_refused_disk_list_c
     assert estate.sync().success
     assert writes_of(estate) == ["DELETE /api/dcim/inventory-items/"]  # absent 2/2 observed runs
     assert "ZL20000000" not in {i["name"] for i in estate.objects("inventory_items")}
+
+
+def dagster_warnings(run_id: str) -> list[str]:
+    """The warning lines a run logged to its event log (what the UI shows)."""
+    with dg.DagsterInstance.get() as instance:
+        return [r.user_message for r in instance.all_logs(run_id) if r.level == logging.WARNING]
+
+
+def source_metadata_warnings(run_id: str) -> str:
+    """The `warnings` metadata of the source asset materialised by a run (the asset's page)."""
+    with dg.DagsterInstance.get() as instance:
+        (event,) = [e for e in instance.all_logs(run_id) if e.dagster_event and e.dagster_event.is_step_materialization]
+        return event.dagster_event.step_materialization_data.materialization.metadata["warnings"].value
+
+
+def test_a_method_the_nas_lacks_is_a_warning_and_deletes_nothing_of_its_part(nas_estate, nas):
+    estate = nas_estate(top_level="deletion: {grace_runs: 2}")
+    assert estate.sync().success
+    smb = estate.by_name("services")["SMB"]
+
+    nas.remove_method("sharing.smb.query")  # as a release without it answers: -32601
+    nas.set_lag_members("bond0", ["enp1s0"])  # the parts it still answers change meanwhile
+    nas.nas.nfs_shares.append(nas_share(3, "/mnt/tank/scratch", ["192.168.10.0/24"]))
+    for run in range(3):  # past the grace: a part it could not read never counts as absent
+        outcome = estate.sync()
+        assert outcome.success, [r.error for r in outcome.runs]
+        assert not [e for e in estate.writes() if e.method == "DELETE"], f"run {run}"
+        warnings = dagster_warnings(outcome.runs[0].run_id)
+        why = "sharing.smb.query: this server has no such method; smb_shares are left as they are this run"
+        assert [w for w in warnings if why in w and f"truenas nas01 (127.0.0.1:{nas.port})" in w], warnings
+        assert why in source_metadata_warnings(outcome.runs[0].run_id)
+        if run == 0:  # the rest landed in that same run
+            assert sorted(writes_of(estate)) == ["PATCH /api/dcim/interfaces/", "PATCH /api/ipam/services/"]
+    services = estate.by_name("services")
+    assert services["SMB"]["id"] == smb["id"] and services["SMB"]["description"] == smb["description"]
+    assert services["NFS"]["description"] == "3 shares: /mnt/fast/k8s, /mnt/tank/scratch, /mnt/tank/vmstore"
+    assert estate.by_name("interfaces")["enp2s0"]["lag"] is None
+    with estate.staging().session() as session:
+        latest = next(r for r in store.list_runs(session) if r["kind"] == "source")  # newest first
+    assert (latest["status"], latest["counts"]["warnings"]) == ("success", 1)
+    (health,) = sources_view(load_config(estate.config_path), estate.staging())["sources"]  # the `sources` tool
+    assert (health["fresh"], health["warning_count"], health["unobserved"]) == (True, 1, ["services"])
+    assert [(r["object_type"], r["action"]) for r in latest_plan(estate) if r["natural_key"].endswith("/SMB")] == [
+        ("services", "orphan")]
+
+    nas.allow("sharing.smb.query")  # back: the service is desired again and unchanged
+    assert estate.sync().success
+    assert writes_of(estate) == []
+    (health,) = sources_view(load_config(estate.config_path), estate.staging())["sources"]
+    assert (health["warning_count"], health["unobserved"]) == (0, [])
+
+
+def latest_plan(estate) -> list[dict]:
+    with estate.staging().session() as session:
+        return store.plan_for_run(session, store.latest_plan_run_id(session))
