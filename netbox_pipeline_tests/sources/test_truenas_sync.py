@@ -78,6 +78,24 @@ def test_first_sync_lands_the_nas_and_a_rerun_writes_nothing(nas_estate, nas, ve
     links = {n: tuple((i.get(f) or {}).get("name") for f in ("lag", "parent", "bridge")) for n, i in interfaces.items()}
     assert links == {"bond0": (None, None, "br0"), "br0": (None, None, None), "enp1s0": ("bond0", None, None),
                      "enp2s0": ("bond0", None, None), "vlan20": (None, "bond0", None)}
+    # what each interface carries, as NetBox holds it
+    by_id = {i["id"]: n for n, i in interfaces.items()}
+    macs = {by_id[m["assigned_object_id"]]: m["mac_address"].upper() for m in estate.objects("mac_addresses")
+            if m["assigned_object_type"] == "dcim.interface" and m["assigned_object_id"] in by_id}
+    assert macs == {"enp1s0": "3C:EC:EF:12:34:01", "enp2s0": "3C:EC:EF:12:34:02"}  # a LAG/bridge/VLAN borrows one
+    assert {n: (i["primary_mac_address"] or {}).get("mac_address", "").upper() for n, i in interfaces.items()} == {
+        "bond0": "", "br0": "", "enp1s0": "3C:EC:EF:12:34:01", "enp2s0": "3C:EC:EF:12:34:02", "vlan20": ""}
+    assert {n: i["mtu"] for n, i in interfaces.items()} == dict.fromkeys(interfaces, 9000)
+    addresses: dict[str, list[str]] = {}
+    for ip in estate.objects("ip_addresses"):
+        if ip["assigned_object_type"] == "dcim.interface" and ip["assigned_object_id"] in by_id:
+            addresses.setdefault(by_id[ip["assigned_object_id"]], []).append(ip["address"])
+    assert {n: sorted(a) for n, a in addresses.items()} == {  # link-local fe80:: left out
+        "br0": ["192.168.10.20/24", "2001:db8:10::20/64"], "vlan20": ["10.20.0.5/24"]}
+    vlan20 = interfaces["vlan20"]
+    assert ((vlan20["mode"] or {}).get("value"), (vlan20["untagged_vlan"] or {}).get("vid")) == ("access", 20)
+    assert vlan20["description"] == "VLAN 20 on bond0"
+
     items = {i["name"]: i for i in children_of(estate, "inventory_items", "device", host["id"])}
     assert len(items) == 10  # 8 disks named by serial, 2 pools
     disk = items["ZL20000000"]
