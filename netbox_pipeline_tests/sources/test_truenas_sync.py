@@ -242,3 +242,28 @@ def test_a_method_the_nas_lacks_is_a_warning_and_deletes_nothing_of_its_part(nas
 def latest_plan(estate) -> list[dict]:
     with estate.staging().session() as session:
         return store.plan_for_run(session, store.latest_plan_run_id(session))
+
+
+@pytest.mark.parametrize("joined_by", ["serial", "mac"])
+def test_a_nas_and_a_disk_an_inventory_file_declares_under_other_names_land_once(nas_estate, nas, joined_by):
+    box = {"name": "nas-rack", "site": "home", "role": "storage", "manufacturer": "iXsystems",
+           "model": "TRUENAS-MINI-3.0-XL+", "status": "active"}
+    if joined_by == "serial":
+        box["serial"] = "A1-204117"
+    else:  # the file knows a NIC of it, not its serial
+        box["interfaces"] = [{"name": "enp1s0", "type": "10gbase-t", "mac": "3c:ec:ef:12:34:01"}]
+    rack = {"devices": [box], "inventory_items": [
+        {"device": "nas-rack", "site": "home", "name": "bay 3", "serial": "ZL20000000", "role": "Disk"}]}
+    estate = nas_estate(files={"rack": rack})
+    outcome = estate.sync()
+    assert outcome.success, [r.error for r in outcome.runs]
+
+    (device,) = estate.objects("devices")  # one NAS, named by the file (it ranks first)
+    assert (device["name"], device["serial"]) == ("nas-rack", "A1-204117")
+    items = children_of(estate, "inventory_items", "device", device["id"])
+    assert len(items) == len(estate.objects("inventory_items")) == 10  # all on it: 8 disks, 2 pools
+    (disk,) = [i for i in items if i["serial"] == "ZL20000000"]  # one item for the disk
+    assert (disk["name"], disk["label"], disk["custom_fields"]["truenas_pool"]) == ("bay 3", "sda", "tank")
+    assert [vm["device"]["name"] for vm in estate.objects("virtual_machines")] == ["nas-rack", "nas-rack"]
+    rerun = estate.sync()
+    assert rerun.success and writes_of(estate) == [], writes_of(estate)
