@@ -8,7 +8,7 @@ import pytest
 
 from netbox_pipeline.assistant.answers import sources_view
 from netbox_pipeline.config import load_config
-from netbox_pipeline.sandbox.truenas import TrueNASSandbox
+from netbox_pipeline.sandbox.truenas import VERSIONS, TrueNASSandbox
 from netbox_pipeline.sandbox.truenas.estate import nfs_share as nas_share
 from netbox_pipeline.staging import store
 from netbox_pipeline_tests.real_netbox import REAL
@@ -19,8 +19,9 @@ WRONG_KEY = "9-ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
 
 
 @pytest.fixture
-def nas():
-    with TrueNASSandbox("25.04") as sandbox:
+def nas(request):
+    """The stand-in NAS, 25.04 unless a test asks for another release (indirect parametrisation)."""
+    with TrueNASSandbox(getattr(request, "param", "25.04")) as sandbox:
         yield sandbox
 
 
@@ -28,7 +29,8 @@ def nas():
 def nas_estate(make_estate, nas, monkeypatch, tmp_path):
     """nas_estate(version="4.4", files={}, ca_cert=True, top_level="", **settings) -> an Estate whose
     config has the sandbox NAS as the truenas instance `nas01` (plus any filesystem files);
-    `top_level` is appended as top-level configuration (e.g. a shorter deletion grace)."""
+    `top_level` is appended as top-level configuration (e.g. a shorter deletion grace); a setting
+    given as None is left out of the configuration."""
 
     def make(version: str = "4.4", files: dict | None = None, ca_cert: bool = True, top_level: str = "", **settings):
         monkeypatch.setenv("TRUENAS_API_KEY", nas.api_key)
@@ -39,7 +41,7 @@ def nas_estate(make_estate, nas, monkeypatch, tmp_path):
             (tmp_path / "estate" / CA_FILE).write_bytes(nas.ca_cert_path.read_bytes())
             values["ca_cert"] = CA_FILE
         values.update(settings)
-        entry = ", ".join(f"{key}: {value}" for key, value in values.items())
+        entry = ", ".join(f"{key}: {value}" for key, value in values.items() if value is not None)
         return make_estate(version=version, files=files or {},
                            extra_config=f"  truenas:\n    - {{{entry}}}\n{top_level}")
 
@@ -267,3 +269,19 @@ def test_a_nas_and_a_disk_an_inventory_file_declares_under_other_names_land_once
     assert [vm["device"]["name"] for vm in estate.objects("virtual_machines")] == ["nas-rack", "nas-rack"]
     rerun = estate.sync()
     assert rerun.success and writes_of(estate) == [], writes_of(estate)
+
+
+@pytest.mark.parametrize("nas", ["25.04", "25.10"], indirect=True)
+def test_the_minimal_configuration_without_a_username_syncs_a_25_release(nas_estate, nas):
+    # The documented example without `username` (and without any optional key): the key logs in
+    # with auth.login_with_api_key, which these releases still offer.
+    estate = nas_estate(username=None, timeout_s=None)
+    assert "username" not in estate.config_path.read_text() and "timeout_s" not in estate.config_path.read_text()
+    outcome = estate.sync()
+    assert outcome.success, [r.error for r in outcome.runs]
+    logins = [(c.method, c.outcome) for c in nas.calls if c.method.startswith("auth.login")]
+    assert logins and set(logins) == {("auth.login_with_api_key", "ok")}
+    host = estate.by_name("devices")["nas01"]
+    assert host["platform"]["name"] == f"TrueNAS SCALE {VERSIONS[nas.version]}"
+    assert sorted(estate.by_name("virtual_machines")) == ["homeassistant", "pbs"]
+    assert len(children_of(estate, "inventory_items", "device", host["id"])) == 10
