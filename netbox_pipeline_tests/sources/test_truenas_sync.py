@@ -73,8 +73,13 @@ def test_first_sync_lands_the_nas_and_a_rerun_writes_nothing(nas_estate, nas, ve
     (cluster,) = estate.objects("clusters")
     assert (cluster["name"], cluster["type"]["name"]) == ("nas01", "TrueNAS")
     vms = estate.by_name("virtual_machines")
-    assert sorted(vms) == ["homeassistant", "pbs"]
+    assert sorted(vms) == ["homeassistant", "jellyfin", "pbs"]  # 2 from vm.query, a container from virt.instance
     assert vms["homeassistant"]["device"]["name"] == "nas01" and vms["homeassistant"]["memory"] == 4096
+    jellyfin = vms["jellyfin"]
+    assert (jellyfin["cluster"]["name"], jellyfin["platform"]["name"], jellyfin["vcpus"], jellyfin["memory"]) == (
+        "nas01", "Debian", 2, 2048)
+    assert jellyfin["primary_ip4"]["address"] == "192.168.10.31/24"
+    assert [i["name"] for i in children_of(estate, "vm_interfaces", "virtual_machine", jellyfin["id"])] == ["eth0"]
     services = {s["name"]: s for s in estate.objects("services")}
     assert sorted(services) == ["NFS", "SMB"] and services["SMB"]["ports"] == [445]
     links = {n: tuple((i.get(f) or {}).get("name") for f in ("lag", "parent", "bridge")) for n, i in interfaces.items()}
@@ -266,7 +271,7 @@ def test_a_nas_and_a_disk_an_inventory_file_declares_under_other_names_land_once
     assert len(items) == len(estate.objects("inventory_items")) == 10  # all on it: 8 disks, 2 pools
     (disk,) = [i for i in items if i["serial"] == "ZL20000000"]  # one item for the disk
     assert (disk["name"], disk["label"], disk["custom_fields"]["truenas_pool"]) == ("bay 3", "sda", "tank")
-    assert [vm["device"]["name"] for vm in estate.objects("virtual_machines")] == ["nas-rack", "nas-rack"]
+    assert [vm["device"]["name"] for vm in estate.objects("virtual_machines")] == ["nas-rack"] * 3
     rerun = estate.sync()
     assert rerun.success and writes_of(estate) == [], writes_of(estate)
 
@@ -283,5 +288,5 @@ def test_the_minimal_configuration_without_a_username_syncs_a_25_release(nas_est
     assert logins and set(logins) == {("auth.login_with_api_key", "ok")}
     host = estate.by_name("devices")["nas01"]
     assert host["platform"]["name"] == f"TrueNAS SCALE {VERSIONS[nas.version]}"
-    assert sorted(estate.by_name("virtual_machines")) == ["homeassistant", "pbs"]
+    assert sorted(estate.by_name("virtual_machines")) == ["homeassistant", "jellyfin", "pbs"]
     assert len(children_of(estate, "inventory_items", "device", host["id"])) == 10
