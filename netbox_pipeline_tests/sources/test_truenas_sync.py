@@ -209,7 +209,7 @@ def source_metadata_warnings(run_id: str) -> str:
         return event.dagster_event.step_materialization_data.materialization.metadata["warnings"].value
 
 
-def test_a_method_the_nas_lacks_is_a_warning_and_deletes_nothing_of_its_part(nas_estate, nas):
+def test_a_method_the_nas_lacks_is_a_warning_and_deletes_nothing_of_its_part(nas_estate, nas, capfd):
     estate = nas_estate(top_level="deletion: {grace_runs: 2}")
     assert estate.sync().success
     smb = estate.by_name("services")["SMB"]
@@ -225,6 +225,8 @@ def test_a_method_the_nas_lacks_is_a_warning_and_deletes_nothing_of_its_part(nas
         why = "sharing.smb.query: this server has no such method; smb_shares are left as they are this run"
         assert [w for w in warnings if why in w and f"truenas nas01 (127.0.0.1:{nas.port})" in w], warnings
         assert why in source_metadata_warnings(outcome.runs[0].run_id)
+        terminal = capfd.readouterr().err  # what `netbox-pipeline sync` prints
+        assert f"warning: truenas:nas01: truenas nas01 (127.0.0.1:{nas.port}): {why}" in terminal, terminal
         if run == 0:  # the rest landed in that same run
             assert sorted(writes_of(estate)) == ["PATCH /api/dcim/interfaces/", "PATCH /api/ipam/services/"]
     services = estate.by_name("services")
