@@ -133,7 +133,8 @@ def run_view(staging, run_id: str) -> dict[str, Any]:
 
 
 def sources_view(config: PipelineConfig, staging, instance=None) -> dict[str, Any]:
-    """Each configured instance: last attempt, last success and its age, record count, bad records with file:line."""
+    """Each configured instance: last attempt, last success and its age, record count, warnings and the
+    NetBox types it could not observe, bad records with file:line."""
     with staging.session() as session:
         last = store.latest_snapshots(session, only_ok=False)
         good = store.latest_snapshots(session, only_ok=True)
@@ -153,6 +154,9 @@ def sources_view(config: PipelineConfig, staging, instance=None) -> dict[str, An
                 "fresh": bool(attempt and attempt["status"] == "ok"),
                 "record_count": success["record_count"] if success else 0,
                 "record_error_count": ((run or {}).get("counts") or {}).get("record_errors", 0),
+                # A pull can succeed with parts left out (a method the server lacks): say so here.
+                "warning_count": ((run or {}).get("counts") or {}).get("warnings", 0),
+                "unobserved": sorted(((run or {}).get("details") or {}).get("unobserved") or []),
                 "record_errors": record_errors(instance, kind, source.name) if instance is not None else [],
             })
     return {"sources": out}

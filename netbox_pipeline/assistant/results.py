@@ -177,6 +177,8 @@ class SourceState(BaseModel):
     record_count: int
     record_error_count: int
     record_errors: list[RecordProblem]
+    warning_count: int = 0
+    unobserved: list[str] = []  # NetBox types the newest good pull could not observe (none pruned)
 
 
 class SourcesResult(BaseModel):

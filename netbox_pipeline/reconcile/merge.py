@@ -38,6 +38,7 @@ from netbox_pipeline.model import (
     SourceResult,
     VirtualMachine,
     VMInterface,
+    device_key,
     key_text,
     record_id_of,
     record_location,
@@ -92,6 +93,7 @@ def merge(
     devices, device_aliases = _merge_devices(by_type.get("device", []), ranker, inventory)
     vms = _merge_keyed(by_type.get("virtual_machine", []), VirtualMachine, "virtual_machine",
                        ranker, inventory)
+    vms = _follow_host_devices(vms, devices, device_aliases)
     clusters = _merge_keyed(by_type.get("cluster", []), Cluster, "cluster", ranker, inventory)
     services = _resolve_service_parents(by_type.get("service", []), devices, vms, inventory, device_aliases)
     inventory.devices = sorted(devices, key=lambda d: d.key)
@@ -164,6 +166,22 @@ class _Group:
         self.instances.add((contribution.kind, contribution.instance))
         if contribution.record.serial:
             self.serials.add(contribution.record.serial)
+
+
+def _follow_host_devices(
+    vms: list[VirtualMachine], devices: list[Device], device_aliases: _DeviceAliases,
+) -> list[VirtualMachine]:
+    """A VM's host (`device`, by name at the VM's site) follows that device record into its merged
+    device: a NAS an inventory file names otherwise still hosts its VMs under the merged name."""
+    by_key = {device.key: device for device in devices}
+    out = []
+    for vm in vms:
+        own = device_key(vm.site, vm.device) if vm.device else None
+        host = by_key.get(device_aliases.get(own)) if own is not None else None
+        if host is not None and host.key != own:
+            vm = vm.model_copy(update={"device": host.name, "site": host.site or vm.site})
+        out.append(vm)
+    return out
 
 
 def _merge_devices(

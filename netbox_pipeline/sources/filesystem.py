@@ -48,6 +48,7 @@ SECTIONS = {
     "clusters": "cluster",
     "services": "service",
     "ip_addresses": "ip_address",
+    "inventory_items": "inventory_item",
     "regions": "region",
     "site_groups": "site_group",
     "tenant_groups": "tenant_group",
@@ -82,8 +83,9 @@ DEFAULTS_FOR = {
     "cluster": {"type": ("cluster_type",), "site": ("site",)},
     "service": {},
     "ip_address": {"status": ("ip_status",)},
+    "inventory_item": {"site": ("site",)},  # the device's site, as for the device itself
     **{record_type: {} for record_type in SECTIONS.values()
-       if record_type not in ("device", "virtual_machine", "cluster", "service", "ip_address")},
+       if record_type not in ("device", "virtual_machine", "cluster", "service", "ip_address", "inventory_item")},
 }
 
 CSV_RECORD_TYPES = {

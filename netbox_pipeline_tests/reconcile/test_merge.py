@@ -94,6 +94,19 @@ def test_records_joined_by_their_own_key_leave_no_link():
     assert inventory.links == []
 
 
+def test_a_vm_host_follows_its_device_record_into_the_merged_device():
+    nas = Device(name="nas01", site="home", serial="A1", cluster="nas01")
+    inventory = merge([
+        result("truenas", "nas01", nas, VirtualMachine(name="ha", cluster="nas01", site="home", device="nas01")),
+        result("filesystem", "rack", Device(name="nas-rack", site="home", serial="A1"),
+               VirtualMachine(name="other", cluster="pve", site="home", device="pve1")),
+    ], {"default": ["filesystem", "truenas"]})
+    assert [d.key for d in inventory.devices] == [("home", "nas-rack")]
+    # a host no device record names stays as written
+    assert {v.name: (v.device, v.site) for v in inventory.virtual_machines} == {
+        "ha": ("nas-rack", "home"), "other": ("pve1", "home")}
+
+
 def test_services_and_parts_that_follow_their_device_by_mac_are_linked():
     discovered = Device(name="host-192-0-2-7", interfaces=[{"name": "nmap0", "mac": "aa:bb:cc:dd:ee:07"}])
     inventory = merge([

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from netbox_pipeline.model import Device, VirtualMachine
+from netbox_pipeline.model import Device, InventoryItem, VirtualMachine
 from netbox_pipeline.sandbox.demo_estate import interfaces_cell
 from netbox_pipeline.sources.filesystem import (
     parse_interfaces_cell,
@@ -256,6 +256,19 @@ def test_defaults_fill_missing_fields_with_their_own_provenance(tmp_path):
     assert device.provenance["name"].source_kind == "filesystem"
     assert device.provenance["name"].instance == "rack"
     assert device.provenance["name"].observed_at == NOW
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "csv"])
+def test_inventory_items_are_read_with_the_default_site(tmp_path, fmt):
+    item = {"device": "nas-rack", "name": "bay 3", "serial": "ZL20000000", "role": "Disk"}
+    path = tmp_path / f"x.{fmt}"
+    path.write_text(yaml.safe_dump({"inventory_items": [item]}) if fmt == "yaml" else to_csv([item], "inventory_item"))
+    result = read(path, defaults={"site": "home"})
+    assert result.errors == []
+    (record,) = result.records
+    assert isinstance(record, InventoryItem)
+    assert (record.key, record.serial, record.role) == (("home", "nas-rack", "bay 3"), "ZL20000000", "Disk")
+    assert record.provenance["site"].location == "defaults of rack"
 
 
 def test_interface_attributes_get_provenance(tmp_path):

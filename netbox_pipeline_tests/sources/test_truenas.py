@@ -213,7 +213,7 @@ def test_an_invalid_vm_is_a_located_record_error_and_the_rest_still_flows():
     nas = seeded_nas()
     nas.vms[1]["name"] = ""
     result = normalise(snapshot_of(nas))
-    assert [v.name for v in result.of_type("virtual_machine")] == ["homeassistant"]
+    assert [v.name for v in result.of_type("virtual_machine")] == ["homeassistant", "jellyfin"]
     [error] = result.errors
     assert (error.record_key, error.field, error.location) == ("vm/2", "name", "wss://nas:443/api/current#vm.query")
     assert result.of_type("device")
@@ -321,7 +321,8 @@ def test_the_nas_as_a_device():
     assert device.primary_ip4 == "192.168.10.20"
     assert device.description == "Intel(R) Atom(TM) CPU C3758 @ 2.20GHz (8 cores); 64 GiB ECC memory"
     assert [i.name for i in device.interfaces] == ["bond0", "br0", "enp1s0", "enp2s0", "vlan20"]
-    assert result.counts() == {"device": 1, "cluster": 1, "virtual_machine": 2, "service": 2, "inventory_item": 10}
+    # 2 VMs (vm.query) and a container (virt.instance.query)
+    assert result.counts() == {"device": 1, "cluster": 1, "virtual_machine": 3, "service": 2, "inventory_item": 10}
     assert (len(result.disks), len(result.pools)) == (8, 2)
 
 
@@ -356,7 +357,7 @@ def test_missing_parts_pass_through_as_warnings_and_unknowns():
 def test_raw_records_pair_with_records():
     result = normalise(snapshot_of())
     assert [r["record_type"] for r in result.raw_records] == [
-        "device", "cluster", "virtual_machine", "virtual_machine", "service", "service", *["inventory_item"] * 10]
+        "device", "cluster", *["virtual_machine"] * 3, "service", "service", *["inventory_item"] * 10]
     assert {r["record_key"] for r in result.raw_records} == {"/".join(r.key) for r in result.records}
     assert result.raw_records[0]["record_key"] == "home/nas01"
 

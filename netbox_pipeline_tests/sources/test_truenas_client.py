@@ -58,8 +58,13 @@ def everything_stored(result) -> str:
 def test_each_version_logs_in_the_way_it_offers_and_is_collected(nas):
     result = collect(nas)
     assert result.status == "ok", result.error
-    assert result.counts() == {"device": 1, "cluster": 1, "virtual_machine": 2, "service": 2, "inventory_item": 10}
+    guests = 2 if nas.version == "24.10" else 3  # 25.04+ also answer virt.instance.query: a container
+    assert result.counts() == {"device": 1, "cluster": 1, "virtual_machine": guests, "service": 2, "inventory_item": 10}
     assert (len(result.disks), len(result.pools), result.missing, result.warnings) == (8, 2, [], [])
+    if nas.version != "24.10":
+        (jellyfin,) = [v for v in result.of_type("virtual_machine") if v.name == "jellyfin"]
+        assert (jellyfin.platform, jellyfin.vcpus, jellyfin.memory_mb, jellyfin.primary_ip4, jellyfin.description) == (
+            "Debian", 2.0, 2048, "192.168.10.31", "container")
     methods = [c.method for c in nas.calls]
     expected_login = "auth.login_with_api_key" if nas.version == "24.10" else "auth.login_ex"
     assert methods[:2] == ["auth.mechanism_choices", expected_login]

@@ -1,7 +1,8 @@
 """The NAS the TrueNAS sandbox answers for: plain dicts shaped like the published API schemas.
 
 `seeded_nas()` is a realistic small NAS: two NICs in an LACP LAG, a bridge and a VLAN on it, six
-HDDs in a RAIDZ2 pool and two NVMe SSDs in a mirror, SMB and NFS shares, two VMs.
+HDDs in a RAIDZ2 pool and two NVMe SSDs in a mirror, SMB and NFS shares, two VMs and (25.04+) a
+container.
 `generated_nas(disks=2000, shares=200)` is the same host with as many disks and shares as asked.
 """
 
@@ -172,6 +173,21 @@ def vm(vm_id: int, name: str, *, vcpus: int, cores: int, memory_mib: int, state:
     }
 
 
+def container(name: str, *, cpu: str | None, memory_mib: int | None, state: str, address: str | None,
+              os: str = "Debian", release: str = "bookworm") -> dict[str, Any]:
+    """A virt.instance.query entry (25.04+): an Incus container; memory in bytes, cpu a count or set."""
+    return {
+        "id": name, "name": name, "type": "CONTAINER", "status": state, "cpu": cpu,
+        "memory": memory_mib * 1024 * 1024 if memory_mib else None, "autostart": True, "environment": {},
+        "aliases": [inet(address, 24)] if address else [],
+        "image": {"architecture": "amd64", "description": f"{os} {release} amd64 (20250601_05:24)", "os": os,
+                  "release": release, "serial": "20250601_05:24", "type": "container", "variant": "default",
+                  "secureboot": None},
+        "userns_idmap": None, "raw": None, "vnc_enabled": False, "vnc_port": None, "vnc_password": None,
+        "secure_boot": None, "root_disk_size": None, "root_disk_io_bus": None, "storage_pool": "fast",
+    }
+
+
 def seeded_nas(hostname: str = "nas01") -> Nas:
     hdds = [hdd(i) for i in range(6)]
     nvmes = [_disk(f"nvme{i}n1", f"S4EWNX0R{i}0123{i}", "Samsung SSD 970 EVO Plus 1TB", NVME_SIZE, "SSD", None,
@@ -195,6 +211,8 @@ def seeded_nas(hostname: str = "nas01") -> Nas:
         vms=[vm(1, "homeassistant", vcpus=1, cores=2, memory_mib=4096, state="RUNNING", mac="00:a0:98:3b:11:01",
                 description="Home Assistant OS"),
              vm(2, "pbs", vcpus=2, cores=2, memory_mib=8192, state="STOPPED", mac="00:a0:98:3b:11:02")],
+        # answered by virt.instance.query, which 24.10 lacks
+        containers=[container("jellyfin", cpu="0-1", memory_mib=2048, state="RUNNING", address="192.168.10.31")],
     )
 
 
