@@ -201,6 +201,42 @@ def test_a_400_on_one_device_leaves_the_others_created_and_reports_it(make_estat
     assert {"web-02", "db-01", "theirs"} <= set(devices) and "web-01" not in devices
 
 
+def test_a_sync_with_a_rejected_object_still_counts_absences_at_plan_time(make_estate):
+    """The plan step records the grace counters, not netbox_prune: a sync that fails because NetBox
+    rejects one object (prune then refuses to delete anything) still counts a removed device's absence."""
+    filler = {"devices": [{"name": f"edge-{n}", "site": "home", "role": "switch", "manufacturer": "Acme", "model": "SW-1"}
+                          for n in range(30)]}  # keeps one delete under the deletion guard's ratio
+    estate = make_estate(files={"rack": small_estate(), "edge": filler}, extra_config="deletion: {grace_runs: 2}")
+    assert estate.sync().success
+    client = _client(estate)
+    site = client.request("POST", "dcim/sites", json={"name": "Elsewhere", "slug": "elsewhere"})
+    maker = client.request("POST", "dcim/manufacturers", json={"name": "Other", "slug": "other"})
+    kind = client.request("POST", "dcim/device-types", json={"manufacturer": maker["id"], "model": "X", "slug": "x"})
+    role = client.request("POST", "dcim/device-roles", json={"name": "Misc", "slug": "misc"})
+    theirs = client.request("POST", "dcim/devices", json={"name": "theirs", "site": site["id"], "device_type": kind["id"],
+                                                         "role": role["id"], "asset_tag": "AT-1"})
+    data = small_estate()
+    del data["devices"][2]  # db-01 leaves the rack file
+    data["devices"][0]["asset_tag"] = "AT-1"  # and web-01's update is rejected: the tag is taken
+    estate.write_inventory(data)
+
+    outcome = estate.sync()
+    assert not outcome.success
+    assert "home/web-01 (update): asset_tag" in outcome.runs[-1].error
+    with estate.staging().session() as session:
+        entry = store.load_object_map(session, "devices")[("devices", "lab/db-01")]
+        plan_run_id = store.latest_plan_run_id(session)
+        assert [r["phase"] for r in store.apply_runs(session, plan_run_id) if r["phase"] == "delete"] == []
+    assert entry["missing_runs"] == 1  # counted by the plan, though prune never ran a delete
+    assert "db-01" in estate.by_name("devices")
+
+    # The conflict resolved, the next run is db-01's second absence: the grace is reached and it goes.
+    client.request("DELETE", f"dcim/devices/{theirs['id']}")
+    assert estate.sync().success
+    assert "db-01" not in estate.by_name("devices")
+    assert estate.by_name("devices")["web-01"]["asset_tag"] == "AT-1"
+
+
 def test_explain_names_the_source_record(make_estate, capsys):
     from netbox_pipeline.cli import main
 
