@@ -57,6 +57,43 @@ def test_first_sync_creates_the_estate_and_a_rerun_writes_nothing(make_estate, s
         assert estate.sandbox.change_count() == changes_before
 
 
+def test_a_no_op_rerun_loads_no_plan_slice_and_a_one_field_change_loads_only_its_own(make_estate, monkeypatch):
+    """Each NetBox asset asks `store.plan_writes` first: a slice with nothing to write is never
+    loaded (`store.plan_slice`) nor decoded (`PlanItem.from_stored`)."""
+    from netbox_pipeline.netbox.items import PlanItem
+
+    loaded: list[str] = []
+    decoded: list[str] = []
+    plan_slice, from_stored = store.plan_slice, PlanItem.from_stored
+
+    def counted_slice(session, plan_run_id, object_type):
+        loaded.append(object_type)
+        return plan_slice(session, plan_run_id, object_type)
+
+    def counted_decode(stored):
+        item = from_stored(stored)
+        decoded.append(item.type)
+        return item
+
+    monkeypatch.setattr(store, "plan_slice", counted_slice)
+    monkeypatch.setattr(PlanItem, "from_stored", staticmethod(counted_decode))
+    estate = make_estate()
+    assert estate.sync().success
+    assert "devices" in loaded and "devices" in decoded  # the counters see the first sync's slices
+
+    loaded.clear(), decoded.clear()
+    assert estate.sync().success
+    assert estate.writes() == []
+    assert (loaded, decoded) == ([], [])
+
+    data = small_estate()
+    data["devices"][1]["serial"] = "SN-CHANGED"
+    estate.write_inventory(data)
+    loaded.clear(), decoded.clear()
+    assert estate.sync().success
+    assert set(loaded) == {"devices"} and set(decoded) == {"devices"}
+
+
 @pytest.mark.parametrize("version", ["4.4", REAL])
 def test_dry_run_reads_everything_and_writes_nothing_even_with_a_read_only_token(make_estate, monkeypatch, version):
     estate = make_estate(version=version)
