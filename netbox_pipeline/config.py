@@ -165,6 +165,10 @@ class PrecedenceConfig(_Strict):
             raise ValueError(f"unknown source kind(s) {unknown}; known: {list(SOURCES)}")
         return value
 
+    def mapping(self) -> dict[str, list[str]]:
+        """The precedence as `reconcile.merge.merge` takes it: field name or "default" -> kinds."""
+        return {"default": list(self.default), **{name: list(kinds) for name, kinds in self.fields.items()}}
+
 
 class ScheduleConfig(_Strict):
     cron: str = Field(description="Cron expression, e.g. '0 * * * *'")

@@ -21,6 +21,11 @@ SOURCES: dict[str, SourceKind] = {
 }
 
 
+def default_precedence() -> dict[str, list[str]]:
+    """The merge's precedence when the configuration says nothing: the registered kinds, in order."""
+    return {"default": list(SOURCES)}
+
+
 def declared_custom_fields() -> dict[str, CustomField]:
     return {cf.name: cf for source in SOURCES.values() for cf in source.custom_fields}
 

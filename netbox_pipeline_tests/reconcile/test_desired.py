@@ -3,6 +3,7 @@ from datetime import datetime, timezone
 from netbox_pipeline.model import Cluster, Device, Inventory, IPAddress, Service, VirtualMachine
 from netbox_pipeline.reconcile.desired import desired_objects, source_tag
 from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.sources import default_precedence
 from netbox_pipeline.sources.base import SourceResult, stamp_provenance
 
 NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)
@@ -13,7 +14,7 @@ def inventory_of(*records, kind="filesystem", instance="rack") -> Inventory:
     for record in records:
         stamp_provenance(record, source_kind=kind, instance=instance, record_id="r", location="f:1",
                          observed_at=NOW)
-    return merge([SourceResult(kind, instance, records=list(records))])
+    return merge([SourceResult(kind, instance, records=list(records))], default_precedence())
 
 
 def small_inventory() -> Inventory:
@@ -93,7 +94,7 @@ def test_tags_objects_and_source_tags_per_contributing_kind():
     second = Device(name="a", site="home", serial="X")
     for record, kind in ((first, "filesystem"), (second, "nmap")):
         stamp_provenance(record, source_kind=kind, instance="i", record_id="r", location=None, observed_at=NOW)
-    inventory = merge([SourceResult("filesystem", "i", records=[first]), SourceResult("nmap", "i", records=[second])])
+    inventory = merge([SourceResult("filesystem", "i", records=[first]), SourceResult("nmap", "i", records=[second])], default_precedence())
     desired = desired_objects(inventory, owner_tag="synced")
     device = desired["devices"][("home", "a")]
     assert device.fields["tags"] == ("source-filesystem", "source-nmap", "synced")
