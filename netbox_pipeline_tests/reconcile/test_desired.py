@@ -167,3 +167,26 @@ def test_a_declared_spelling_wins_over_an_earlier_mention_and_locations_collide_
     skipped = {(i.type, i.key) for i in plan.items if i.action == "skip"}
     assert skipped == {("regions", ("amsterdam",)), ("devices", ("home", "b"))}
     assert sorted(o.fields["name"] for o in desired["locations"].values()) == ["Rack Room", "rack.room"]
+
+
+def test_the_build_table_covers_every_record_list_and_every_netbox_type():
+    """BUILDS is the one declaration of how records become NetBox objects: every `Inventory` list
+    has its one row, every field spec is a row built from it, and every NetBox type is made by a row
+    (tags excepted: added for the objects' tags at the end; manufacturers: only ever named by a
+    device, device type, platform or inventory item)."""
+    from netbox_pipeline.model import RECORD_LISTS, Inventory
+    from netbox_pipeline.netbox.schema import TYPES
+    from netbox_pipeline.reconcile.build_datacenter import SPECS
+    from netbox_pipeline.reconcile.desired import BUILDS
+
+    lists = [build.records for build in BUILDS]
+    assert sorted(lists) == sorted(set(RECORD_LISTS.values())) and len(lists) == len(set(lists))
+    assert set(lists) <= set(Inventory.model_fields)
+    for build in BUILDS:
+        assert build.produces[0] == build.records  # its own type, named as its records are
+        assert set(build.produces) <= set(TYPES), build.records
+        from_spec = build.build.__qualname__.startswith("from_spec.")
+        assert from_spec == (build.records in SPECS), build.records
+    assert set(SPECS) <= set(lists)
+    produced = {name for build in BUILDS for name in build.produces}
+    assert set(TYPES) - produced == {"tags", "manufacturers"}
