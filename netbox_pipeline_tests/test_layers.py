@@ -79,9 +79,11 @@ def imports_in(text: str, module: str, *, is_package: bool = False) -> list[tupl
                 origin = f"netbox_pipeline.{origin}" if origin else "netbox_pipeline"
             else:
                 origin = node.module or ""
-            names = [f"{origin}.{alias.name}" for alias in node.names
-                     if origin.startswith("netbox_pipeline") and is_module(_inside(f"{origin}.{alias.name}"))]
-            names = names or [origin]
+            inside = origin.startswith("netbox_pipeline")
+            modules = [f"{origin}.{alias.name}" for alias in node.names
+                       if inside and is_module(_inside(f"{origin}.{alias.name}"))]
+            # A name that is not a module comes from `origin` itself.
+            names = modules + ([origin] if len(modules) < len(node.names) else [])
         else:
             continue
         for name in names:
@@ -140,6 +142,8 @@ def test_a_name_from_a_package_is_that_module_when_it_is_one():
     assert [t for _, t in imports_in("from netbox_pipeline.netbox import schema", "reconcile.desired")] == ["netbox.schema"]
     assert [t for _, t in imports_in("from . import base", "sources", is_package=True)] == ["sources.base"]
     assert [t for _, t in imports_in("from .contract import SourceKind", "sources.nmap")] == ["sources.contract"]
+    assert [t for _, t in imports_in("from netbox_pipeline.sources import SOURCES, documents", "config")] == [
+        "sources.documents", "sources"]
     assert allowed("reconcile.desired", "netbox.schema")
 
 
