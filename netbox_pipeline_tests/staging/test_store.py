@@ -485,3 +485,13 @@ def test_runs_of_dagster_runs_selects_by_kind_and_dagster_run(staging_url):
     with db.session() as session:
         assert [r["id"] for r in store.runs_of_dagster_runs(session, "apply", ["d-1", "d-9"])] == [mine]
     db.dispose()
+
+
+def test_every_store_function_is_listed_in_the_staging_doc():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "staging-db.md").read_text(encoding="utf-8")
+    functions = [name for name in dir(store) if not name.startswith("_") and callable(getattr(store, name))
+                 and getattr(store, name).__module__.startswith("netbox_pipeline.staging.store")]
+    assert "plan_slice" in functions
+    assert [name for name in functions if f"`{name}" not in doc and f"store.{name}" not in doc] == []
