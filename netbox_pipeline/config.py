@@ -42,7 +42,7 @@ DEFAULT_CONFIG_FILE = "netbox_pipeline.yaml"
 ENV_PREFIX = "NETBOX_PIPELINE_"
 OWNER_TAG = "netbox-pipeline"
 
-from netbox_pipeline.model import CUSTOM_FIELD_TYPES, CustomField
+from netbox_pipeline.model import CUSTOM_FIELD_TYPES, DEFAULT_VALUES, CustomField
 from netbox_pipeline.sources import SOURCES, declared_custom_fields, documents
 from netbox_pipeline.sources.base import error_path
 from netbox_pipeline.sources.contract import InstanceConfig
@@ -129,12 +129,13 @@ class StagingConfig(_Strict):
 
 
 class Defaults(_Strict):
-    site: str = "home"
-    device_role: str = "server"
-    vm_role: str = "virtual-machine"
-    status: str = "active"
-    manufacturer: str = "Generic"
-    device_type: str = "Generic device"
+    # The values are model.DEFAULT_VALUES, which the build's fallbacks share.
+    site: str = DEFAULT_VALUES["site"]
+    device_role: str = DEFAULT_VALUES["device_role"]
+    vm_role: str = DEFAULT_VALUES["vm_role"]
+    status: str = DEFAULT_VALUES["status"]
+    manufacturer: str = DEFAULT_VALUES["manufacturer"]
+    device_type: str = DEFAULT_VALUES["device_type"]
 
 
 class DeletionConfig(_Strict):
@@ -164,6 +165,10 @@ class PrecedenceConfig(_Strict):
         if unknown:
             raise ValueError(f"unknown source kind(s) {unknown}; known: {list(SOURCES)}")
         return value
+
+    def mapping(self) -> dict[str, list[str]]:
+        """The precedence as `reconcile.merge.merge` takes it: field name or "default" -> kinds."""
+        return {"default": list(self.default), **{name: list(kinds) for name, kinds in self.fields.items()}}
 
 
 class ScheduleConfig(_Strict):

@@ -9,6 +9,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -41,6 +42,17 @@ CABLE_STATUSES = frozenset({"connected", "planned", "decommissioning"})
 CABLE_LENGTH_UNITS = frozenset({"km", "m", "cm", "mi", "ft", "in"})
 INTERFACE_MODES = frozenset({"access", "tagged", "tagged-all"})
 SERVICE_PROTOCOLS = ("tcp", "udp", "sctp")
+# What a record leaves out gets, declared once: the configuration's `defaults:` take their values
+# from here (config.Defaults), and so do the build's fallbacks (reconcile.building.Fallbacks) for
+# the values NetBox requires of a device.
+DEFAULT_VALUES = MappingProxyType({
+    "site": "home",
+    "device_role": "server",
+    "vm_role": "virtual-machine",
+    "status": "active",
+    "manufacturer": "Generic",
+    "device_type": "Generic device",
+})
 
 # NetBox's interface type list grows with every release (4.6 added ten); checking the slug
 # shape here and leaving the exact list to NetBox keeps old and new versions working.

@@ -3,6 +3,7 @@
 from netbox_pipeline.benchmarks.core import STAGES, live_equal_to, measure_core
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.sources import default_precedence
 from netbox_pipeline.reconcile.plan import build_plan
 from netbox_pipeline.sandbox.demo_estate import generate_bench_inventory
 from netbox_pipeline_tests.sandbox.test_demo_estate import NOW
@@ -12,7 +13,7 @@ def test_live_equal_to_desired_plans_nothing_and_empty_plans_everything(tmp_path
     from netbox_pipeline.sources.filesystem import read_inventory_file
 
     result = read_inventory_file(generate_bench_inventory(tmp_path / "b.json", devices=10), "bench", observed_at=NOW)
-    desired = desired_objects(merge([result]))
+    desired = desired_objects(merge([result], default_precedence()))
     healthy = {(result.source_kind, result.instance)}
     assert build_plan(desired, live_equal_to(desired), healthy_instances=healthy).totals()["unchanged"] == desired.count()
     assert build_plan(desired, {}, healthy_instances=healthy).totals()["create"] == desired.count() == 10 * 7 + 7

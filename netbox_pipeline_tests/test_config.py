@@ -114,6 +114,23 @@ def test_every_registered_kind_is_a_sources_key_with_its_own_model():
         assert SourcesConfig.model_fields[kind].annotation == list[source.config_model]
 
 
+def test_a_source_is_registered_by_one_line_and_every_source_module_is_registered():
+    """`REGISTERED` names each source module once; each is imported from there (the layer test,
+    which reads import statements, checks the modules themselves)."""
+    import importlib
+    import pkgutil
+
+    import netbox_pipeline.sources as package
+    from netbox_pipeline.sources import REGISTERED, SOURCES
+
+    assert len(REGISTERED) == len(set(REGISTERED)) == len(SOURCES)
+    for module, (kind, source) in zip(REGISTERED, SOURCES.items(), strict=True):
+        assert importlib.import_module(f"netbox_pipeline.sources.{module}").KIND is source and source.kind == kind
+    with_kind = {info.name for info in pkgutil.iter_modules(package.__path__)
+                 if hasattr(importlib.import_module(f"netbox_pipeline.sources.{info.name}"), "KIND")}
+    assert with_kind == set(REGISTERED)
+
+
 def test_schedules_name_registered_kinds_only(tmp_path):
     path = write(tmp_path, "schedules: {snmp: {cron: '0 * * * *'}}\n")
     assert "unknown source kind(s) ['snmp']" in problems_of(path)[0]

@@ -48,11 +48,25 @@ def layer_of(module: str) -> str:
     return LAYERS[module.split(".", 1)[0]] if module else "package"
 
 
+def is_module(name: str) -> bool:
+    """Whether `name` (without the package prefix) is a module or package of the project."""
+    path = PACKAGE.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
 def imports_of(path: Path) -> list[tuple[int, str]]:
     """(line, module inside the package) for every import, function-level ones included."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    here = module_name(path).split(".")
-    is_package = path.name == "__init__.py"
+    return imports_in(path.read_text(encoding="utf-8"), module_name(path), is_package=path.name == "__init__.py")
+
+
+def imports_in(text: str, module: str, *, is_package: bool = False) -> list[tuple[int, str]]:
+    """The project modules `text`, the source of `module`, imports.
+
+    `from netbox_pipeline import config` (or `from .. import config`) names the module in the
+    imported name, not in the `from` part: a name that is a module of the project counts as one.
+    """
+    tree = ast.parse(text)
+    here = module.split(".") if module else []
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -61,16 +75,25 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
             if node.level:
                 base = here if is_package else here[:-1]
                 base = base[: len(base) - (node.level - 1)]
-                target = ".".join([*base, node.module] if node.module else base)
-                names = [f"netbox_pipeline.{target}"]
+                origin = ".".join([*base, node.module] if node.module else base)
+                origin = f"netbox_pipeline.{origin}" if origin else "netbox_pipeline"
             else:
-                names = [node.module or ""]
+                origin = node.module or ""
+            inside = origin.startswith("netbox_pipeline")
+            modules = [f"{origin}.{alias.name}" for alias in node.names
+                       if inside and is_module(_inside(f"{origin}.{alias.name}"))]
+            # A name that is not a module comes from `origin` itself.
+            names = modules + ([origin] if len(modules) < len(node.names) else [])
         else:
             continue
         for name in names:
             if name.startswith("netbox_pipeline."):
-                found.append((node.lineno, name.removeprefix("netbox_pipeline.")))
+                found.append((node.lineno, _inside(name)))
     return found
+
+
+def _inside(name: str) -> str:
+    return name.removeprefix("netbox_pipeline").removeprefix(".")
 
 
 def allowed(source: str, target: str) -> bool:
@@ -99,6 +122,29 @@ def test_the_checker_catches_an_upward_import(tmp_path):
     assert not allowed("values", "model")
     assert not allowed("sources.nmap", "config")
     assert allowed("reconcile.plan", "netbox.schema") and not allowed("reconcile.plan", "netbox.client")
+
+
+@pytest.mark.parametrize("statement", [
+    "from netbox_pipeline import config",
+    "from netbox_pipeline import values, config",
+    "from .. import config",
+    "from netbox_pipeline.config import PipelineConfig",
+    "import netbox_pipeline.config",
+    "def later():\n    from netbox_pipeline import config",
+])
+def test_the_checker_sees_a_module_named_after_import(statement):
+    imported = [target for _, target in imports_in(statement, "reconcile.merge")]
+    assert "config" in imported
+    assert not all(allowed("reconcile.merge", target) for target in imported)
+
+
+def test_a_name_from_a_package_is_that_module_when_it_is_one():
+    assert [t for _, t in imports_in("from netbox_pipeline.netbox import schema", "reconcile.desired")] == ["netbox.schema"]
+    assert [t for _, t in imports_in("from . import base", "sources", is_package=True)] == ["sources.base"]
+    assert [t for _, t in imports_in("from .contract import SourceKind", "sources.nmap")] == ["sources.contract"]
+    assert [t for _, t in imports_in("from netbox_pipeline.sources import SOURCES, documents", "config")] == [
+        "sources.documents", "sources"]
+    assert allowed("reconcile.desired", "netbox.schema")
 
 
 def test_every_top_level_module_has_a_layer():

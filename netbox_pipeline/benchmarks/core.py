@@ -39,6 +39,7 @@ def live_equal_to(desired) -> Any:
 def _run_size(devices: int, workdir: str, queue) -> None:
     from netbox_pipeline.reconcile.desired import desired_objects
     from netbox_pipeline.reconcile.merge import merge
+    from netbox_pipeline.sources import default_precedence
     from netbox_pipeline.reconcile.plan import build_plan
     from netbox_pipeline.sandbox.demo_estate import generate_bench_inventory
     from netbox_pipeline.sources.filesystem import read_inventory_file
@@ -57,7 +58,7 @@ def _run_size(devices: int, workdir: str, queue) -> None:
 
     result = timed("parse", lambda: read_inventory_file(path, "bench", observed_at=datetime.now(UTC)))
     path.unlink()
-    inventory = timed("merge", lambda: merge([result]))
+    inventory = timed("merge", lambda: merge([result], default_precedence()))
     healthy = {(result.source_kind, result.instance)}
     desired = timed("desired", lambda: desired_objects(inventory))
     empty = timed("plan_empty", lambda: build_plan(desired, {}, healthy_instances=healthy))

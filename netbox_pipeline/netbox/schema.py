@@ -477,10 +477,6 @@ def type_for_content_type(content_type: str) -> NetBoxType | None:
     return _BY_CONTENT_TYPE.get(content_type)
 
 
-def order_index(name: str) -> int:
-    return list(TYPES).index(name)
-
-
 def second_pass_fields(nbtype: "NetBoxType | str") -> tuple[str, ...]:
     return get_type(nbtype).second_pass
 
@@ -527,10 +523,6 @@ def normalise_field(nbtype: "NetBoxType | str", name: str, value: Any) -> Any:
 def _normalise_key(key: Any) -> Key:
     """A natural key as a reference: an empty component (a VLAN without group) stays ""."""
     return tuple("" if part == "" else normalise_scalar(part) for part in key)
-
-
-def normalise_fields(nbtype: "NetBoxType | str", fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: normalise_field(nbtype, name, value) for name, value in fields.items()}
 
 
 def values_equal(nbtype: "NetBoxType | str", name: str, desired: Any, live: Any) -> bool:

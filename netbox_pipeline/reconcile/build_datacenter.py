@@ -73,10 +73,6 @@ SPECS: dict[str, Spec] = {
 }
 
 
-def location_key(site_slug: str, name: str) -> Key:
-    return (site_slug, fold_name(name))
-
-
 def rack_key(site: str, name: str) -> Key:
     return (slugify(site), fold_name(name))
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from netbox_pipeline.model import Inventory, Provenance, key_text, record_location, record_type_of
+from netbox_pipeline.model import DEFAULT_VALUES, Inventory, Provenance, key_text, record_location, record_type_of
 from netbox_pipeline.netbox.schema import TYPES, Key, key_from_fields
 from netbox_pipeline.values import fold_name, slugify
 
@@ -19,14 +19,16 @@ SOURCE_TAG_PREFIX = "source-"
 @dataclass(frozen=True)
 class Fallbacks:
     """What fills a required NetBox field no record gave. The pipeline passes the configuration's
-    `defaults:` (config.Defaults); a caller passing nothing gets these."""
+    `defaults:` (config.Defaults, all of them); a caller passing nothing gets these: the shared
+    values of model.DEFAULT_VALUES where NetBox requires one, and no site or VM role (a device
+    without a site is then a `missing_site` problem, a VM without a role takes the device role)."""
 
     site: str | None = None
-    device_role: str = "server"
+    device_role: str = DEFAULT_VALUES["device_role"]
     vm_role: str | None = None
-    manufacturer: str = "Generic"
-    device_type: str = "Generic device"
-    cluster_type: str = "Generic"
+    manufacturer: str = DEFAULT_VALUES["manufacturer"]
+    device_type: str = DEFAULT_VALUES["device_type"]
+    cluster_type: str = "Generic"  # no configuration key: a cluster's type only when no record says
 
 
 def resolve_defaults(defaults: Mapping[str, Any] | None) -> Fallbacks:

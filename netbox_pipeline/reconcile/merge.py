@@ -6,7 +6,8 @@ device an inventory file declares with that MAC. A secondary match is refused (a
 a conflict) when it would join two records of the same source instance or two different serials.
 
 Precedence: per field, the value of the highest-ranked source kind that knows it (not None)
-wins; ranks come from `precedence[field]`, else `precedence["default"]`; unknown kinds rank
+wins; ranks come from `precedence[field]`, else `precedence["default"]` (the caller's: the
+configuration's `precedence:`, whose default is the order of `sources.SOURCES`); unknown kinds rank
 last; ties go to the kind name, then the instance name, so the result never depends on order.
 Tags are the union. Every winning field keeps its provenance; disagreements become conflicts.
 
@@ -47,9 +48,6 @@ from netbox_pipeline.model import (
 )
 from netbox_pipeline.values import fold_name, ip_host, slugify
 
-DEFAULT_PRECEDENCE: dict[str, list[str]] = {
-    "default": ["filesystem", "proxmox", "truenas", "home_assistant", "nmap"],
-}
 # Merged by their own rules below, not as plain fields.
 _STRUCTURED = frozenset({"provenance", "interfaces", "tags", "custom_fields"})
 
@@ -66,8 +64,8 @@ class _Contribution:
 
 
 class _Ranker:
-    def __init__(self, precedence: Mapping[str, Sequence[str]] | None):
-        self.precedence = dict(precedence or DEFAULT_PRECEDENCE)
+    def __init__(self, precedence: Mapping[str, Sequence[str]]):
+        self.precedence = dict(precedence)
 
     def rank(self, kind: str, field_name: str = "default") -> tuple[int, str]:
         order = list(self.precedence.get(field_name) or self.precedence.get("default") or [])
@@ -77,9 +75,12 @@ class _Ranker:
         return sorted(contributions, key=lambda c: (*self.rank(c.kind, field_name), c.instance))
 
 
-def merge(
-    results: Sequence[SourceResult], precedence: Mapping[str, Sequence[str]] | None = None
-) -> Inventory:
+def merge(results: Sequence[SourceResult], precedence: Mapping[str, Sequence[str]]) -> Inventory:
+    """`precedence`: field name (or "default") -> source kinds, most trusted first.
+
+    Always given by the caller (`PrecedenceConfig.mapping()`, `sources.default_precedence()`):
+    the registered order lives in `sources/`, which this layer does not import.
+    """
     ranker = _Ranker(precedence)
     by_type: dict[str, list[_Contribution]] = {}
     for result in results:

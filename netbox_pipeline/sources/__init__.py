@@ -1,24 +1,32 @@
 """The registered source kinds: the one list the configuration, assets, schedules and CLI are built from.
 
 Adding a source: write `sources/<kind>.py` ending in `KIND = SourceKind(...)` (see contract.py and
-docs/architecture.md) and add it below. The order is the default precedence: when sources disagree
-on a field, the earlier kind wins unless `precedence:` says otherwise.
+docs/architecture.md) and add its module's name to `REGISTERED`, one line. The order is the default
+precedence: when sources disagree on a field, the earlier kind wins unless `precedence:` says otherwise.
 """
 
+from importlib import import_module
+
 from netbox_pipeline.model import CustomField
-from netbox_pipeline.sources import filesystem, home_assistant, nmap, proxmox, truenas
 from netbox_pipeline.sources.contract import SourceKind
 
+# Modules under netbox_pipeline.sources, most trusted first.
+REGISTERED: tuple[str, ...] = (
+    "filesystem",
+    "proxmox",
+    "truenas",
+    "home_assistant",
+    "nmap",
+)
+
 SOURCES: dict[str, SourceKind] = {
-    source.KIND.kind: source.KIND
-    for source in (
-        filesystem,
-        proxmox,
-        truenas,
-        home_assistant,
-        nmap,
-    )
+    kind.kind: kind for kind in (import_module(f"{__name__}.{module}").KIND for module in REGISTERED)
 }
+
+
+def default_precedence() -> dict[str, list[str]]:
+    """The merge's precedence when the configuration says nothing: the registered kinds, in order."""
+    return {"default": list(SOURCES)}
 
 
 def declared_custom_fields() -> dict[str, CustomField]:

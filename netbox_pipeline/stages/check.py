@@ -99,7 +99,7 @@ def inventory_problems(config: PipelineConfig, results: list[SourceResult]) -> l
     if not good:
         return problems
     # Across records and files: what a plan would leave out, against a NetBox with nothing in it.
-    inventory = merge(good, {"default": config.precedence.default, **config.precedence.fields})
+    inventory = merge(good, config.precedence.mapping())
     desired = desired_for(config, inventory)
     plan = build_plan(desired, {}, policy=sync_policy(config))
     for problem in exclude_rejected(plan, desired, validate_plan(plan, desired)):

@@ -37,7 +37,7 @@ def explain(config: PipelineConfig, staging, name: str, *, fields: list[str] | N
                        for row in items}
     explained = []
     unread = None  # why NetBox could not be read: its values are then unknown, not absent
-    precedence = {"default": list(config.precedence.default), **config.precedence.fields}
+    precedence = config.precedence.mapping()
     for row in items:
         item = decode_exact(row.get("item") or {})
         ident = (row["object_type"], row["natural_key"])

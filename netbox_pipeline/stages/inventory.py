@@ -29,8 +29,7 @@ MAX_STORED_CONFLICTS = 5000
 def build_inventory(config: PipelineConfig, staging, *, dagster_run_id: str | None = None) -> InventoryBuild:
     """Merge the latest good snapshot of every instance; keep the versioned result."""
     results, status = latest_results(staging, config)
-    precedence = {"default": config.precedence.default, **config.precedence.fields}
-    inventory = merge(results, precedence)
+    inventory = merge(results, config.precedence.mapping())
     # An instance may count absences only if its newest pull succeeded and returned records.
     healthy = {(r.source_kind, r.instance) for r in results if r.healthy and status.get((r.source_kind, r.instance)) == "ok"}
     with staging.session() as session:

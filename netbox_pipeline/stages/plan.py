@@ -156,14 +156,9 @@ class PlanOutcome:
 
 @gc_paused()
 def desired_for(config: PipelineConfig, inventory: Inventory) -> DesiredObjects:
-    """The NetBox objects an inventory implies, with the configuration's owner tag and defaults."""
-    defaults = config.defaults
-    return desired_objects(
-        inventory,
-        owner_tag=config.netbox.owner_tag,
-        defaults={"device_role": defaults.device_role, "manufacturer": defaults.manufacturer,
-                  "device_type": defaults.device_type},
-    )
+    """The NetBox objects an inventory implies, with the configuration's owner tag and defaults
+    (all of them: `resolve_defaults` takes those that are build fallbacks)."""
+    return desired_objects(inventory, owner_tag=config.netbox.owner_tag, defaults=config.defaults.model_dump())
 
 
 @gc_paused()

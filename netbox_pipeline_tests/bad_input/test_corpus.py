@@ -95,10 +95,11 @@ def test_a_record_colliding_across_records_is_left_out_of_the_plan_with_both_pla
     from netbox_pipeline.model import key_text
     from netbox_pipeline.reconcile.desired import desired_objects
     from netbox_pipeline.reconcile.merge import merge
+    from netbox_pipeline.sources import default_precedence
     from netbox_pipeline.reconcile.plan import blocking, build_plan, exclude_rejected, validate_plan
 
     expected, created = PLAN_ERRORS[name]
-    desired = desired_objects(merge([read(name)]))
+    desired = desired_objects(merge([read(name)], default_precedence()))
     plan = build_plan(desired, {})
     problems = exclude_rejected(plan, desired, validate_plan(plan, desired))
     assert blocking(problems) == []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.sources import default_precedence
 from netbox_pipeline.reconcile.plan import blocking, build_plan, exclude_rejected, validate_plan
 from netbox_pipeline.sources.filesystem import read_inventory_file
 
@@ -26,7 +27,7 @@ def plan_of(tmp_path: Path, bad: str):
     path.write_text("devices:\n" + GOOD + bad)
     result = read_inventory_file(path, "rack", observed_at=NOW)
     assert result.errors == []
-    desired = desired_objects(merge([result]))
+    desired = desired_objects(merge([result], default_precedence()))
     plan = build_plan(desired, {})
     problems = exclude_rejected(plan, desired, validate_plan(plan, desired))
     return plan, problems, str(path)

@@ -57,6 +57,43 @@ def test_first_sync_creates_the_estate_and_a_rerun_writes_nothing(make_estate, s
         assert estate.sandbox.change_count() == changes_before
 
 
+def test_a_no_op_rerun_loads_no_plan_slice_and_a_one_field_change_loads_only_its_own(make_estate, monkeypatch):
+    """Each NetBox asset asks `store.plan_writes` first: a slice with nothing to write is never
+    loaded (`store.plan_slice`) nor decoded (`PlanItem.from_stored`)."""
+    from netbox_pipeline.netbox.items import PlanItem
+
+    loaded: list[str] = []
+    decoded: list[str] = []
+    plan_slice, from_stored = store.plan_slice, PlanItem.from_stored
+
+    def counted_slice(session, plan_run_id, object_type):
+        loaded.append(object_type)
+        return plan_slice(session, plan_run_id, object_type)
+
+    def counted_decode(stored):
+        item = from_stored(stored)
+        decoded.append(item.type)
+        return item
+
+    monkeypatch.setattr(store, "plan_slice", counted_slice)
+    monkeypatch.setattr(PlanItem, "from_stored", staticmethod(counted_decode))
+    estate = make_estate()
+    assert estate.sync().success
+    assert "devices" in loaded and "devices" in decoded  # the counters see the first sync's slices
+
+    loaded.clear(), decoded.clear()
+    assert estate.sync().success
+    assert estate.writes() == []
+    assert (loaded, decoded) == ([], [])
+
+    data = small_estate()
+    data["devices"][1]["serial"] = "SN-CHANGED"
+    estate.write_inventory(data)
+    loaded.clear(), decoded.clear()
+    assert estate.sync().success
+    assert set(loaded) == {"devices"} and set(decoded) == {"devices"}
+
+
 @pytest.mark.parametrize("version", ["4.4", REAL])
 def test_dry_run_reads_everything_and_writes_nothing_even_with_a_read_only_token(make_estate, monkeypatch, version):
     estate = make_estate(version=version)
@@ -251,6 +288,42 @@ def test_a_400_on_one_device_leaves_the_others_created_and_reports_it(make_estat
     assert "web-01" in outcome.runs[-1].error and "asset tag" in outcome.runs[-1].error.lower()
     devices = estate.by_name("devices")
     assert {"web-02", "db-01", "theirs"} <= set(devices) and "web-01" not in devices
+
+
+def test_a_sync_with_a_rejected_object_still_counts_absences_at_plan_time(make_estate):
+    """The plan step records the grace counters, not netbox_prune: a sync that fails because NetBox
+    rejects one object (prune then refuses to delete anything) still counts a removed device's absence."""
+    filler = {"devices": [{"name": f"edge-{n}", "site": "home", "role": "switch", "manufacturer": "Acme", "model": "SW-1"}
+                          for n in range(30)]}  # keeps one delete under the deletion guard's ratio
+    estate = make_estate(files={"rack": small_estate(), "edge": filler}, extra_config="deletion: {grace_runs: 2}")
+    assert estate.sync().success
+    client = _client(estate)
+    site = client.request("POST", "dcim/sites", json={"name": "Elsewhere", "slug": "elsewhere"})
+    maker = client.request("POST", "dcim/manufacturers", json={"name": "Other", "slug": "other"})
+    kind = client.request("POST", "dcim/device-types", json={"manufacturer": maker["id"], "model": "X", "slug": "x"})
+    role = client.request("POST", "dcim/device-roles", json={"name": "Misc", "slug": "misc"})
+    theirs = client.request("POST", "dcim/devices", json={"name": "theirs", "site": site["id"], "device_type": kind["id"],
+                                                         "role": role["id"], "asset_tag": "AT-1"})
+    data = small_estate()
+    del data["devices"][2]  # db-01 leaves the rack file
+    data["devices"][0]["asset_tag"] = "AT-1"  # and web-01's update is rejected: the tag is taken
+    estate.write_inventory(data)
+
+    outcome = estate.sync()
+    assert not outcome.success
+    assert "home/web-01 (update): asset_tag" in outcome.runs[-1].error
+    with estate.staging().session() as session:
+        entry = store.load_object_map(session, "devices")[("devices", "lab/db-01")]
+        plan_run_id = store.latest_plan_run_id(session)
+        assert [r["phase"] for r in store.apply_runs(session, plan_run_id) if r["phase"] == "delete"] == []
+    assert entry["missing_runs"] == 1  # counted by the plan, though prune never ran a delete
+    assert "db-01" in estate.by_name("devices")
+
+    # The conflict resolved, the next run is db-01's second absence: the grace is reached and it goes.
+    client.request("DELETE", f"dcim/devices/{theirs['id']}")
+    assert estate.sync().success
+    assert "db-01" not in estate.by_name("devices")
+    assert estate.by_name("devices")["web-01"]["asset_tag"] == "AT-1"
 
 
 def test_explain_names_the_source_record(make_estate, capsys):

@@ -18,6 +18,7 @@ from netbox_pipeline.netbox.client import NetBoxClient
 from netbox_pipeline.netbox.schema import OWNER_TAG, TYPES, build_live
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.sources import default_precedence
 from netbox_pipeline.reconcile.plan import Plan, SyncPolicy, build_plan
 from netbox_pipeline.sandbox.netbox import NetBoxSandbox
 from netbox_pipeline.sources.filesystem import read_inventory_file
@@ -63,7 +64,7 @@ def plan_for(tmp_path: Path, data: dict, client: NetBoxClient, object_map=None, 
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     result = read_inventory_file(path, INSTANCE[1], observed_at=NOW)
     assert result.status == "ok" and not result.errors, result.errors
-    desired = desired_objects(merge([result]), owner_tag=OWNER_TAG)
+    desired = desired_objects(merge([result], default_precedence()), owner_tag=OWNER_TAG)
     assert not desired.problems
     live, _ = read_netbox(client, owner_tag=OWNER_TAG)
     return build_plan(desired, live, healthy_instances=[INSTANCE], object_map=object_map,

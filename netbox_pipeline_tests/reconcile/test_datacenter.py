@@ -8,6 +8,7 @@ import yaml
 from netbox_pipeline.netbox.schema import OWNER_TAG, LiveObject, build_live
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.sources import default_precedence
 from netbox_pipeline.reconcile.plan import build_plan, validate_plan
 from netbox_pipeline.sources.filesystem import read_inventory_file
 from netbox_pipeline_tests.datacenter_estate import datacenter
@@ -24,7 +25,7 @@ def read(tmp_path, name: str, text: str):
 def desired_from(tmp_path, data: dict):
     result = read(tmp_path, "dc.yaml", yaml.safe_dump(data))
     assert result.errors == []
-    return desired_objects(merge([result]))
+    return desired_objects(merge([result], default_precedence()))
 
 
 def test_every_kind_parses_from_yaml_and_json_alike(tmp_path):

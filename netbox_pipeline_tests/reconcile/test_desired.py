@@ -3,6 +3,7 @@ from datetime import datetime, timezone
 from netbox_pipeline.model import Cluster, Device, Inventory, IPAddress, Service, VirtualMachine
 from netbox_pipeline.reconcile.desired import desired_objects, source_tag
 from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.sources import default_precedence
 from netbox_pipeline.sources.base import SourceResult, stamp_provenance
 
 NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)
@@ -13,7 +14,7 @@ def inventory_of(*records, kind="filesystem", instance="rack") -> Inventory:
     for record in records:
         stamp_provenance(record, source_kind=kind, instance=instance, record_id="r", location="f:1",
                          observed_at=NOW)
-    return merge([SourceResult(kind, instance, records=list(records))])
+    return merge([SourceResult(kind, instance, records=list(records))], default_precedence())
 
 
 def small_inventory() -> Inventory:
@@ -93,7 +94,7 @@ def test_tags_objects_and_source_tags_per_contributing_kind():
     second = Device(name="a", site="home", serial="X")
     for record, kind in ((first, "filesystem"), (second, "nmap")):
         stamp_provenance(record, source_kind=kind, instance="i", record_id="r", location=None, observed_at=NOW)
-    inventory = merge([SourceResult("filesystem", "i", records=[first]), SourceResult("nmap", "i", records=[second])])
+    inventory = merge([SourceResult("filesystem", "i", records=[first]), SourceResult("nmap", "i", records=[second])], default_precedence())
     desired = desired_objects(inventory, owner_tag="synced")
     device = desired["devices"][("home", "a")]
     assert device.fields["tags"] == ("source-filesystem", "source-nmap", "synced")
@@ -197,8 +198,31 @@ def test_one_device_from_two_sources_takes_the_part_number_by_precedence():
                 SourceResult("home_assistant", "home", records=[ha_device])]
 
     for file_part, expected in ((None, "KP115(EU)"), ("KP115-FILE", "KP115-FILE")):
-        inventory = merge(results(file_part))
+        inventory = merge(results(file_part), default_precedence())
         [device] = inventory.devices
         assert device.part_number == expected
         desired = desired_objects(inventory)
         assert desired["device_types"][("tp-link", "kp115")].fields["part_number"] == expected
+
+
+def test_the_build_table_covers_every_record_list_and_every_netbox_type():
+    """BUILDS is the one declaration of how records become NetBox objects: every `Inventory` list
+    has its one row, every field spec is a row built from it, and every NetBox type is made by a row
+    (tags excepted: added for the objects' tags at the end; manufacturers: only ever named by a
+    device, device type, platform or inventory item)."""
+    from netbox_pipeline.model import RECORD_LISTS, Inventory
+    from netbox_pipeline.netbox.schema import TYPES
+    from netbox_pipeline.reconcile.build_datacenter import SPECS
+    from netbox_pipeline.reconcile.desired import BUILDS
+
+    lists = [build.records for build in BUILDS]
+    assert sorted(lists) == sorted(set(RECORD_LISTS.values())) and len(lists) == len(set(lists))
+    assert set(lists) <= set(Inventory.model_fields)
+    for build in BUILDS:
+        assert build.produces[0] == build.records  # its own type, named as its records are
+        assert set(build.produces) <= set(TYPES), build.records
+        from_spec = build.build.__qualname__.startswith("from_spec.")
+        assert from_spec == (build.records in SPECS), build.records
+    assert set(SPECS) <= set(lists)
+    produced = {name for build in BUILDS for name in build.produces}
+    assert set(TYPES) - produced == {"tags", "manufacturers"}

@@ -10,6 +10,7 @@ import yaml
 from netbox_pipeline.netbox.schema import OWNER_TAG, build_live
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.sources import default_precedence
 from netbox_pipeline.reconcile.plan import build_plan, exclude_rejected, validate_plan
 from netbox_pipeline.sources.filesystem import read_inventory_file
 
@@ -26,7 +27,7 @@ def read(tmp_path, name: str, text: str):
 def desired_from(tmp_path, data: dict):
     result = read(tmp_path, "ipam.yaml", yaml.safe_dump(data, sort_keys=False))
     assert result.errors == []
-    return desired_objects(merge([result]))
+    return desired_objects(merge([result], default_precedence()))
 
 
 RANGES = [
@@ -204,11 +205,11 @@ def test_documented_ip_address_and_ip_range_examples_load_alike_in_every_format(
         for fmt, body in _doc_blocks(heading, next_heading).items():
             result = read(tmp_path, f"example.{fmt}", body)
             assert (result.status, [str(e) for e in result.errors], result.counts()) == ("ok", [], counts), (heading, fmt)
-            inventory = merge([result]).model_dump(exclude={"contributors"}, mode="json")
+            inventory = merge([result], default_precedence()).model_dump(exclude={"contributors"}, mode="json")
             for records in inventory.values():
                 for record in records if isinstance(records, list) else ():
                     record.pop("provenance", None)
             merged.append(inventory)
         assert merged[0] == merged[1] == merged[2], heading
-    desired = desired_objects(merge([read(tmp_path, "ex.yaml", _doc_blocks("### ip_addresses", "### The datacenter skeleton")["yaml"])]))
+    desired = desired_objects(merge([read(tmp_path, "ex.yaml", _doc_blocks("### ip_addresses", "### The datacenter skeleton")["yaml"])], default_precedence()))
     assert sorted(desired["ip_addresses"]) == [("", "192.0.2.50"), ("", "192.0.2.60"), ("oob", "192.0.2.50"), ("oob", "192.0.2.61")]

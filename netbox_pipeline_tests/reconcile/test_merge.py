@@ -53,6 +53,26 @@ def test_unknown_source_kinds_rank_last_and_order_of_results_does_not_matter():
     assert alone.devices[0].description == "N"
 
 
+def test_the_default_precedence_is_the_registered_order_of_the_sources():
+    """One list says which kind wins by default: `sources.SOURCES`; the merge holds no copy of it."""
+    import inspect
+
+    from netbox_pipeline.config import PrecedenceConfig
+    from netbox_pipeline.sources import SOURCES, default_precedence
+
+    assert default_precedence() == {"default": list(SOURCES)}
+    assert PrecedenceConfig().mapping() == default_precedence()
+    assert inspect.signature(merge).parameters["precedence"].default is inspect.Parameter.empty
+    first, *_, last = SOURCES
+    inventory = merge([result(last, "b", Device(name="a", site="home", description="last")),
+                       result(first, "a", Device(name="a", site="home", description="first"))], default_precedence())
+    assert inventory.devices[0].description == "first"
+    overridden = PrecedenceConfig(fields={"description": [last]}).mapping()
+    inventory = merge([result(last, "b", Device(name="a", site="home", description="last")),
+                       result(first, "a", Device(name="a", site="home", description="first"))], overridden)
+    assert inventory.devices[0].description == "last"
+
+
 def test_discovered_host_attaches_to_the_device_with_its_mac():
     discovered = Device(name="host-192-0-2-5", site="home", interfaces=[
         {"name": "nmap0", "mac": "aa:bb:cc:dd:ee:01", "ip_addresses": ["192.0.2.5/24"]}])

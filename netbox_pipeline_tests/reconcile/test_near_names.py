@@ -7,6 +7,7 @@ import pytest
 from netbox_pipeline.netbox.schema import build_live
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.sources import default_precedence
 from netbox_pipeline.reconcile.plan import _edit_distance, _one_typo_apart, build_plan, near_names
 from netbox_pipeline.sources.filesystem import read_inventory_file
 
@@ -16,7 +17,7 @@ NOW = datetime(2026, 11, 29, tzinfo=timezone.utc)
 def plan_of(tmp_path, text: str, live=None):
     path = tmp_path / "rack.yaml"
     path.write_text(text)
-    desired = desired_objects(merge([read_inventory_file(path, "rack", observed_at=NOW)]))
+    desired = desired_objects(merge([read_inventory_file(path, "rack", observed_at=NOW)], default_precedence()))
     return build_plan(desired, live or {}), desired, path
 
 

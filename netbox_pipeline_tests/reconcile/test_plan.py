@@ -18,6 +18,7 @@ import pytest
 from netbox_pipeline.netbox.schema import TYPES, build_live, get_type, to_payload
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.sources import default_precedence
 from netbox_pipeline.reconcile.plan import SyncPolicy, build_plan, validate_plan
 from netbox_pipeline.sandbox.demo_estate import write_demo_inventory
 from netbox_pipeline.sources.filesystem import read_inventory_file
@@ -232,7 +233,7 @@ def desired_from(tmp_path: Path, text: str = ESTATE, name: str = "rack.yaml"):
     result = read_inventory_file(path, "rack", observed_at=NOW, defaults={"site": "home"},
                                  custom_fields={"rack_unit": "integer", "os": "text"})
     assert result.errors == []
-    return desired_objects(merge([result]))
+    return desired_objects(merge([result], default_precedence()))
 
 
 def synced(tmp_path: Path, version: str = "4.4", text: str = ESTATE):
@@ -294,7 +295,7 @@ def test_round_trip_plans_nothing(tmp_path, version):
 def test_round_trip_of_the_demo_estate(tmp_path, version):
     paths = write_demo_inventory(tmp_path / "demo", datacenter=False)  # the fake renders no skeleton types
     results = [read_inventory_file(p, p.stem, observed_at=NOW) for p in paths]
-    desired = desired_objects(merge(results))
+    desired = desired_objects(merge(results, default_precedence()))
     netbox = FakeNetBox(version)
     first = build_plan(desired, {})
     netbox.apply(first)

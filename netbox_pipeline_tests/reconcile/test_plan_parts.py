@@ -7,6 +7,7 @@ from netbox_pipeline.model import Device, Interface, InventoryItem, SourceResult
 from netbox_pipeline.netbox.schema import build_live, to_payload
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.sources import default_precedence
 from netbox_pipeline.reconcile.plan import SyncPolicy, build_plan
 
 NAS = ("truenas", "nas01")
@@ -19,7 +20,7 @@ def _inventory(disks=("NEW-1",), interfaces=(), results=()):
     device = Device(name="nas01", site="home", interfaces=list(interfaces))
     items = [InventoryItem(device="nas01", site="home", name=serial, serial=serial, role="Disk") for serial in disks]
     result = SourceResult(*NAS, records=[device, *items], observed_at=NOW)
-    return merge([result, *results])
+    return merge([result, *results], default_precedence())
 
 
 def _live(items=(), interfaces=()):

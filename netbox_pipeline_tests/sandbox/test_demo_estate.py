@@ -5,6 +5,7 @@ import pytest
 
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.sources import default_precedence
 from netbox_pipeline.reconcile.plan import build_plan, validate_plan
 from netbox_pipeline.sandbox.demo_estate import (
     demo_records,
@@ -27,7 +28,7 @@ def test_demo_files_load_without_errors(tmp_path):
     assert [p.name for p in paths] == ["demo-1-yaml.yaml", "demo-2-json.json", "demo-3-csv.csv", "demo-4-datacenter.yaml"]
     results = load(paths)
     assert [(r.status, r.errors) for r in results] == [("ok", [])] * 4
-    inventory = merge(results)
+    inventory = merge(results, default_precedence())
     assert inventory.counts() == {"devices": 36, "virtual_machines": 10, "clusters": 1, "services": 0,
                                   "ip_addresses": 1, "inventory_items": 0, "regions": 2, "tenants": 1, "sites": 2,
                                   "vrfs": 1, "vlan_groups": 2, "vlans": 5, "prefixes": 5, "ip_ranges": 1, "cables": 3}
@@ -35,7 +36,7 @@ def test_demo_files_load_without_errors(tmp_path):
 
 
 def test_demo_datacenter_puts_one_address_in_two_tables_and_cables_existing_ports(tmp_path):
-    desired = desired_objects(merge(load(write_demo_inventory(tmp_path))))
+    desired = desired_objects(merge(load(write_demo_inventory(tmp_path)), default_precedence()))
     switch = next(d for d in desired["devices"].values() if d.fields["name"] == "sw-home-01")
     mgmt0 = ("", "192.0.2.50")
     assert switch.fields["primary_ip4"] == mgmt0
@@ -54,7 +55,7 @@ def test_demo_datacenter_puts_one_address_in_two_tables_and_cables_existing_port
 
 
 def test_demo_estate_is_realistic(tmp_path):
-    inventory = merge(load(write_demo_inventory(tmp_path)))
+    inventory = merge(load(write_demo_inventory(tmp_path)), default_precedence())
     roles = {d.role for d in inventory.devices}
     assert roles == {"Switch", "Access Point", "Server", "UPS"}
     assert {d.site for d in inventory.devices} == {"home", "lab"}
@@ -69,7 +70,7 @@ def test_demo_estate_is_realistic(tmp_path):
 
 
 def test_demo_estate_plans_cleanly(tmp_path):
-    desired = desired_objects(merge(load(write_demo_inventory(tmp_path))))
+    desired = desired_objects(merge(load(write_demo_inventory(tmp_path)), default_precedence()))
     plan = build_plan(desired, {})
     assert validate_plan(plan, desired) == []
     assert plan.summary()["devices"]["create"] == 36
@@ -84,7 +85,7 @@ def test_same_seed_same_bytes_other_seed_other_estate(tmp_path):
 
 def test_demo_sizes_and_formats_are_parameters(tmp_path):
     paths = write_demo_inventory(tmp_path, devices=8, sites=("dc1",), vms=0, formats=("json", "yaml"))
-    inventory = merge(load(paths))
+    inventory = merge(load(paths), default_precedence())
     assert len(inventory.devices) == 8 and inventory.virtual_machines == [] and inventory.clusters == []
     assert len(inventory.cables) == 2 and len(inventory.prefixes) == 3  # one site: one uplink, no guest network
     with pytest.raises(ValueError, match="at most 2 sites"):

@@ -383,6 +383,7 @@ def _doc_custom_fields(tmp_path: Path) -> dict[str, str]:
 
 def test_documented_examples_load_cleanly_and_agree(tmp_path):
     from netbox_pipeline.reconcile.merge import merge
+    from netbox_pipeline.sources import default_precedence
 
     inventories = []
     declared = _doc_custom_fields(tmp_path)
@@ -394,7 +395,7 @@ def test_documented_examples_load_cleanly_and_agree(tmp_path):
         assert (result.status, [str(e) for e in result.errors]) == ("ok", []), fmt
         assert result.counts() == {"cluster": 1, "device": 1, "virtual_machine": 1, "service": 1,
                                    "ip_address": 1}, fmt
-        inventories.append(merge([result]).model_dump(exclude={"contributors"}, mode="json"))
+        inventories.append(merge([result], default_precedence()).model_dump(exclude={"contributors"}, mode="json"))
     for inventory in inventories:
         for section in ("devices", "virtual_machines", "clusters", "services", "ip_addresses"):
             for record in inventory[section]:

@@ -20,6 +20,7 @@ from netbox_pipeline.model import Device, IPAddress, Service
 from netbox_pipeline.netbox.schema import build_live
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.sources import default_precedence
 from netbox_pipeline.reconcile.plan import SyncPolicy, build_plan, validate_plan
 from netbox_pipeline.sources import SOURCES
 from netbox_pipeline.sources.base import SourceResult
@@ -320,7 +321,7 @@ def test_failing_nmap_fails_the_instance(tmp_path):
     assert result.status == "failed"
     assert result.error == "nmap instance 'lan': nmap -sn -n -T4 failed: Failed to open device eth9"
     other = SourceResult("filesystem", "rack", records=[Device(name="a", site="lab")])
-    assert [d.name for d in merge([result, other]).devices] == ["a"]  # nothing else is touched
+    assert [d.name for d in merge([result, other], default_precedence()).devices] == ["a"]  # nothing else is touched
 
 
 def test_a_scan_beyond_its_timeout_fails_the_instance(tmp_path):
@@ -344,7 +345,7 @@ devices:
 
 
 def plan_for(*results: SourceResult):
-    desired = desired_objects(merge(list(results)))
+    desired = desired_objects(merge(list(results), default_precedence()))
     return desired, build_plan(desired, {})
 
 
@@ -599,7 +600,7 @@ def test_lab_stopped_listener_loses_its_service_only_after_the_grace_runs(nmap_l
         nmap_lab.start_listener(host, 8123)
     assert rescan.status == "ok", rescan.error
     assert all(not (s.parent == "host-10-77-0-13" and s.name == "http") for s in rescan.of_type("service"))
-    desired = desired_objects(merge([rescan]))
+    desired = desired_objects(merge([rescan], default_precedence()))
     actions = []
     for _ in range(3):
         plan = build_plan(desired, build_live(netbox.snapshot()), object_map=netbox.stored_object_map(),

@@ -11,6 +11,7 @@ from netbox_pipeline.config import Defaults, load_config
 from netbox_pipeline.netbox.schema import build_live
 from netbox_pipeline.reconcile.desired import desired_objects
 from netbox_pipeline.reconcile.merge import merge
+from netbox_pipeline.sources import default_precedence
 from netbox_pipeline.reconcile.plan import SyncPolicy, build_plan, validate_plan
 from netbox_pipeline.sandbox.proxmox import ProxmoxSandbox
 from netbox_pipeline.sources import SOURCES, declared_custom_fields, stable_keys
@@ -413,7 +414,7 @@ class ProxmoxFakeNetBox(FakeNetBox):
 
 def plan_for(pve_results, netbox: ProxmoxFakeNetBox, **options):
     results = pve_results if isinstance(pve_results, list) else [pve_results]
-    desired = desired_objects(merge(results), defaults=DEFAULTS)
+    desired = desired_objects(merge(results, default_precedence()), defaults=DEFAULTS)
     healthy = {(r.source_kind, r.instance) for r in results if r.healthy}
     plan = build_plan(desired, build_live(netbox.snapshot()), object_map=netbox.stored_object_map(),
                       healthy_instances=healthy,

@@ -24,8 +24,6 @@ from netbox_pipeline.staging.store.snapshots import (
 )
 from netbox_pipeline.staging.store.inventory import (
     current_inventory,
-    inventory_changes_for_run,
-    inventory_history,
     save_inventory,
 )
 from netbox_pipeline.staging.store.plans import (

@@ -4,7 +4,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from netbox_pipeline.staging.models import (
@@ -118,30 +118,3 @@ def current_inventory(session: Session, object_type: str | None = None) -> list[
         query = query.where(InventoryItem.object_type == object_type)
     rows = session.scalars(query.order_by(InventoryItem.object_type, InventoryItem.natural_key))
     return [_row_dict(r) for r in rows]
-
-
-def inventory_history(session: Session, object_type: str, natural_key: str) -> list[dict[str, Any]]:
-    """Every version of one item, oldest first."""
-    rows = session.scalars(
-        select(InventoryItem)
-        .where(InventoryItem.object_type == object_type, InventoryItem.natural_key == natural_key)
-        .order_by(InventoryItem.valid_from, InventoryItem.id)
-    )
-    return [_row_dict(r) for r in rows]
-
-
-def inventory_changes_for_run(session: Session, run_id: str) -> list[dict[str, Any]]:
-    """Inventory versions a run opened (new/changed) or closed, as {change, item}."""
-    rows = session.scalars(
-        select(InventoryItem)
-        .where(or_(InventoryItem.first_seen_run_id == run_id, InventoryItem.closed_run_id == run_id))
-        .order_by(InventoryItem.object_type, InventoryItem.natural_key, InventoryItem.id)
-    )
-    changes = []
-    for row in rows:
-        if row.first_seen_run_id == run_id:
-            changes.append({"change": "opened", "item": _row_dict(row)})
-        if row.closed_run_id == run_id:
-            changes.append({"change": "closed", "item": _row_dict(row)})
-    return changes
-
