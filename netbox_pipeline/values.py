@@ -8,6 +8,7 @@ bug is a phantom "change" on every run from comparing two spellings of the same 
 
 import hashlib
 import ipaddress
+import os
 import re
 import unicodedata
 from functools import lru_cache
@@ -323,3 +324,14 @@ def mask_secrets(text: str, secrets: Iterable[str | None]) -> str:
         else:
             text = re.sub(rf"(?<![^\W_]){re.escape(secret)}(?![^\W_])", SECRET_MASK, text)
     return text
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of this host still runs (a lease holder, a server that left a database behind)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True

@@ -42,3 +42,15 @@ def real_netbox(real_netbox_server):
                           version=REAL_NETBOX_VERSION)
     yield logged
     logged.stop()
+
+
+def serve_netbox(request):
+    """The body of a fixture parametrised by release: the stand-in answering as `request.param`
+    ("4.4", "4.6", "4.7"), or the session's real NetBox for REAL. Use as `yield from serve_netbox(request)`."""
+    if request.param == REAL:
+        yield request.getfixturevalue("real_netbox")
+        return
+    from netbox_pipeline.sandbox.netbox import NetBoxSandbox
+
+    with NetBoxSandbox(version=request.param) as sandbox:
+        yield sandbox

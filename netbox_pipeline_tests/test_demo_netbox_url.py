@@ -13,18 +13,13 @@ import pytest
 
 from netbox_pipeline.netbox.schema import TYPES
 from netbox_pipeline.sandbox.demo_estate import demo_records
-from netbox_pipeline.sandbox.netbox import NetBoxSandbox
 from netbox_pipeline_tests.conftest import REPO_ROOT
-from netbox_pipeline_tests.real_netbox import REAL
+from netbox_pipeline_tests.real_netbox import REAL, serve_netbox
 
 
 @pytest.fixture(params=["4.4", REAL])
 def netbox(request):
-    if request.param == REAL:
-        yield request.getfixturevalue("real_netbox")
-        return
-    with NetBoxSandbox(version=request.param) as sandbox:
-        yield sandbox
+    yield from serve_netbox(request)
 
 
 def run_demo_cli(workdir, *args: str, token: str | None) -> subprocess.CompletedProcess:

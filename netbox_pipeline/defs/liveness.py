@@ -16,6 +16,7 @@ import dagster as dg
 from dagster._core.storage.dagster_run import FINISHED_STATUSES
 
 from netbox_pipeline.stages.lease import step_lease
+from netbox_pipeline.values import process_alive
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +28,6 @@ LEASE_WAIT_TAG = "netbox_pipeline/lease_wait_s"  # how long the CLI waited for t
 def process_tags() -> dict[str, str]:
     """Tags naming the process that executes a run in-process (the CLI)."""
     return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 def dead_reason(instance: dg.DagsterInstance, run_id: str) -> str | None:
@@ -51,7 +42,7 @@ def dead_reason(instance: dg.DagsterInstance, run_id: str) -> str | None:
     if run.status in FINISHED_STATUSES:
         return f"it ended ({run.status.value})"
     host, pid = run.tags.get(HOST_TAG), run.tags.get(PID_TAG)
-    if host == socket.gethostname() and pid and pid.isdigit() and not _pid_alive(int(pid)):
+    if host == socket.gethostname() and pid and pid.isdigit() and not process_alive(int(pid)):
         return f"its process {pid} on {host} is gone"
     return None
 

@@ -18,7 +18,7 @@ from netbox_pipeline.netbox.client import NetBoxClient, NetBoxError, UncertainWr
 from netbox_pipeline.netbox.items import PlanItem
 from netbox_pipeline.netbox.schema import LiveIndex
 from netbox_pipeline.sandbox.netbox import NetBoxSandbox
-from netbox_pipeline_tests.real_netbox import REAL
+from netbox_pipeline_tests.real_netbox import REAL, serve_netbox
 
 IPS = "/api/ipam/ip-addresses/"
 MANUFACTURERS = "/api/dcim/manufacturers/"
@@ -38,24 +38,16 @@ def split_budget(count: int, refused: int = 1) -> int:
 RELEASES = ["4.4", "4.6", "4.7"]
 
 
-def _serve(request) -> Iterator[NetBoxSandbox]:
-    if request.param == REAL:
-        yield request.getfixturevalue("real_netbox")
-        return
-    with NetBoxSandbox(version=request.param) as sb:
-        yield sb
-
-
 @pytest.fixture(params=RELEASES)
 def sandbox(request) -> Iterator[NetBoxSandbox]:
     """The stand-in answering as each release."""
-    yield from _serve(request)
+    yield from serve_netbox(request)
 
 
 @pytest.fixture(params=[*RELEASES, REAL])
 def netbox(request) -> Iterator[NetBoxSandbox]:
     """The stand-in answering as each release, and the real NetBox 4.7.3 where the 4.7 answer is new."""
-    yield from _serve(request)
+    yield from serve_netbox(request)
 
 
 def answers_as_47(netbox) -> bool:
@@ -293,11 +285,7 @@ def test_a_dropped_post_while_splitting_stays_uncertain_and_is_not_resent():
 @pytest.fixture(params=["4.7", REAL])
 def netbox_47(request):
     """NetBox 4.7: the stand-in answering like it, and the real one."""
-    if request.param == REAL:
-        yield request.getfixturevalue("real_netbox")
-        return
-    with NetBoxSandbox(version="4.7") as sb:
-        yield sb
+    yield from serve_netbox(request)
 
 
 def test_a_prune_of_an_object_someone_already_deleted_counts_as_gone_not_rejected(netbox_47):

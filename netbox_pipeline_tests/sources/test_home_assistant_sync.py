@@ -163,18 +163,24 @@ def test_an_area_change_moves_the_device_to_that_location(ha_estate, ha, version
     assert estate.by_name("devices")["Desk Plug"]["location"]["name"] == "Attic"
 
 
+
+def syncs_orphan_without_writing(estate, runs: int = 2) -> None:
+    """The grace runs after a device left Home Assistant: each succeeds, writes nothing and keeps the
+    device and its interface, MAC and address as orphans."""
+    for run in range(1, runs + 1):
+        outcome = estate.sync()
+        assert outcome.success, [r.error for r in outcome.runs]
+        assert estate.writes() == [], f"run {run}: " + ", ".join(f"{e.method} {e.path}" for e in estate.writes())
+        orphans = {r["object_type"] for r in latest_plan(estate) if r["action"] == "orphan"}
+        assert {"devices", "interfaces", "mac_addresses", "ip_addresses"} <= orphans, orphans
+
 @pytest.mark.parametrize("version", ["4.4", REAL])
 def test_a_removed_device_is_pruned_only_after_the_grace_runs(ha_estate, ha, version):
     estate = ha_estate(version=version)
     assert estate.sync().success
     camera = estate.by_name("devices")["Driveway Camera"]
     ha.remove("rlc-810a")
-    for run in (1, 2):
-        outcome = estate.sync()
-        assert outcome.success, [r.error for r in outcome.runs]
-        assert estate.writes() == [], f"run {run}: " + ", ".join(f"{e.method} {e.path}" for e in estate.writes())
-        orphans = {r["object_type"] for r in latest_plan(estate) if r["action"] == "orphan"}
-        assert {"devices", "interfaces", "mac_addresses", "ip_addresses"} <= orphans, orphans
+    syncs_orphan_without_writing(estate)
     assert estate.sync().success
     assert "Driveway Camera" not in estate.by_name("devices")
     assert not [i for i in estate.objects("interfaces") if i["device"]["id"] == camera["id"]]
@@ -330,12 +336,7 @@ def test_the_real_home_assistant_with_a_wrong_token_deletes_nothing_and_a_remove
     before = next(d for d in real.call("config/device_registry/list") if d["id"] == camera["custom_fields"][ID_FIELD])
     real.remove_device("rlc-810a")
     try:
-        for run in (1, 2):
-            outcome = estate.sync()
-            assert outcome.success, [r.error for r in outcome.runs]
-            assert estate.writes() == [], f"run {run}: " + ", ".join(f"{e.method} {e.path}" for e in estate.writes())
-            orphans = {r["object_type"] for r in latest_plan(estate) if r["action"] == "orphan"}
-            assert {"devices", "interfaces", "mac_addresses", "ip_addresses"} <= orphans, orphans
+        syncs_orphan_without_writing(estate)
         outcome = estate.sync()
     finally:
         real.restore_device("rlc-810a")

@@ -18,6 +18,8 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
+from netbox_pipeline.values import process_alive
+
 from .install import RealNetBoxError, run_logged, version_dir
 from .locking import file_lock
 
@@ -96,16 +98,6 @@ def leftover_databases(names: list[str], host: str, alive: Callable[[int], bool]
         if found and not alive(int(found.group(1))):
             leftovers.append(name)
     return leftovers
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 def instance_databases() -> list[str]:

@@ -4,18 +4,13 @@ real NetBox 4.7, so the stand-in's answers are checked against the real ones."""
 
 import pytest
 
-from netbox_pipeline.sandbox.netbox import NetBoxSandbox
-from netbox_pipeline_tests.real_netbox import REAL
+from netbox_pipeline_tests.real_netbox import REAL, serve_netbox
 from netbox_pipeline_tests.sandbox.netbox.conftest import Client
 
 
 @pytest.fixture(params=["4.4", "4.7", REAL])
 def netbox(request):
-    if request.param == REAL:
-        yield request.getfixturevalue("real_netbox")
-        return
-    with NetBoxSandbox(version=request.param) as sandbox:
-        yield sandbox
+    yield from serve_netbox(request)
 
 
 def refused(client: Client, path: str, body: dict) -> dict:
