@@ -78,3 +78,11 @@ def test_ipv6_loopback_over_tls():
 def test_refuses_anything_but_loopback(host):
     with pytest.raises(ValueError, match="loopback only"):
         HelloSandbox(host=host)
+
+
+def test_the_stand_ins_send_no_tls_session_tickets(tmp_path):
+    # A ticket sent right after the handshake sometimes stalled a websockets wss upgrade (see tls.py).
+    from netbox_pipeline.sandbox.tls import server_context
+
+    _, context = server_context(tmp_path)
+    assert context.num_tickets == 0
