@@ -122,23 +122,25 @@ def run_demo(workdir: str = ".demo", *, ui: bool = False, keep: bool = False, po
         shutil.rmtree(root)
     root.mkdir(parents=True)
     files = write_demo_inventory(root / "inventory")
-    if netbox_url:
-        netbox: NetBoxSandbox | ExternalNetBox = ExternalNetBox(netbox_url, os.environ[DEMO_TOKEN_ENV])
+    own_sandbox = not netbox_url  # the demo starts (and stops) the NetBox stand-in itself
+    if own_sandbox:
+        netbox: NetBoxSandbox | ExternalNetBox = NetBoxSandbox(
+            version="4.4", port=port, state_file=str(root / "netbox-sandbox.json")).start()
     else:
-        netbox = NetBoxSandbox(version="4.4", port=port, state_file=str(root / "netbox-sandbox.json")).start()
+        netbox = ExternalNetBox(netbox_url, os.environ[DEMO_TOKEN_ENV])
     proxmox = ProxmoxSandbox(cluster_name="lab").start()
     home_assistant = HomeAssistantSandbox(version=NEWER_HA_VERSION).start()
     truenas = TrueNASSandbox("25.04").start()
     try:
-        if isinstance(netbox, NetBoxSandbox):
+        if own_sandbox:
             os.environ[DEMO_TOKEN_ENV] = netbox.token
         os.environ[PROXMOX_TOKEN_ENV] = proxmox.secret
         os.environ[HA_TOKEN_ENV] = home_assistant.token
         os.environ[TRUENAS_KEY_ENV] = truenas.api_key
         config_path = write_demo_config(root, netbox.url, files, proxmox, home_assistant, truenas,
-                                        netbox_is_sandbox=isinstance(netbox, NetBoxSandbox))
+                                        netbox_is_sandbox=own_sandbox)
         os.environ["NETBOX_PIPELINE_CONFIG"] = str(config_path)
-        where = f"NetBox sandbox (4.4) on {netbox.url}" if isinstance(netbox, NetBoxSandbox) else f"NetBox at {netbox.url}"
+        where = f"NetBox sandbox (4.4) on {netbox.url}" if own_sandbox else f"NetBox at {netbox.url}"
         out(f"{where}; Proxmox VE sandbox on {proxmox.url}; "
             f"Home Assistant stand-in on {home_assistant.url}; TrueNAS stand-in on {truenas.url}; "
             f"demo estate in {root / 'inventory'} ({len(files)} files)")
@@ -153,7 +155,7 @@ def run_demo(workdir: str = ".demo", *, ui: bool = False, keep: bool = False, po
         from netbox_pipeline.config import load_config
 
         home = dagster_home(load_config(config_path))
-        env_file = write_demo_env(root, config_path, home, include_netbox_token=isinstance(netbox, NetBoxSandbox))
+        env_file = write_demo_env(root, config_path, home, include_netbox_token=own_sandbox)
         if not (ui or keep):
             out("")
             out("The sandboxes stop with the demo. To try plan, history and explain on the demo's data, run it with them kept up:")
@@ -173,7 +175,7 @@ def run_demo(workdir: str = ".demo", *, ui: bool = False, keep: bool = False, po
         truenas.stop()
         home_assistant.stop()
         proxmox.stop()
-        if isinstance(netbox, NetBoxSandbox):
+        if own_sandbox:
             netbox.stop()
 
 
