@@ -25,6 +25,7 @@ with it), so the rename is one update and nothing is duplicated or orphaned.
 """
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -569,9 +570,19 @@ def _reference_counts(desired: Mapping[str, Any]) -> dict[tuple[str, Key], int]:
 def _one_typo_apart(name: str, other: str) -> bool:
     """Within one edit (two for names of 8+ characters): a letter left out, added, changed or two swapped."""
     a, b = name.casefold(), other.casefold()
-    if slugify(a) == slugify(b) or a.rstrip("0123456789") == b.rstrip("0123456789"):
+    if slugify(a) == slugify(b) or a.rstrip("0123456789") == b.rstrip("0123456789") or _siblings(a, b):
         return False  # one slug (the slug check's business), or numbered siblings (rack-1, rack-2)
     return _edit_distance(a, b) <= (2 if min(len(a), len(b)) >= 8 else 1)
+
+
+_LAST_PART = re.compile(r"^(.*[\s._-])([^\s._-]{1,2})$")
+
+
+def _siblings(a: str, b: str) -> bool:
+    """Lettered siblings: the same name but for a short last part after a separator
+    (`site-a`/`site-b`, `Building A`/`Building B`, `pdu.l`/`pdu.r`) name two things on purpose."""
+    first, second = _LAST_PART.match(a), _LAST_PART.match(b)
+    return bool(first and second and first[1] == second[1])
 
 
 def _edit_distance(a: str, b: str) -> int:

@@ -29,7 +29,10 @@ def test_edit_distance_counts_a_swap_as_one(a, b, distance):
 
 @pytest.mark.parametrize(("a", "b", "close"), [("home", "hoem", True), ("Home", "HOME", False), ("rack-1", "rack-2", False),
                                                ("datacenter", "datacentre", True), ("home", "office", False),
-                                               ("core", "edge", False), ("home lab", "home.lab", False)])
+                                               ("core", "edge", False), ("home lab", "home.lab", False),
+                                               ("bench-a", "bench-b", False), ("Building A", "Building B", False),
+                                               ("pdu.l", "pdu.r", False), ("bench-a", "bemch-a", True),
+                                               ("rack-ab", "rack-ac", False), ("rackk-a", "rack-a", True)])
 def test_one_typo_apart(a, b, close):
     assert _one_typo_apart(a, b) is close
 
