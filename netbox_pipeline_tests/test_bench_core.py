@@ -31,3 +31,35 @@ def test_each_size_runs_in_its_own_process_and_reports_every_stage():
 def test_large_sizes_get_addresses_beyond_the_benchmark_range(tmp_path):
     path = generate_bench_inventory(tmp_path / "big.json", devices=2, network_text="10.0.0.0/8")
     assert '"10.0.0.1/8"' in path.read_text()
+
+
+def test_an_estate_over_several_files_is_parsed_and_merged_whole(monkeypatch):
+    # Inventory files have a size limit, so large sizes are written as several files (in the parent).
+    from netbox_pipeline.benchmarks import core
+
+    monkeypatch.setattr(core, "DEVICES_PER_FILE", 4)
+    [row] = measure_core((10,), out=lambda _: None)
+    assert row["objects"] == 10 * 7 + 7 and row["noop_totals"]["unchanged"] == row["objects"]
+
+
+def test_a_size_whose_files_cannot_be_read_reports_the_error_not_a_fast_nothing(monkeypatch, tmp_path):
+    from netbox_pipeline.benchmarks import core
+
+    def unreadable(folder, devices, **_):
+        folder.mkdir(parents=True)
+        (folder / "bench-1.json").write_text("{not json")
+        return [folder / "bench-1.json"]
+
+    monkeypatch.setattr(core, "generate_bench_inventory_files", unreadable)
+    [row] = measure_core((3,), out=lambda _: None)
+    assert "times" not in row and "bench-1.json" in row["error"]
+
+
+def test_bench_files_split_the_estate_without_losing_or_repeating_a_device(tmp_path):
+    import json
+
+    from netbox_pipeline.sandbox.demo_estate import generate_bench_inventory_files
+
+    paths = generate_bench_inventory_files(tmp_path, 5, per_file=2)
+    names = [d["name"] for p in paths for d in json.loads(p.read_text())["devices"]]
+    assert len(paths) == 3 and names == [f"bench-{i:05d}" for i in range(1, 6)]

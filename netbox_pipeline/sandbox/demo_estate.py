@@ -255,12 +255,10 @@ def interfaces_cell(interfaces: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def generate_bench_inventory(
-    path: Path, devices: int = 1000, interfaces_per_device: int = 2, ips_per_interface: int = 1,
-    network_text: str = BENCH_NETWORK,
-) -> Path:
-    """One large file (format by extension, JSON by default) for the benchmark."""
-    path = Path(path)
+def bench_devices(
+    devices: int = 1000, interfaces_per_device: int = 2, ips_per_interface: int = 1, network_text: str = BENCH_NETWORK,
+) -> list[dict[str, Any]]:
+    """The benchmark's device records: numbered names, two sites, a MAC and addresses on each interface."""
     needed = devices * interfaces_per_device * ips_per_interface
     network = ipaddress.ip_network(network_text)
     if needed > network.num_addresses - 2:
@@ -288,7 +286,29 @@ def generate_bench_inventory(
         if interfaces and interfaces[0]["ip_addresses"]:
             record["primary_ip4"] = interfaces[0]["ip_addresses"][0]
         records.append(record)
+    return records
+
+
+def generate_bench_inventory(
+    path: Path, devices: int = 1000, interfaces_per_device: int = 2, ips_per_interface: int = 1,
+    network_text: str = BENCH_NETWORK,
+) -> Path:
+    """One large file (format by extension, JSON by default) for the benchmark."""
+    path = Path(path)
+    records = bench_devices(devices, interfaces_per_device, ips_per_interface, network_text)
     fmt = path.suffix.lower().lstrip(".") or "json"
     path.parent.mkdir(parents=True, exist_ok=True)
     _write(path, "json" if fmt not in ("yaml", "yml", "csv") else fmt, {"devices": records})
     return path
+
+
+def generate_bench_inventory_files(folder: Path, devices: int, *, per_file: int, network_text: str = BENCH_NETWORK) -> list[Path]:
+    """The benchmark estate as JSON files of at most `per_file` devices each (inventory files have a
+    size limit, so a large estate is kept in several, as a person would keep it)."""
+    records = bench_devices(devices, network_text=network_text)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for number, first in enumerate(range(0, len(records), per_file), 1):
+        paths.append(folder / f"bench-{number}.json")
+        _write(paths[-1], "json", {"devices": records[first:first + per_file]})
+    return paths
