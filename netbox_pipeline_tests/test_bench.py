@@ -167,3 +167,13 @@ def test_report_file_keeps_the_other_targets_run(measured, tmp_path):
     assert text.count("<!-- bench:stand-in -->") == 1 and text.count("<!-- bench:real -->") == 1
     assert "## real run" in text and "real numbers" in text and "### Goals" in text
     assert text.index("<!-- bench:real -->") < text.index("<!-- bench:stand-in -->")
+
+
+def test_notes_written_after_the_runs_survive_a_regeneration(measured):
+    from netbox_pipeline.bench import merge_report
+
+    text = merge_report("", measured, render_report(measured))
+    text += "\n## Reading the goals\n\nP4 is far off: see the core table.\n"
+    again = merge_report(text, measured, render_report(measured))
+    assert again.count("## Reading the goals") == 1 and again.rstrip().endswith("P4 is far off: see the core table.")
+    assert again.count("<!-- bench:stand-in -->") == 1
