@@ -1,10 +1,16 @@
 """The benchmark's targets and bare baselines: request counts on the wire, never times."""
 
+import re
+
+import pytest
+
+from netbox_pipeline.bench import TOKEN_ENV
 from netbox_pipeline.benchmarks.bare import Bare, bare_reads, bare_writes, best_point
 from netbox_pipeline.benchmarks.targets import StandInTarget, wipe_owned
 from netbox_pipeline.netbox.schema import TYPES
 from netbox_pipeline.sandbox.demo_estate import generate_bench_inventory
 from netbox_pipeline_tests.conftest import require_real
+from netbox_pipeline_tests.real_netbox import REAL, serve_netbox
 
 DEVICES = 3
 
@@ -78,3 +84,36 @@ def test_best_point_prefers_fewer_in_flight_within_five_percent():
             {"chunk": 250, "parallel": 1, "objects_per_s": 0.0, "error": "ReadTimeout"}]
     assert (best_point(rows)["chunk"], best_point(rows)["parallel"]) == (50, 2)
     assert best_point([rows[-1]]) is None
+
+
+@pytest.fixture(params=["4.7", REAL])
+def bench_netbox(request):
+    yield from serve_netbox(request)
+
+
+def test_bench_by_url_measures_every_phase_and_keeps_a_persons_objects(bench_netbox, tmp_path, monkeypatch):
+    from netbox_pipeline.cli import main
+
+    bare = Bare(bench_netbox.url, bench_netbox.token)
+    bare._call("POST", "dcim/sites", {"name": "Someone's", "slug": "someones"})
+    monkeypatch.setenv(TOKEN_ENV, bench_netbox.token)
+    report = tmp_path / "benchmarks.md"
+    assert main(["bench", "--devices", "3", "--netbox-url", bench_netbox.url, "--naive-devices", "2",
+                 "--output", str(report)]) == 0
+    text = report.read_text()
+    assert "<!-- bench:url -->" in text and "`netbox-pipeline bench --devices 3 --netbox-url URL`" in text
+    for phase in ("pipeline first sync", "pipeline no-op rerun", "bare paginated reads", "bare parallel bulk calls",
+                  "naive first run", "naive rerun"):
+        assert re.search(rf"^\| {phase} \| .* \| ok \|$", text, re.M), phase
+    # The wipes between phases deleted only what carries the owner tag; the last phase's objects stay.
+    left = bare_reads(bare)
+    assert left["sites"] == 3 and left["devices"] == 2
+    assert [s["slug"] for s in bare._call("GET", "dcim/sites", params={"slug": "someones"})["results"]] == ["someones"]
+
+
+def test_bench_by_url_needs_the_token_in_the_environment(monkeypatch, capsys):
+    from netbox_pipeline.cli import main
+
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    assert main(["bench", "--devices", "3", "--netbox-url", "http://127.0.0.1:9"]) == 2
+    assert f"${TOKEN_ENV}" in capsys.readouterr().err

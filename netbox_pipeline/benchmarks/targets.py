@@ -10,10 +10,10 @@ import logging
 
 import requests
 
+from netbox_pipeline.benchmarks.bare import OWNER_TAG, SOURCE_TAG
 from netbox_pipeline.netbox.schema import TYPES
 from netbox_pipeline.sandbox.real_netbox.proxy import LoggedNetBox
 
-OWNER_TAG = "netbox-pipeline"
 log = logging.getLogger("netbox_pipeline.bench")
 
 
@@ -96,6 +96,12 @@ def wipe_owned(netbox: LoggedNetBox, chunk: int = 500) -> int:
             body = [{"id": i} for i in ids[start:start + chunk]]
             session.delete(f"{netbox.upstream_url}/api/{nbtype.endpoint}/", json=body, timeout=600).raise_for_status()
         deleted += len(ids)
+    # The bench's tags go too once they tag nothing, so every phase starts as on an empty NetBox
+    # (a bulk POST of an existing tag is refused).
+    for slug in (OWNER_TAG, SOURCE_TAG):
+        for tag in _list(session, f"{netbox.upstream_url}/api/extras/tags/?slug={slug}&fields=id,tagged_items"):
+            if not tag.get("tagged_items"):
+                session.delete(f"{netbox.upstream_url}/api/extras/tags/{tag['id']}/", timeout=60).raise_for_status()
     log.info("bench: deleted %d owned objects", deleted)
     return deleted
 
