@@ -25,6 +25,7 @@ from typing import Any
 
 from netbox_pipeline.benchmarks.goals import goal_lines
 from netbox_pipeline.benchmarks.report import core_lines, side_by_side_lines, sweep_lines
+from netbox_pipeline.config import NetBoxConfig
 from netbox_pipeline.netbox.client import PAGE_SIZE
 from netbox_pipeline.netbox.schema import TYPES, second_pass_fields
 from netbox_pipeline.sandbox.demo_estate import generate_bench_inventory
@@ -663,6 +664,7 @@ def render_report(result: BenchResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+DEFAULT_CHUNK_SIZE = NetBoxConfig.model_fields["chunk_size"].default
 REPORT_TITLE = "# Benchmarks"
 
 
@@ -841,7 +843,7 @@ def _real_netbox_section(result: BenchResult) -> list[str]:
     lines += [
         "One bulk POST of 500 devices took > 30 s there, because NetBox still validates, saves and logs each object one "
         "by one: a bulk write is only 20–30 % faster per object than single writes (about 63–69 ms against 86–90 ms "
-        "per device). That is why the pipeline writes in chunks (default 100) with a few in flight, well inside a client "
+        f"per device). That is why the pipeline writes in chunks (default {DEFAULT_CHUNK_SIZE}) with a few in flight, well inside a client "
         "timeout. In the project's own measurements on a 2-worker NetBox 4.4, a naive GET-then-POST per device cost about 160 ms.",
         "",
         "What this means for the numbers above: on a real NetBox the per-object write cost is paid by both approaches, "

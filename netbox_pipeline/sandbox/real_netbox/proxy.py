@@ -40,6 +40,11 @@ class _Handler(BaseHTTPRequestHandler):
             data = reply.read()
         finally:
             upstream.close()
+        # Logged before the client has the answer: a caller that counts requests right after its last
+        # answer arrives must find that request in the log.
+        parts = urlsplit(self.path)
+        proxy.log.add(RequestLogEntry(self.command, parts.path, parts.query, reply.status,
+                                      time.monotonic() - started, len(body or b"")))
         self.send_response_only(reply.status, reply.reason)
         for key, value in reply.getheaders():
             if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
@@ -47,9 +52,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        parts = urlsplit(self.path)
-        proxy.log.add(RequestLogEntry(self.command, parts.path, parts.query, reply.status,
-                                      time.monotonic() - started, len(body or b"")))
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _forward
 
