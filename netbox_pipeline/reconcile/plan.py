@@ -571,7 +571,7 @@ def _one_typo_apart(name: str, other: str) -> bool:
     """Within one edit (two for names of 8+ characters): a letter left out, added, changed or two swapped."""
     a, b = name.casefold(), other.casefold()
     if slugify(a) == slugify(b) or a.rstrip("0123456789") == b.rstrip("0123456789") or _siblings(a, b):
-        return False  # one slug (the slug check's business), or numbered siblings (rack-1, rack-2)
+        return False  # one slug (the slug check's business), or numbered or lettered siblings (rack-1, site-a)
     return _edit_distance(a, b) <= (2 if min(len(a), len(b)) >= 8 else 1)
 
 
