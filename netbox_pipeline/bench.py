@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from netbox_pipeline.benchmarks.bare import OWNER_TAG, SOURCE_TAG
 from netbox_pipeline.benchmarks.goals import goal_lines
 from netbox_pipeline.benchmarks.report import core_lines, side_by_side_lines, sweep_lines
 from netbox_pipeline.config import NetBoxConfig
@@ -32,8 +33,7 @@ from netbox_pipeline.sandbox.demo_estate import generate_bench_inventory
 from netbox_pipeline.sandbox.netbox import RequestLogEntry
 
 TOKEN_ENV = "NETBOX_PIPELINE_BENCH_TOKEN"
-OWNER_TAG = "netbox-pipeline"
-SOURCE_TAG = "source-filesystem"
+DEFAULT_CHUNK_SIZE = NetBoxConfig.model_fields["chunk_size"].default
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 REFERENCE_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "netbox-reference"
 
@@ -348,7 +348,7 @@ def object_counts(sandbox) -> tuple[dict[str, int], dict[str, int]]:
 class Options:
     """What one `bench` run measures beyond the four side-by-side phases."""
 
-    chunk_size: int = 50  # netbox.chunk_size's default
+    chunk_size: int = DEFAULT_CHUNK_SIZE
     max_parallel: int = 3
     naive: bool = True  # the naive loop (the slowest phase by far on a real NetBox)
     naive_devices: int = 0  # run the naive loop on the first this many devices and scale linearly; 0 = all
@@ -358,7 +358,7 @@ class Options:
     core_sizes: tuple[int, ...] = ()  # P4: generated devices per core-benchmark size
 
 
-def measure(devices: int = 1000, *, chunk_size: int = 100, workdir: Path | None = None, out: Out = _print,
+def measure(devices: int = 1000, *, chunk_size: int = DEFAULT_CHUNK_SIZE, workdir: Path | None = None, out: Out = _print,
             target=None, options: Options | None = None) -> BenchResult:
     """Every phase against `target` (default: the stand-in); a failed phase is recorded, not raised."""
     from netbox_pipeline.benchmarks.bare import Bare, bare_reads, bare_writes, best_point, write_sweep
@@ -492,7 +492,7 @@ def _restore(saved: dict[str, str | None]) -> None:
             os.environ[name] = value
 
 
-def run_bench(devices: int = 1000, output: str | Path = "docs/benchmarks.md", *, chunk_size: int = 100, out: Out = _print,
+def run_bench(devices: int = 1000, output: str | Path = "docs/benchmarks.md", *, chunk_size: int = DEFAULT_CHUNK_SIZE, out: Out = _print,
               netbox_url: str | None = None, real_version: str | None = None, options: Options | None = None) -> int:
     """The `bench` command: measure, write the report, exit 0 unless a phase failed or misbehaved.
 
@@ -664,7 +664,6 @@ def render_report(result: BenchResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-DEFAULT_CHUNK_SIZE = NetBoxConfig.model_fields["chunk_size"].default
 REPORT_TITLE = "# Benchmarks"
 
 
